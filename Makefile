@@ -1,0 +1,112 @@
+# nymkit — small Unix tools that speak the Nym mixnet protocol.
+#   make            build every tool (installs missing Debian packages first)
+#   make check      the whole test suite, ending "N passed, N failed"
+#   make asan       the same suite under AddressSanitizer + UBSan
+#   make demo       a local mixnet, one message through it
+#   make fuzz       libFuzzer targets, bounded runs (clang)
+#   make bench      benchmarks, as ratios to the crypto floor of this machine
+#   make install    PREFIX=/usr/local DESTDIR=
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+# O: where objects and binaries go ("." for the normal build).
+O ?= .
+
+PKGS = libsodium libcrypto libcurl jansson libwebsockets sqlite3
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_VERSION='"$(VERSION)"' -Ilib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o)
+LIB = $(O)/lib/libnym.a
+TOOL_SRC = $(sort $(wildcard cmd/*.c))
+TOOLS = $(TOOL_SRC:%.c=$(O)/%)
+# Scripts in cmd/ (e.g. nym-localnet) are installed as they are.
+TOOL_SCRIPTS = $(filter-out %.c %.h,$(wildcard cmd/nym-*))
+UNIT_SRC = $(sort $(wildcard t/unit/test_*.c))
+UNITS = $(UNIT_SRC:%.c=$(O)/%)
+FUZZ_SRC = $(sort $(wildcard t/fuzz/*.c))
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+HDRS = $(wildcard lib/*.h) $(wildcard cmd/*.h)
+
+all: deps $(TOOLS) $(UNITS)
+
+deps:
+	@sh mk/deps.sh build
+
+deps-check:
+	@sh mk/deps.sh check
+
+$(O)/lib/%.o: lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(O)/cmd/%: cmd/%.c $(LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(O)/t/unit/%: t/unit/%.c t/unit/test.h $(LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+check: deps-check
+	@$(MAKE) --no-print-directory $(TOOLS) $(UNITS)
+	@sh t/run $(O)
+
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan: deps-check
+	@$(MAKE) --no-print-directory O=build/asan CFLAGS="-O1 -g $(SAN)" \
+		build/asan/lib/libnym.a $(TOOLS:$(O)/%=build/asan/%) $(UNITS:$(O)/%=build/asan/%)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		sh t/run build/asan
+
+# libFuzzer: each target runs FUZZ_RUNS iterations from its seed corpus.
+FUZZ_RUNS ?= 100000
+fuzz: deps-check
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS) \
+			-DNYM_VERSION='"$(VERSION)"' -D_GNU_SOURCE -o build/fuzz/$$n $$f $(LIB_SRC) $(LDLIBS); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		[ -d t/fuzz/corpus/$$n ] && cp -n t/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
+		echo "fuzz: $$n ($(FUZZ_RUNS) runs)"; \
+		build/fuzz/$$n -runs=$(FUZZ_RUNS) -max_len=40000 build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 || \
+			{ tail -30 build/fuzz/$$n.log; exit 1; }; \
+		tail -1 build/fuzz/$$n.log; done
+
+bench: all
+	@mkdir -p build/bench
+	@set -e; for b in $(BENCH_SRC); do n=$$(basename $$b .c); \
+		$(CC) $(CFLAGS) $(PKG_CFLAGS) -o build/bench/$$n $$b $(LIB) $(LDLIBS); done
+	@for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
+
+demo: deps-check all
+	@sh mk/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/nym $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 755 $(TOOLS) $(TOOL_SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/nym/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	for f in completions/bash/*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/; done; true
+	for f in completions/zsh/*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/; done; true
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@PKGS@|$(PKGS)|' \
+		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
+
+clean:
+	rm -rf build lib/*.o lib/libnym.a $(TOOLS) $(UNITS)
+
+.PHONY: all deps deps-check check asan fuzz bench demo install clean
+.SECONDARY:

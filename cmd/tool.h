@@ -1,0 +1,132 @@
+/* tool.h — what every nymkit tool shares: its name in messages, exit codes,
+ * reading all of an input, writing all of an output. Policy lives here, in
+ * cmd/; lib/ never prints or exits. */
+#ifndef NYM_TOOL_H
+#define NYM_TOOL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char *tool_name = "nym";
+
+static void tool_init(const char *name) __attribute__((unused));
+static void tool_init(const char *name) { tool_name = name; }
+
+/* "nym-foo: message" on stderr. */
+static void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static void
+warnx(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Print the message and exit 1. */
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn, unused));
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAIL);
+}
+
+/* A usage error: the message, a hint, exit 2. */
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn, unused));
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", tool_name);
+	exit(EXIT_USAGE);
+}
+
+static void print_version(void) __attribute__((unused));
+static void
+print_version(void)
+{
+	printf("%s (nymkit) %s\n", tool_name, NYM_VERSION);
+	exit(EXIT_OK);
+}
+
+/* Read all of f into a malloc'd buffer (NUL-terminated for text use).
+ * Returns NULL with errno set on failure; max bounds what is accepted. */
+static uint8_t *read_all(FILE *f, size_t *len, size_t max) __attribute__((unused));
+static uint8_t *
+read_all(FILE *f, size_t *len, size_t max)
+{
+	size_t cap = 65536, n = 0;
+	uint8_t *b = malloc(cap + 1), *nb;
+
+	if (!b)
+		return NULL;
+	for (;;) {
+		size_t r = fread(b + n, 1, cap - n, f);
+		n += r;
+		if (r == 0) {
+			if (ferror(f)) {
+				free(b);
+				return NULL;
+			}
+			break;
+		}
+		if (n > max) {
+			free(b);
+			errno = EFBIG;
+			return NULL;
+		}
+		if (n == cap) {
+			cap *= 2;
+			if (!(nb = realloc(b, cap + 1))) {
+				free(b);
+				return NULL;
+			}
+			b = nb;
+		}
+	}
+	b[n] = 0;
+	*len = n;
+	return b;
+}
+
+/* Write all of buf to fd, retrying short writes; 0 or -1 with errno. */
+static int write_all(int fd, const void *buf, size_t len) __attribute__((unused));
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+#endif

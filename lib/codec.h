@@ -1,0 +1,38 @@
+/* codec.h — text encodings of bytes: hex, base58 (Bitcoin alphabet, as Nym
+ * writes keys and addresses), base64 (standard, padded), and PEM as the Nym
+ * key files use it (raw key bytes in base64 under a label, no ASN.1). */
+#ifndef NYM_CODEC_H
+#define NYM_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each encoder writes a NUL-terminated string and returns its length, or
+ * NYM_ESIZE if outcap is too small. Each decoder returns the number of bytes
+ * written, or NYM_EENCODING / NYM_ESIZE. */
+int nym_hex_encode(char *out, size_t outcap, const uint8_t *in, size_t len);
+int nym_hex_decode(uint8_t *out, size_t outcap, const char *in, size_t len);
+
+/* A 32-byte key is 43 or 44 characters, but leading zero bytes become '1's. */
+#define NYM_B58_KEY_MAX 45
+int nym_base58_encode(char *out, size_t outcap, const uint8_t *in, size_t len);
+int nym_base58_decode(uint8_t *out, size_t outcap, const char *in, size_t len);
+/* Decode exactly 32 bytes (a key): NYM_EENCODING or NYM_EKEY on failure. */
+int nym_base58_decode32(uint8_t out[32], const char *in);
+
+#define NYM_B64_ENCLEN(n) ((((n) + 2) / 3) * 4 + 1)
+int nym_base64_encode(char *out, size_t outcap, const uint8_t *in, size_t len);
+/* Accepts and skips ASCII whitespace (CR/LF inside PEM bodies). */
+int nym_base64_decode(uint8_t *out, size_t outcap, const char *in, size_t len);
+
+/* PEM: "-----BEGIN <label>-----\r\n<base64, 64 columns>\r\n-----END <label>-----\r\n"
+ * (CRLF, as the pem crate 0.8 writes). */
+int nym_pem_encode(char *out, size_t outcap, const char *label,
+                   const uint8_t *in, size_t len);
+/* Parse one PEM block whose label must equal `label` exactly (NYM_EPEM
+ * otherwise) and whose body must decode to exactly `len` bytes (NYM_EKEY).
+ * LF and CRLF are both accepted. */
+int nym_pem_decode(uint8_t *out, size_t len, const char *label,
+                   const char *in, size_t inlen);
+
+#endif

@@ -1,0 +1,70 @@
+/* crypto.h — the primitives every protocol layer is built from.
+ *
+ * Thin wrappers over libsodium (X25519, Ed25519, SHA-256, HMAC, ChaCha20,
+ * BLAKE2b) and OpenSSL libcrypto (AES, only where libsodium has none), plus
+ * the unclamped Montgomery ladder that legacy Sphinx blinding needs.
+ * All keys and outputs are fixed-size byte strings as they appear on the wire.
+ * Functions return 0 or a negative NYM_E* code. */
+#ifndef NYM_CRYPTO_H
+#define NYM_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NYM_X25519_LEN 32
+#define NYM_ED25519_SEED_LEN 32
+#define NYM_ED25519_PK_LEN 32
+#define NYM_ED25519_SIG_LEN 64
+#define NYM_SHA256_LEN 32
+#define NYM_AES128_KEY_LEN 16
+#define NYM_AES_BLOCK_LEN 16
+
+/* Initialise libsodium (idempotent; call once from main). */
+int nym_crypto_init(void);
+
+/* --- X25519 (RFC 7748) ---------------------------------------------------
+ * sk is the 32 raw secret bytes, clamped at the moment of use (as
+ * x25519-dalek does). An all-zero result is NOT an error (Rust accepts it). */
+int nym_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pub[32]);
+int nym_x25519_base(uint8_t pub[32], const uint8_t sk[32]);
+
+/* Montgomery ladder with the scalar used as is: no clamping (legacy Sphinx
+ * blinding, spec/sphinx.md §3.1: alpha' = Ladder(red(b), alpha)). */
+void nym_x25519_unclamped(uint8_t out[32], const uint8_t n[32], const uint8_t u[32]);
+/* out = b read as a 256-bit little-endian integer, reduced mod l. */
+void nym_scalar_reduce32(uint8_t out[32], const uint8_t b[32]);
+
+/* --- Ed25519, keys as 32-byte seeds as Nym stores them -------------------- */
+int nym_ed25519_public(uint8_t pk[32], const uint8_t seed[32]);
+int nym_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t seed[32]);
+/* 0 when valid, NYM_EMAC when not. */
+int nym_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32]);
+/* 0 when pk decodes as a compressed Edwards point (dalek VerifyingKey::from_bytes). */
+int nym_ed25519_pk_valid(const uint8_t pk[32]);
+
+/* --- hashes, MACs, KDFs ---------------------------------------------------- */
+void nym_sha256(uint8_t out[32], const uint8_t *in, size_t len);
+/* HMAC-SHA256 with a key of any length (Sphinx uses 16-byte keys). */
+void nym_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t keylen,
+                     const uint8_t *msg, size_t len);
+/* RFC 5869 HKDF-SHA256, extract then expand; salt may be NULL (zero salt). */
+int nym_hkdf_sha256(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen,
+                    const uint8_t *ikm, size_t ikmlen, const uint8_t *info, size_t infolen);
+/* Keyed BLAKE2b with a 32-byte output (Lioness' hash). */
+int nym_blake2b_keyed32(uint8_t out[32], const uint8_t *key, size_t keylen,
+                        const uint8_t *in, size_t len);
+
+/* --- stream ciphers -------------------------------------------------------- */
+/* AES-128-CTR with a 16-byte IV, 128-bit big-endian counter; out may equal in. */
+int nym_aes128_ctr(uint8_t *out, const uint8_t *in, size_t len,
+                   const uint8_t key[16], const uint8_t iv[16]);
+/* Original (DJB) ChaCha20: 32-byte key, 8-byte nonce, block counter from 0. */
+int nym_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
+                     const uint8_t key[32], const uint8_t nonce[8]);
+
+/* Constant-time comparison: 0 when equal. */
+int nym_ct_eq(const uint8_t *a, const uint8_t *b, size_t len);
+/* Wipe a secret (sodium_memzero). */
+void nym_wipe(void *p, size_t len);
+
+#endif

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages nymkit needs, only those missing, saying which.
+# Usage: mk/deps.sh [build|check|demo]   (check also needs the test tools)
+set -e
+want="gcc make pkg-config libsodium-dev libssl-dev libcurl4-openssl-dev libjansson-dev
+libwebsockets-dev libsqlite3-dev"
+case "${1:-build}" in
+check|demo) want="$want bats bats-support bats-assert b3sum jq clang python3"
+	# Node may come from elsewhere than Debian (it ships its own npm): judge by command.
+	command -v node >/dev/null 2>&1 || want="$want nodejs"
+	command -v npm >/dev/null 2>&1 || want="$want npm" ;;
+esac
+missing=
+for p in $want; do
+	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$s" in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+echo "nymkit: installing missing Debian packages:$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "nymkit: not root; run as root: apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2 || { echo "nymkit: apt-get update failed" >&2; exit 1; }
+apt-get install -y -qq --no-install-recommends $missing >&2 ||
+	{ echo "nymkit: apt-get install failed for:$missing" >&2; exit 1; }
