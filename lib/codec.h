@@ -19,10 +19,14 @@ int nym_base58_encode(char *out, size_t outcap, const uint8_t *in, size_t len);
 int nym_base58_decode(uint8_t *out, size_t outcap, const char *in, size_t len);
 /* Decode exactly 32 bytes (a key): NYM_EENCODING or NYM_EKEY on failure. */
 int nym_base58_decode32(uint8_t out[32], const char *in);
+/* Index of the first character outside the base58 alphabet, or -1 (for
+ * messages that say which character is wrong). */
+int nym_base58_invalid_at(const char *in, size_t len);
 
 #define NYM_B64_ENCLEN(n) ((((n) + 2) / 3) * 4 + 1)
 int nym_base64_encode(char *out, size_t outcap, const uint8_t *in, size_t len);
-/* Accepts and skips ASCII whitespace (CR/LF inside PEM bodies). */
+/* Accepts and skips ASCII whitespace (CR/LF inside PEM bodies); otherwise
+ * strict: padding required, '=' only at the end, unused bits zero. */
 int nym_base64_decode(uint8_t *out, size_t outcap, const char *in, size_t len);
 
 /* PEM: "-----BEGIN <label>-----\r\n<base64, 64 columns>\r\n-----END <label>-----\r\n"
@@ -31,7 +35,9 @@ int nym_pem_encode(char *out, size_t outcap, const char *label,
                    const uint8_t *in, size_t len);
 /* Parse one PEM block whose label must equal `label` exactly (NYM_EPEM
  * otherwise) and whose body must decode to exactly `len` bytes (NYM_EKEY).
- * LF and CRLF are both accepted. */
+ * LF and CRLF are both accepted; whitespace around the block is allowed,
+ * anything else before or after it is not (NYM_EPEM), nor PEM headers. A
+ * body that is not base64 gives NYM_EENCODING. Returns len. */
 int nym_pem_decode(uint8_t *out, size_t len, const char *label,
                    const char *in, size_t inlen);
 
