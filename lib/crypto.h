@@ -55,9 +55,23 @@ int nym_blake2b_keyed32(uint8_t out[32], const uint8_t *key, size_t keylen,
                         const uint8_t *in, size_t len);
 
 /* --- stream ciphers -------------------------------------------------------- */
-/* AES-128-CTR with a 16-byte IV, 128-bit big-endian counter; out may equal in. */
+/* AES-128-CTR with a 16-byte IV, 128-bit big-endian counter; out may equal in.
+ * One-shot: allocates an OpenSSL context per call (use the context below on
+ * hot paths). */
 int nym_aes128_ctr(uint8_t *out, const uint8_t *in, size_t len,
                    const uint8_t key[16], const uint8_t iv[16]);
+/* Reusable AES-128-CTR for per-packet paths: init allocates the OpenSSL
+ * context once; xor re-keys it and runs one keystream from iv without
+ * allocating; free releases it (safe on a zeroed or already freed struct).
+ * A context is not thread-safe: one per thread. */
+struct nym_aes128_ctr {
+	void *evp;    /* EVP_CIPHER_CTX * */
+	void *cipher; /* EVP_CIPHER * (fetched once) */
+};
+int nym_aes128_ctr_init(struct nym_aes128_ctr *c);
+int nym_aes128_ctr_xor(struct nym_aes128_ctr *c, uint8_t *out, const uint8_t *in, size_t len,
+                       const uint8_t key[16], const uint8_t iv[16]);
+void nym_aes128_ctr_free(struct nym_aes128_ctr *c);
 /* Original (DJB) ChaCha20: 32-byte key, 8-byte nonce, block counter from 0. */
 int nym_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
                      const uint8_t key[32], const uint8_t nonce[8]);
