@@ -1,0 +1,642 @@
+/* keys.c — key generation, PEM key files, key directories, client addresses.
+ * The one lib/ module that touches the file system: key files are where the
+ * toolkit meets the official clients' directories. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "err.h"
+#include "keys.h"
+
+/* ---- addresses ------------------------------------------------------------ */
+
+static void
+say(char *why, size_t cap, const char *fmt, const char *what, const char *s, size_t at)
+{
+	char ch[8];
+	unsigned char c;
+
+	if (!why || !cap)
+		return;
+	if (!s) {
+		snprintf(why, cap, fmt, what);
+		return;
+	}
+	c = (unsigned char)s[at];
+	if (c > 0x20 && c < 0x7f)
+		snprintf(ch, sizeof ch, "'%c'", c);
+	else
+		snprintf(ch, sizeof ch, "0x%02x", c);
+	snprintf(why, cap, fmt, what, ch, at + 1);
+}
+
+/* One base58 key part s[from..to): exactly 32 bytes, and for Ed25519 keys a
+ * point that decompresses. */
+static int
+parse_part(uint8_t out[32], const char *s, size_t from, size_t to, const char *what,
+           int ed25519, char *why, size_t cap)
+{
+	uint8_t buf[33];
+	int at, n;
+
+	if (from == to) {
+		say(why, cap, "%s is empty", what, NULL, 0);
+		return NYM_EADDR;
+	}
+	if ((at = nym_base58_invalid_at(s + from, to - from)) >= 0) {
+		say(why, cap, "%s: %s at character %zu is not base58", what, s, from + (size_t)at);
+		return NYM_EADDR;
+	}
+	n = nym_base58_decode(buf, sizeof buf, s + from, to - from);
+	if (n != 32) {
+		if (why && cap && n >= 0)
+			snprintf(why, cap, "%s decodes to %d bytes, not 32", what, n);
+		else if (why && cap)
+			snprintf(why, cap, "%s decodes to more than 32 bytes", what);
+		return NYM_EKEY;
+	}
+	if (ed25519 && nym_ed25519_pk_valid(buf) != 0) {
+		say(why, cap, "%s is not a valid Ed25519 public key", what, NULL, 0);
+		return NYM_EKEY;
+	}
+	memcpy(out, buf, 32);
+	return 0;
+}
+
+int
+nym_address_parse(struct nym_address *a, const char *s, char *why, size_t cap)
+{
+	const char *at = NULL, *dot = NULL;
+	size_t len, iat, idot;
+	int r;
+
+	if (why && cap)
+		why[0] = 0;
+	if (!s || !*s) {
+		say(why, cap, "%s", "empty address", NULL, 0);
+		return NYM_EADDR;
+	}
+	len = strlen(s);
+	for (const char *p = s; *p; p++) {
+		if (*p != '@')
+			continue;
+		if (at) {
+			say(why, cap, "%s", "more than one '@' (want IDENTITY.ENCRYPTION@GATEWAY)", NULL, 0);
+			return NYM_EADDR;
+		}
+		at = p;
+	}
+	if (!at) {
+		say(why, cap, "%s", "no '@' before the gateway key (want IDENTITY.ENCRYPTION@GATEWAY)", NULL, 0);
+		return NYM_EADDR;
+	}
+	for (const char *p = s; p < at; p++) {
+		if (*p != '.')
+			continue;
+		if (dot) {
+			say(why, cap, "%s", "more than one '.' before '@' (want IDENTITY.ENCRYPTION@GATEWAY)", NULL, 0);
+			return NYM_EADDR;
+		}
+		dot = p;
+	}
+	if (!dot) {
+		say(why, cap, "%s", "no '.' between identity and encryption keys (want IDENTITY.ENCRYPTION@GATEWAY)", NULL, 0);
+		return NYM_EADDR;
+	}
+	iat = (size_t)(at - s);
+	idot = (size_t)(dot - s);
+	if ((r = parse_part(a->identity, s, 0, idot, "identity key", 1, why, cap)) < 0 ||
+	    (r = parse_part(a->encryption, s, idot + 1, iat, "encryption key", 0, why, cap)) < 0 ||
+	    (r = parse_part(a->gateway, s, iat + 1, len, "gateway key", 1, why, cap)) < 0)
+		return r;
+	return 0;
+}
+
+int
+nym_address_format(char *out, size_t cap, const struct nym_address *a)
+{
+	char id[NYM_B58_KEY_MAX], enc[NYM_B58_KEY_MAX], gw[NYM_B58_KEY_MAX];
+	int n;
+
+	if (nym_base58_encode(id, sizeof id, a->identity, 32) < 0 ||
+	    nym_base58_encode(enc, sizeof enc, a->encryption, 32) < 0 ||
+	    nym_base58_encode(gw, sizeof gw, a->gateway, 32) < 0)
+		return NYM_ESIZE;
+	n = snprintf(out, cap, "%s.%s@%s", id, enc, gw);
+	if (n < 0 || (size_t)n >= cap)
+		return NYM_ESIZE;
+	return n;
+}
+
+void
+nym_client_address(struct nym_address *a, const struct nym_client_keys *k, const uint8_t gw[32])
+{
+	memcpy(a->identity, k->identity_pk, 32);
+	memcpy(a->encryption, k->encryption_pk, 32);
+	memcpy(a->gateway, gw, 32);
+}
+
+/* ---- generation ----------------------------------------------------------- */
+
+int
+nym_client_keys_generate(struct nym_client_keys *k, const struct nym_rng *rng)
+{
+	int r;
+
+	if ((r = nym_rng_fill(rng, k->identity_seed, 32)) < 0 ||
+	    (r = nym_rng_fill(rng, k->encryption_sk, 32)) < 0 ||
+	    (r = nym_rng_fill(rng, k->ack_key, 16)) < 0 ||
+	    (r = nym_ed25519_public(k->identity_pk, k->identity_seed)) < 0 ||
+	    (r = nym_x25519_base(k->encryption_pk, k->encryption_sk)) < 0) {
+		nym_wipe(k, sizeof *k);
+		return r;
+	}
+	return 0;
+}
+
+int
+nym_node_keys_generate(struct nym_node_keys *k, const struct nym_rng *rng)
+{
+	int r;
+
+	k->sphinx_rotation = 0;
+	if ((r = nym_rng_fill(rng, k->identity_seed, 32)) < 0 ||
+	    (r = nym_rng_fill(rng, k->sphinx_sk, 32)) < 0 ||
+	    (r = nym_ed25519_public(k->identity_pk, k->identity_seed)) < 0 ||
+	    (r = nym_x25519_base(k->sphinx_pk, k->sphinx_sk)) < 0) {
+		nym_wipe(k, sizeof *k);
+		return r;
+	}
+	return 0;
+}
+
+/* ---- key files ------------------------------------------------------------ */
+
+#define KEYFILE_MAX 4096 /* far more than any key file; bounds what we read */
+
+static int
+keyfile_read(const char *path, const char *label, uint8_t *out, size_t len, int private)
+{
+	char buf[KEYFILE_MAX + 1];
+	struct stat st;
+	size_t n = 0;
+	int fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NYM_EIO;
+	if (fstat(fd, &st) < 0)
+		goto ioerr;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto ioerr;
+	}
+	if (private && (st.st_mode & 077)) {
+		close(fd);
+		return NYM_EPERM;
+	}
+	for (;;) {
+		ssize_t got = read(fd, buf + n, sizeof buf - n);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			nym_wipe(buf, n);
+			goto ioerr;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n == sizeof buf)
+			break;
+	}
+	close(fd);
+	if (n > KEYFILE_MAX)
+		r = NYM_EPEM; /* not a key file */
+	else
+		r = nym_pem_decode(out, len, label, buf, n);
+	nym_wipe(buf, n);
+	return r < 0 ? r : 0;
+ioerr:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NYM_EIO;
+}
+
+int
+nym_keyfile_read(const char *path, const char *label, uint8_t *out, size_t len)
+{
+	return keyfile_read(path, label, out, len, 0);
+}
+
+int
+nym_keyfile_read_private(const char *path, const char *label, uint8_t *out, size_t len)
+{
+	return keyfile_read(path, label, out, len, 1);
+}
+
+/* mkdir -p of the directory part of path, new directories 0700. */
+static int
+make_parents(const char *path)
+{
+	char d[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof d) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(d, path, n + 1);
+	char *slash = strrchr(d, '/');
+	if (!slash || slash == d)
+		return 0;
+	*slash = 0;
+	for (char *p = d + 1; ; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(d, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (!c)
+			break;
+	}
+	/* EEXIST also covers a regular file in the way: say so. */
+	struct stat st;
+	if (stat(d, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd); /* best effort: some file systems refuse */
+		close(fd);
+	}
+}
+
+static int
+write_full(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+keyfile_write(const char *path, const char *label, const uint8_t *key, size_t len, int replace)
+{
+	char pem[1024], tmp[4200], dir[4096];
+	const char *base;
+	int n, fd, saved;
+	size_t dl;
+
+	if (!path || !*path || !label)
+		return NYM_EINVAL;
+	if ((n = nym_pem_encode(pem, sizeof pem, label, key, len)) < 0)
+		return n;
+	if (make_parents(path) < 0)
+		goto fail;
+	base = strrchr(path, '/');
+	dl = base ? (size_t)(base - path) : 0;
+	base = base ? base + 1 : path;
+	if (!*base || dl >= sizeof dir) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (dl)
+		memcpy(dir, path, dl);
+	else
+		dir[dl++] = '.';
+	dir[dl] = 0;
+	if (base == path + 1 && path[0] == '/')
+		strcpy(dir, "/");
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	/* mkstemp creates the file 0600 whatever the umask. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		goto fail;
+	if (fchmod(fd, 0600) < 0 || write_full(fd, pem, (size_t)n) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		goto fail;
+	}
+	if (close(fd) < 0)
+		goto fail_unlink;
+	if (replace) {
+		if (rename(tmp, path) < 0)
+			goto fail_unlink;
+	} else {
+		/* link() fails with EEXIST rather than replace: no window in which
+		 * an existing key could be overwritten. */
+		if (link(tmp, path) < 0) {
+			struct stat st;
+			/* File systems without hard links: check, then rename. */
+			if (errno == EEXIST || (errno != EPERM && errno != ENOTSUP &&
+			                        errno != EOPNOTSUPP && errno != ENOSYS))
+				goto fail_unlink;
+			if (lstat(path, &st) == 0) {
+				errno = EEXIST;
+				goto fail_unlink;
+			}
+			if (rename(tmp, path) < 0)
+				goto fail_unlink;
+		} else {
+			unlink(tmp);
+		}
+	}
+	fsync_dir(dir);
+	nym_wipe(pem, sizeof pem);
+	return 0;
+fail_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+fail:
+	saved = errno;
+	nym_wipe(pem, sizeof pem);
+	errno = saved;
+	return errno == EEXIST && !replace ? NYM_EEXIST : NYM_EIO;
+}
+
+int
+nym_keyfile_write(const char *path, const char *label, const uint8_t *key, size_t len)
+{
+	return keyfile_write(path, label, key, len, 1);
+}
+
+int
+nym_keyfile_create(const char *path, const char *label, const uint8_t *key, size_t len)
+{
+	return keyfile_write(path, label, key, len, 0);
+}
+
+/* ---- directories ---------------------------------------------------------- */
+
+static int
+kind_dir(char *out, size_t cap, const char *home, const char *kind, const char *id)
+{
+	int n;
+
+	if (!home || !*home || !id || !*id || strchr(id, '/') || !strcmp(id, ".") ||
+	    !strcmp(id, ".."))
+		return NYM_EINVAL;
+	n = snprintf(out, cap, "%s%s.nym/%s/%s/data", home,
+	             home[strlen(home) - 1] == '/' ? "" : "/", kind, id);
+	if (n < 0 || (size_t)n >= cap)
+		return NYM_ESIZE;
+	return n;
+}
+
+int
+nym_client_dir(char *out, size_t cap, const char *home, const char *id)
+{
+	return kind_dir(out, cap, home, "clients", id);
+}
+
+int
+nym_node_dir(char *out, size_t cap, const char *home, const char *id)
+{
+	return kind_dir(out, cap, home, "nym-nodes", id);
+}
+
+/* ---- key sets ------------------------------------------------------------- */
+
+struct keyfile {
+	const char *name, *label;
+	size_t len;
+	int private;
+};
+
+static const struct keyfile client_files[] = {
+	{NYM_CLIENT_PUBLIC_IDENTITY, NYM_PEM_ED25519_PUBLIC, 32, 0},
+	{NYM_CLIENT_PRIVATE_IDENTITY, NYM_PEM_ED25519_PRIVATE, 32, 1},
+	{NYM_CLIENT_PUBLIC_ENCRYPTION, NYM_PEM_X25519_PUBLIC, 32, 0},
+	{NYM_CLIENT_PRIVATE_ENCRYPTION, NYM_PEM_X25519_PRIVATE, 32, 1},
+	{NYM_CLIENT_ACK_KEY, NYM_PEM_ACK_KEY, 16, 1},
+};
+
+static const struct keyfile node_files[] = {
+	{NYM_NODE_PUBLIC_IDENTITY, NYM_PEM_ED25519_PUBLIC, 32, 0},
+	{NYM_NODE_PRIVATE_IDENTITY, NYM_PEM_ED25519_PRIVATE, 32, 1},
+	{NYM_NODE_SPHINX_PRIMARY, NYM_PEM_X25519_SPHINX_PRIVATE, NYM_SPHINX_KEYFILE_LEN, 1},
+};
+
+static const struct keyfile node_legacy_sphinx = {
+	NYM_NODE_SPHINX_LEGACY, NYM_PEM_X25519_PRIVATE, 32, 1,
+};
+
+static int
+join(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return NYM_EIO;
+	}
+	return 0;
+}
+
+/* Write files[i] with data[i]; refuse up front if any exists and !force. */
+static int
+save_set(const char *dir, const struct keyfile *f, size_t nf, const uint8_t *const *data,
+         int force, const char **bad)
+{
+	char path[4200];
+	struct stat st;
+	int r;
+
+	if (!force)
+		for (size_t i = 0; i < nf; i++) {
+			if ((r = join(path, sizeof path, dir, f[i].name)) < 0)
+				goto out_i;
+			if (lstat(path, &st) == 0) {
+				r = NYM_EEXIST;
+				goto out_i;
+			}
+			continue;
+		out_i:
+			if (bad)
+				*bad = f[i].name;
+			return r;
+		}
+	for (size_t i = 0; i < nf; i++) {
+		if ((r = join(path, sizeof path, dir, f[i].name)) < 0 ||
+		    (r = keyfile_write(path, f[i].label, data[i], f[i].len, force)) < 0) {
+			if (bad)
+				*bad = f[i].name;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int
+load_one(const char *dir, const struct keyfile *f, uint8_t *out, const char **bad)
+{
+	char path[4200];
+	int r;
+
+	if ((r = join(path, sizeof path, dir, f->name)) < 0 ||
+	    (r = keyfile_read(path, f->label, out, f->len, f->private)) < 0) {
+		if (bad)
+			*bad = f->name;
+		return r;
+	}
+	return 0;
+}
+
+int
+nym_client_keys_save(const char *dir, const struct nym_client_keys *k, int force,
+                     const char **bad)
+{
+	const uint8_t *data[] = {k->identity_pk, k->identity_seed, k->encryption_pk,
+	                         k->encryption_sk, k->ack_key};
+	return save_set(dir, client_files, 5, data, force, bad);
+}
+
+int
+nym_client_keys_load(const char *dir, struct nym_client_keys *k, const char **bad)
+{
+	uint8_t *data[] = {k->identity_pk, k->identity_seed, k->encryption_pk,
+	                   k->encryption_sk, k->ack_key};
+	uint8_t pk[32];
+	int r = 0;
+
+	for (size_t i = 0; i < 5 && r == 0; i++)
+		r = load_one(dir, &client_files[i], data[i], bad);
+	if (r == 0 && (nym_ed25519_public(pk, k->identity_seed) < 0 ||
+	               memcmp(pk, k->identity_pk, 32))) {
+		r = NYM_EKEY;
+		if (bad)
+			*bad = NYM_CLIENT_PUBLIC_IDENTITY;
+	}
+	if (r == 0 && (nym_x25519_base(pk, k->encryption_sk) < 0 ||
+	               memcmp(pk, k->encryption_pk, 32))) {
+		r = NYM_EKEY;
+		if (bad)
+			*bad = NYM_CLIENT_PUBLIC_ENCRYPTION;
+	}
+	if (r < 0)
+		nym_wipe(k, sizeof *k);
+	return r;
+}
+
+int
+nym_node_keys_save(const char *dir, const struct nym_node_keys *k, int force,
+                   const char **bad)
+{
+	uint8_t sphinx[NYM_SPHINX_KEYFILE_LEN];
+	const uint8_t *data[] = {k->identity_pk, k->identity_seed, sphinx};
+	int r;
+
+	sphinx[0] = (uint8_t)(k->sphinx_rotation >> 24);
+	sphinx[1] = (uint8_t)(k->sphinx_rotation >> 16);
+	sphinx[2] = (uint8_t)(k->sphinx_rotation >> 8);
+	sphinx[3] = (uint8_t)k->sphinx_rotation;
+	memcpy(sphinx + 4, k->sphinx_sk, 32);
+	r = save_set(dir, node_files, 3, data, force, bad);
+	nym_wipe(sphinx, sizeof sphinx);
+	return r;
+}
+
+int
+nym_node_keys_load(const char *dir, struct nym_node_keys *k, const char **bad)
+{
+	uint8_t sphinx[NYM_SPHINX_KEYFILE_LEN], pk[32];
+	int r;
+
+	if ((r = load_one(dir, &node_files[0], k->identity_pk, bad)) < 0 ||
+	    (r = load_one(dir, &node_files[1], k->identity_seed, bad)) < 0)
+		goto out;
+	r = load_one(dir, &node_files[2], sphinx, bad);
+	if (r == NYM_EIO && errno == ENOENT) {
+		/* An older nym-node's directory: plain X25519 key, rotation 0. */
+		const char *bad2 = NULL;
+		int r2 = load_one(dir, &node_legacy_sphinx, sphinx + 4, &bad2);
+		if (r2 == 0) {
+			memset(sphinx, 0, 4);
+			r = 0;
+		} else if (!(r2 == NYM_EIO && errno == ENOENT)) {
+			r = r2;
+			if (bad)
+				*bad = bad2;
+		} else {
+			errno = ENOENT; /* report the primary file as missing */
+		}
+	}
+	if (r < 0)
+		goto out;
+	k->sphinx_rotation = (uint32_t)sphinx[0] << 24 | (uint32_t)sphinx[1] << 16 |
+	                     (uint32_t)sphinx[2] << 8 | sphinx[3];
+	memcpy(k->sphinx_sk, sphinx + 4, 32);
+	if ((r = nym_x25519_base(k->sphinx_pk, k->sphinx_sk)) < 0)
+		goto out;
+	if (nym_ed25519_public(pk, k->identity_seed) < 0 || memcmp(pk, k->identity_pk, 32)) {
+		r = NYM_EKEY;
+		if (bad)
+			*bad = NYM_NODE_PUBLIC_IDENTITY;
+	}
+out:
+	nym_wipe(sphinx, sizeof sphinx);
+	if (r < 0) {
+		int saved = errno;
+		nym_wipe(k, sizeof *k);
+		errno = saved;
+	}
+	return r;
+}
+
+int
+nym_client_gateway_save(const char *dir, const uint8_t gw[32])
+{
+	char path[4200];
+	int r;
+
+	if (nym_ed25519_pk_valid(gw) != 0)
+		return NYM_EKEY;
+	if ((r = join(path, sizeof path, dir, NYM_CLIENT_GATEWAY_IDENTITY)) < 0)
+		return r;
+	return keyfile_write(path, NYM_PEM_ED25519_PUBLIC, gw, 32, 1);
+}
+
+int
+nym_client_gateway_load(const char *dir, uint8_t gw[32])
+{
+	char path[4200];
+	int r;
+
+	if ((r = join(path, sizeof path, dir, NYM_CLIENT_GATEWAY_IDENTITY)) < 0)
+		return r;
+	r = keyfile_read(path, NYM_PEM_ED25519_PUBLIC, gw, 32, 0);
+	if (r == NYM_EIO && errno == ENOENT)
+		return NYM_ENOTFOUND;
+	if (r == 0 && nym_ed25519_pk_valid(gw) != 0)
+		return NYM_EKEY;
+	return r;
+}
