@@ -76,6 +76,9 @@ int nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len);
 size_t nym_ws_queued(const struct nym_ws *ws);
 /* Close after the queue drains; closed(err = 0) follows. */
 void nym_ws_close(struct nym_ws *ws);
+/* No more callbacks for this connection (its owner is going away); it
+ * still closes and frees itself. */
+void nym_ws_detach(struct nym_ws *ws);
 /* Largest message accepted from the peer (default 64 MiB). */
 void nym_ws_set_max_message(struct nym_ws *ws, size_t max);
 /* A per-connection pointer for the handler's use (server side). */
