@@ -17,9 +17,30 @@ int nym_gcmsiv_encrypt(uint8_t *out, const uint8_t *in, size_t len,
                        const uint8_t *ad, size_t adlen,
                        const uint8_t key[32], const uint8_t nonce[12]);
 /* in is ciphertext || tag (len >= 16); out receives len - 16 bytes.
- * NYM_EMAC when the tag does not verify (out is then zeroed). */
+ * NYM_EMAC when the tag does not verify (out is then zeroed); NYM_ESHORT when
+ * len < 16. out may equal in (both directions). */
 int nym_gcmsiv_decrypt(uint8_t *out, const uint8_t *in, size_t len,
                        const uint8_t *ad, size_t adlen,
                        const uint8_t key[32], const uint8_t nonce[12]);
+
+/* Reusable form for a session key (the gateway channel): init fetches the
+ * cipher and keys AES once; seal/open derive the per-nonce keys without
+ * allocating; free wipes and releases (safe twice). Same byte layout and
+ * errors as the one-shot functions above. One context per thread. */
+struct nym_gcmsiv {
+	void *master;  /* EVP_CIPHER_CTX *, AES-256 under the session key */
+	void *derived; /* EVP_CIPHER_CTX *, re-keyed per message */
+	void *cipher;  /* EVP_CIPHER * */
+};
+int nym_gcmsiv_init(struct nym_gcmsiv *c, const uint8_t key[32]);
+int nym_gcmsiv_seal(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
+                    const uint8_t *ad, size_t adlen, const uint8_t nonce[12]);
+int nym_gcmsiv_open(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
+                    const uint8_t *ad, size_t adlen, const uint8_t nonce[12]);
+void nym_gcmsiv_free(struct nym_gcmsiv *c);
+
+/* POLYVAL(H, data) of RFC 8452 §3, data zero-padded to whole blocks
+ * (exposed for known-answer tests). */
+void nym_gcmsiv_polyval(uint8_t out[16], const uint8_t h[16], const uint8_t *data, size_t len);
 
 #endif
