@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "sphinx.h"
 
 /* ---------------------------------------------------------------- delay queue */
 
@@ -311,6 +312,41 @@ pick_keys(const struct nym_mixer_keys *k, uint8_t rotation, const uint8_t *out[2
 	}
 }
 
+/* The default processor: lib/sphinx.h, one AES context per worker. */
+static int
+sphinx_init(void *tls)
+{
+	return nym_sphinx_ctx_init(tls);
+}
+
+static void
+sphinx_free(void *tls)
+{
+	nym_sphinx_ctx_free(tls);
+}
+
+static int
+sphinx_process(void *tls, const uint8_t sk[32], uint8_t *pkt, size_t len,
+               struct nym_mixer_result *res)
+{
+	struct nym_sphinx_processed out;
+	int rc = nym_sphinx_process(tls, pkt, len, sk, &out);
+	if (rc == 0) {
+		res->final = out.final;
+		res->version = out.version;
+		memcpy(res->replay_tag, out.replay_tag, 32);
+		if (out.final) {
+			memcpy(res->destination, out.destination, 32);
+			memcpy(res->surb_id, out.identifier, 16);
+		} else {
+			memcpy(res->next_hop, out.next_hop, 32);
+			res->delay_ns = out.delay_ns;
+		}
+	}
+	nym_wipe(&out, sizeof out);
+	return rc;
+}
+
 static void
 wake_io(struct nym_mixer *m)
 {
@@ -504,7 +540,7 @@ nym_mixer_destroy(struct nym_mixer *m)
 struct nym_mixer *
 nym_mixer_create(const struct nym_mixer_config *cfg)
 {
-	if (!cfg || !cfg->process) {
+	if (!cfg) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -521,6 +557,12 @@ nym_mixer_create(const struct nym_mixer_config *cfg)
 	pthread_cond_init(&m->idle_cv, NULL);
 
 	struct nym_mixer_config *c = &m->cfg;
+	if (!c->process) {
+		c->process = sphinx_process;
+		c->tls_size = sizeof(struct nym_sphinx_ctx);
+		c->thread_init = sphinx_init;
+		c->thread_free = sphinx_free;
+	}
 	if (!c->workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (unsigned)n : 1;

@@ -151,10 +151,11 @@ struct nym_mixer_result {
 /* Process one Sphinx packet of len bytes with secret key sk, in place: the
  * packet keeps its length and becomes the next hop's packet (forward) or
  * holds the decrypted payload at offset 348 (final). Returns 0, NYM_EMAC when
- * the header MAC does not verify (the next candidate key is then tried), or
- * another negative code. tls is the calling worker's scratch (tls_size bytes).
- * The mixer needs no Sphinx code of its own: the tool passes lib/sphinx.h's
- * processing wrapped in this shape; tests and benchmarks may pass others. */
+ * the header MAC does not verify (the packet must then be untouched: the next
+ * candidate key is tried), or another negative code. tls is the calling
+ * worker's scratch. The default (process = NULL) is lib/sphinx.h's
+ * nym_sphinx_process with a per-worker struct nym_sphinx_ctx; tests and
+ * benchmarks may pass a stand-in. */
 typedef int (*nym_mixer_process_fn)(void *tls, const uint8_t sk[32], uint8_t *pkt, size_t len,
                                     struct nym_mixer_result *res);
 
@@ -186,9 +187,10 @@ struct nym_mixer_config {
 	int replay_off;          /* 1: no replay detection (benchmarks only) */
 	uint8_t replay_key[16];  /* secret SipHash key for the replay filter */
 	struct nym_mixer_keys keys;
-	nym_mixer_process_fn process;  /* required */
-	/* Per-worker scratch for process: tls_size bytes, zeroed; thread_init
-	 * (may fail with a negative code) and thread_free run on the worker. */
+	nym_mixer_process_fn process;  /* NULL: Sphinx (lib/sphinx.h) */
+	/* Per-worker scratch for a custom process: tls_size bytes, zeroed;
+	 * thread_init (may fail with a negative code) and thread_free run on the
+	 * worker. Ignored when process is NULL. */
 	size_t tls_size;
 	int (*thread_init)(void *tls);
 	void (*thread_free)(void *tls);

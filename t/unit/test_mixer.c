@@ -8,6 +8,8 @@
 #include "test.h"
 #include "err.h"
 #include "mixer.h"
+#include "crypto.h"
+#include "sphinx.h"
 
 static double
 secs(void)
@@ -289,8 +291,7 @@ test_engine(void)
 	struct nym_mixer_stats st;
 	struct sink s = { 0 };
 
-	struct nym_mixer_config bad = { 0 };
-	CHECK(nym_mixer_create(&bad) == NULL, "engine: no processor refused");
+	CHECK(nym_mixer_create(NULL) == NULL, "engine: no config refused");
 
 	struct nym_mixer *m = mk(0, 1, 7 /* odd primary */, 0);
 	CHECK(m != NULL, "engine: created with 2 workers");
@@ -413,9 +414,73 @@ test_engine(void)
 	nym_mixer_destroy(m);
 }
 
+/* The default processor is lib/sphinx.h: a real packet, the node's key as
+ * the secondary (the primary fails the MAC first and must leave the packet
+ * untouched), compared with processing a copy directly. */
+static void
+out_copy(void *ctx, const struct nym_mixer_out *o)
+{
+	uint8_t *dst = ctx;
+	memcpy(dst, o->next_hop, 32);
+	memcpy(dst + 32, o->pkt, o->len);
+}
+
+static void
+test_sphinx_default(void)
+{
+	enum { LEN = 2413 };
+	static uint8_t pkt[LEN], direct[LEN], got[32 + LEN];
+	uint8_t sk[32], wrong[32];
+	struct nym_sphinx_route r;
+
+	memset(&r, 0, sizeof r);
+	for (int i = 0; i < 32; i++) {
+		sk[i] = (uint8_t)(i + 1);
+		wrong[i] = (uint8_t)(i + 101);
+	}
+	r.version = NYM_SPHINX_V259;
+	r.nhops = 2;
+	nym_x25519_base(r.hop[0].pubkey, sk);
+	nym_x25519_base(r.hop[1].pubkey, wrong);
+	uint8_t a0[] = { 4, 0x06, 0xfd, 127, 0, 0, 1 }, a1[] = { 4, 0x06, 0xfe, 127, 0, 0, 1 };
+	memcpy(r.hop[0].address, a0, sizeof a0);
+	memcpy(r.hop[1].address, a1, sizeof a1);
+	r.delay_ns[0] = 1000000;
+	struct nym_rng rng = nym_rng_system();
+	int rc = nym_sphinx_create(NULL, pkt, LEN, &r, (const uint8_t *)"hello", 5, &rng);
+	CHECK(rc == 0, "sphinx: packet created (%d)", rc);
+	memcpy(direct, pkt, LEN);
+	struct nym_sphinx_processed pr;
+	CHECK(nym_sphinx_process(NULL, direct, LEN, sk, &pr) == 0 && !pr.final, "sphinx: direct processing");
+
+	struct nym_mixer_config c = { 0 };
+	c.workers = 1;
+	memcpy(c.keys.primary, wrong, 32);
+	c.keys.has_secondary = 1;
+	memcpy(c.keys.secondary, sk, 32);
+	struct nym_mixer *m = nym_mixer_create(&c);
+	CHECK(m != NULL, "sphinx: mixer with the default processor");
+	uint64_t t = nym_mixer_now();
+	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, pkt, LEN, t);
+	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, pkt, LEN, t); /* replay */
+	pkt[100] ^= 1;
+	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, pkt, LEN, t); /* broken MAC */
+	nym_mixer_drain(m, 5000000000ull);
+	CHECK(nym_mixer_next_due(m, t) == 1000000, "sphinx: held for the header's 1 ms");
+	CHECK(nym_mixer_take_due(m, t + 1000000, 0, out_copy, got) == 1, "sphinx: released");
+	CHECK_MEM(got, a1, sizeof a1, "sphinx: next hop from the header");
+	CHECK_MEM(got + 32, direct, LEN, "sphinx: same bytes as direct processing");
+	struct nym_mixer_stats st;
+	nym_mixer_stats(m, &st);
+	CHECK(st.dropped[NYM_MIXER_DROP_REPLAY] == 1 && st.dropped[NYM_MIXER_DROP_MAC] == 1,
+	      "sphinx: replay and bad MAC dropped");
+	nym_mixer_destroy(m);
+}
+
 int
 main(void)
 {
+	test_sphinx_default();
 	test_dq();
 	test_replay();
 	test_engine();
