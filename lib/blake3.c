@@ -285,16 +285,17 @@ nym_hkdf_blake3(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen
 {
 	static const uint8_t zero[32];
 	uint8_t prk[32], t[32];
-	struct hmac_b3 h;
+	struct hmac_b3 h0, h;
 
 	if (okmlen > 255 * 32)
 		return NYM_EINVAL;
 	if (!salt)
 		salt = zero, saltlen = sizeof zero; /* same HMAC key as an empty salt */
 	nym_hmac_blake3(prk, salt, saltlen, ikm, ikmlen);
+	hmac_b3_init(&h0, prk, sizeof prk); /* keyed once, copied per block */
 	size_t done = 0;
 	for (uint8_t i = 1; done < okmlen; i++) {
-		hmac_b3_init(&h, prk, sizeof prk);
+		h = h0;
 		if (i > 1)
 			nym_blake3_update(&h.inner, t, sizeof t);
 		if (infolen)
@@ -305,6 +306,7 @@ nym_hkdf_blake3(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen
 		memcpy(okm + done, t, n);
 		done += n;
 	}
+	sodium_memzero(&h0, sizeof h0);
 	sodium_memzero(prk, sizeof prk);
 	sodium_memzero(t, sizeof t);
 	return 0;

@@ -434,7 +434,7 @@ nym_hkdf_sha256(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen
 {
 	static const uint8_t zero[32];
 	uint8_t prk[32], t[32];
-	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_state st0, st;
 
 	if (okmlen > 255 * 32)
 		return NYM_EINVAL;
@@ -442,9 +442,11 @@ nym_hkdf_sha256(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen
 		salt = zero, saltlen = sizeof zero;
 	/* An empty salt and 32 zero bytes are the same HMAC key. */
 	nym_hmac_sha256(prk, salt, saltlen, ikm, ikmlen);
+	/* Key the HMAC once; each output block starts from a copy. */
+	crypto_auth_hmacsha256_init(&st0, prk, sizeof prk);
 	size_t done = 0;
 	for (uint8_t i = 1; done < okmlen; i++) {
-		crypto_auth_hmacsha256_init(&st, prk, sizeof prk);
+		st = st0;
 		if (i > 1)
 			crypto_auth_hmacsha256_update(&st, t, sizeof t);
 		crypto_auth_hmacsha256_update(&st, info, infolen);
@@ -455,6 +457,7 @@ nym_hkdf_sha256(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t saltlen
 		done += n;
 	}
 	sodium_memzero(&st, sizeof st);
+	sodium_memzero(&st0, sizeof st0);
 	sodium_memzero(prk, sizeof prk);
 	sodium_memzero(t, sizeof t);
 	return 0;

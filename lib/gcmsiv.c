@@ -45,24 +45,41 @@ rev64(uint64_t x)
 	return (x << 32) | (x >> 32);
 }
 
-/* Full 127-bit carry-less product: the high half is the low half of the
- * product of the bit-reversed operands, reversed back and shifted by one. */
+/* The hash key with what every multiplication needs precomputed: the two
+ * halves, their XOR (Karatsuba middle term) and the bit-reversals of all
+ * three (for the high halves of the products). */
+struct hkey {
+	uint64_t h[3], r[3];
+};
+
 static void
-clmul64(uint64_t r[2], uint64_t x, uint64_t y)
+hkey_set(struct hkey *k, uint64_t lo, uint64_t hi)
+{
+	k->h[0] = lo; k->h[1] = hi; k->h[2] = lo ^ hi;
+	for (int i = 0; i < 3; i++)
+		k->r[i] = rev64(k->h[i]);
+}
+
+/* Full 127-bit carry-less product of x and key half y (ry = rev64(y)): the
+ * high half is the low half of the product of the bit-reversed operands,
+ * reversed back and shifted by one. */
+static inline void
+clmul64(uint64_t r[2], uint64_t x, uint64_t rx, uint64_t y, uint64_t ry)
 {
 	r[0] = bmul64(x, y);
-	r[1] = rev64(bmul64(rev64(x), rev64(y))) >> 1;
+	r[1] = rev64(bmul64(rx, ry)) >> 1;
 }
 
 /* a = a * h * x^-128 mod P (the POLYVAL "dot" operation). */
 static void
-dot(uint64_t a[2], const uint64_t h[2])
+dot(uint64_t a[2], const struct hkey *k)
 {
 	uint64_t lo[2], hi[2], mid[2], t0, t1, t2, t3;
-	/* Karatsuba over 64-bit halves. */
-	clmul64(lo, a[0], h[0]);
-	clmul64(hi, a[1], h[1]);
-	clmul64(mid, a[0] ^ a[1], h[0] ^ h[1]);
+	uint64_t r0 = rev64(a[0]), r1 = rev64(a[1]);
+	/* Karatsuba over 64-bit halves (rev64 is linear: rev(a0^a1) = r0^r1). */
+	clmul64(lo, a[0], r0, k->h[0], k->r[0]);
+	clmul64(hi, a[1], r1, k->h[1], k->r[1]);
+	clmul64(mid, a[0] ^ a[1], r0 ^ r1, k->h[2], k->r[2]);
 	mid[0] ^= lo[0] ^ hi[0];
 	mid[1] ^= lo[1] ^ hi[1];
 	t0 = lo[0];
@@ -97,7 +114,7 @@ st64(uint8_t *p, uint64_t v)
 
 /* s = POLYVAL update over data, zero-padding the last partial block. */
 static void
-polyval_update(uint64_t s[2], const uint64_t h[2], const uint8_t *data, size_t len)
+polyval_update(uint64_t s[2], const struct hkey *h, const uint8_t *data, size_t len)
 {
 	while (len >= 16) {
 		s[0] ^= ld64(data);
@@ -119,8 +136,10 @@ polyval_update(uint64_t s[2], const uint64_t h[2], const uint8_t *data, size_t l
 void
 nym_gcmsiv_polyval(uint8_t out[16], const uint8_t h[16], const uint8_t *data, size_t len)
 {
-	uint64_t hh[2] = { ld64(h), ld64(h + 8) }, s[2] = { 0, 0 };
-	polyval_update(s, hh, data, len);
+	struct hkey k;
+	uint64_t s[2] = { 0, 0 };
+	hkey_set(&k, ld64(h), ld64(h + 8));
+	polyval_update(s, &k, data, len);
 	st64(out, s[0]);
 	st64(out + 8, s[1]);
 }
@@ -182,7 +201,7 @@ nym_gcmsiv_free(struct nym_gcmsiv *c)
  * (32 bytes) from the first 8 bytes of AES(K, LE32(i) || nonce), i = 0..5;
  * the derived context is keyed with the encryption key. */
 static int
-derive(struct nym_gcmsiv *c, uint64_t h[2], const uint8_t nonce[12])
+derive(struct nym_gcmsiv *c, struct hkey *h, const uint8_t nonce[12])
 {
 	uint8_t blk[6 * 16], keys[48];
 	for (int i = 0; i < 6; i++) {
@@ -193,8 +212,7 @@ derive(struct nym_gcmsiv *c, uint64_t h[2], const uint8_t nonce[12])
 	int r = ecb(c->master, blk, blk, 6);
 	for (int i = 0; i < 6; i++)
 		memcpy(keys + 8 * i, blk + 16 * i, 8);
-	h[0] = ld64(keys);
-	h[1] = ld64(keys + 8);
+	hkey_set(h, ld64(keys), ld64(keys + 8));
 	if (r == 0)
 		r = ecb_key(c->derived, NULL, keys + 16);
 	sodium_memzero(blk, sizeof blk);
@@ -204,7 +222,7 @@ derive(struct nym_gcmsiv *c, uint64_t h[2], const uint8_t nonce[12])
 
 /* tag = AES(enc, (POLYVAL(H, AD, M, lengths) ^ nonce) with bit 127 clear) */
 static int
-make_tag(struct nym_gcmsiv *c, uint8_t tag[16], const uint64_t h[2], const uint8_t *ad, size_t adlen,
+make_tag(struct nym_gcmsiv *c, uint8_t tag[16], const struct hkey *h, const uint8_t *ad, size_t adlen,
          const uint8_t *msg, size_t len, const uint8_t nonce[12])
 {
 	uint64_t s[2] = { 0, 0 };
@@ -257,15 +275,15 @@ int
 nym_gcmsiv_seal(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
                 const uint8_t *ad, size_t adlen, const uint8_t nonce[12])
 {
-	uint64_t h[2];
+	struct hkey h;
 	uint8_t tag[16];
 	if ((uint64_t)len > MAX_LEN || (uint64_t)adlen > MAX_LEN)
 		return NYM_ETOOBIG;
-	int r = derive(c, h, nonce);
-	if (r == 0) r = make_tag(c, tag, h, ad, adlen, in, len, nonce);
+	int r = derive(c, &h, nonce);
+	if (r == 0) r = make_tag(c, tag, &h, ad, adlen, in, len, nonce);
 	if (r == 0) r = ctr(c, out, in, len, tag);
 	if (r == 0) memcpy(out + len, tag, 16);
-	sodium_memzero(h, sizeof h);
+	sodium_memzero(&h, sizeof h);
 	return r;
 }
 
@@ -273,7 +291,7 @@ int
 nym_gcmsiv_open(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
                 const uint8_t *ad, size_t adlen, const uint8_t nonce[12])
 {
-	uint64_t h[2];
+	struct hkey h;
 	uint8_t tag[16], want[16];
 	if (len < 16)
 		return NYM_ESHORT;
@@ -281,14 +299,14 @@ nym_gcmsiv_open(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t le
 	if ((uint64_t)len > MAX_LEN || (uint64_t)adlen > MAX_LEN)
 		return NYM_ETOOBIG;
 	memcpy(tag, in + len, 16); /* before out (which may alias in) is written */
-	int r = derive(c, h, nonce);
+	int r = derive(c, &h, nonce);
 	if (r == 0) r = ctr(c, out, in, len, tag);
-	if (r == 0) r = make_tag(c, want, h, ad, adlen, out, len, nonce);
+	if (r == 0) r = make_tag(c, want, &h, ad, adlen, out, len, nonce);
 	if (r == 0 && sodium_memcmp(tag, want, 16) != 0)
 		r = NYM_EMAC;
 	if (r != 0)
 		sodium_memzero(out, len);
-	sodium_memzero(h, sizeof h);
+	sodium_memzero(&h, sizeof h);
 	sodium_memzero(want, sizeof want);
 	return r;
 }
