@@ -15,7 +15,7 @@ O ?= .
 PKGS = libsodium libcrypto libcurl jansson libwebsockets sqlite3
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_VERSION='"$(VERSION)"' -Ilib
+override CFLAGS += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_VERSION='"$(VERSION)"' -Ilib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
