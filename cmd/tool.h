@@ -129,4 +129,17 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Where the Nym directories live, as the official programs resolve it:
+ * $NYM_HOME_DIR, else $HOME; NULL when neither is set (or both are empty). */
+static const char *tool_home(void) __attribute__((unused));
+static const char *
+tool_home(void)
+{
+	const char *h = getenv("NYM_HOME_DIR");
+	if (h && *h)
+		return h;
+	h = getenv("HOME");
+	return h && *h ? h : NULL;
+}
+
 #endif

@@ -388,3 +388,24 @@ nym_pem_decode(uint8_t *out, size_t len, const char *label,
 	}
 	return r;
 }
+
+int
+nym_pem_label(char *label, size_t cap, const char *in, size_t inlen)
+{
+	const char *p = in, *end = in + inlen, *l;
+
+	while (p < end && is_space(*p))
+		p++;
+	if ((size_t)(end - p) < 11 || memcmp(p, "-----BEGIN ", 11))
+		return NYM_EPEM;
+	for (l = p += 11; p + 5 <= end && *p != '\n' && *p != '\r'; p++)
+		if (!memcmp(p, "-----", 5))
+			break;
+	if (p + 5 > end || memcmp(p, "-----", 5) || p == l)
+		return NYM_EPEM;
+	if ((size_t)(p - l) + 1 > cap || p - l > INT32_MAX)
+		return NYM_ESIZE;
+	memcpy(label, l, (size_t)(p - l));
+	label[p - l] = 0;
+	return (int)(p - l);
+}

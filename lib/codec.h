@@ -40,5 +40,9 @@ int nym_pem_encode(char *out, size_t outcap, const char *label,
  * body that is not base64 gives NYM_EENCODING. Returns len. */
 int nym_pem_decode(uint8_t *out, size_t len, const char *label,
                    const char *in, size_t inlen);
+/* The label of the first "-----BEGIN <label>-----" line (after leading
+ * whitespace), for messages such as "wrong PEM label". Returns its length,
+ * NYM_EPEM when there is no such line, NYM_ESIZE if cap is too small. */
+int nym_pem_label(char *label, size_t cap, const char *in, size_t inlen);
 
 #endif
