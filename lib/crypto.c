@@ -492,16 +492,44 @@ int
 nym_aes128_ctr_xor(struct nym_aes128_ctr *c, uint8_t *out, const uint8_t *in, size_t len,
                    const uint8_t key[16], const uint8_t iv[16])
 {
-	/* Re-keying keeps the cipher fetched at init: no allocation here. */
-	if (!EVP_EncryptInit_ex2(c->evp, NULL, key, iv, NULL))
-		return NYM_ECRYPTO;
-	while (len > 0) {
-		int chunk = len > (1u << 30) ? 1 << 30 : (int)len, n = 0;
-		if (!EVP_EncryptUpdate(c->evp, out, &n, in, chunk) || n != chunk)
-			return NYM_ECRYPTO;
-		out += chunk, in += chunk, len -= (size_t)chunk;
+	/* Nym's ctr::Ctr64BE counts in the low 64 bits of the IV only and wraps
+	 * without carrying into the high half; OpenSSL carries (128-bit
+	 * counter). The two differ only past a wrap of the low half, so the
+	 * keystream is cut there and restarted with the wrapped IV. */
+	uint8_t ivb[16];
+	uint64_t lo = 0;
+	memcpy(ivb, iv, 16);
+	for (int i = 8; i < 16; i++)
+		lo = (lo << 8) | ivb[i];
+	int r = 0;
+	for (;;) {
+		/* Blocks before the low half wraps: 2^64 - lo (0 means 2^64). */
+		uint64_t blocks = 0 - lo;
+		size_t seg = len;
+		if (blocks != 0 && blocks < ((uint64_t)len + 15) / 16)
+			seg = (size_t)blocks * 16;
+		/* Re-keying keeps the cipher fetched at init: no allocation. */
+		if (!EVP_EncryptInit_ex2(c->evp, NULL, key, ivb, NULL)) {
+			r = NYM_ECRYPTO;
+			break;
+		}
+		for (size_t done = 0; done < seg;) {
+			size_t left = seg - done;
+			int chunk = left > (1u << 30) ? 1 << 30 : (int)left, n = 0;
+			if (!EVP_EncryptUpdate(c->evp, out + done, &n, in + done, chunk) || n != chunk) {
+				r = NYM_ECRYPTO;
+				break;
+			}
+			done += (size_t)chunk;
+		}
+		if (r != 0 || seg == len)
+			break;
+		out += seg, in += seg, len -= seg;
+		memset(ivb + 8, 0, 8); /* the low half wrapped to 0 */
+		lo = 0;
 	}
-	return 0;
+	sodium_memzero(ivb, sizeof ivb);
+	return r;
 }
 
 void

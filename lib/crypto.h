@@ -55,7 +55,10 @@ int nym_blake2b_keyed32(uint8_t out[32], const uint8_t *key, size_t keylen,
                         const uint8_t *in, size_t len);
 
 /* --- stream ciphers -------------------------------------------------------- */
-/* AES-128-CTR with a 16-byte IV, 128-bit big-endian counter; out may equal in.
+/* AES-128-CTR with a 16-byte IV; out may equal in. The counter is the
+ * big-endian low 64 bits of the IV, wrapping without carry into the high 64
+ * bits (ctr::Ctr64BE, as Nym and sphinx-packet 0.6 use); identical to a
+ * 128-bit counter unless the low half wraps inside one call.
  * One-shot: allocates an OpenSSL context per call (use the context below on
  * hot paths). */
 int nym_aes128_ctr(uint8_t *out, const uint8_t *in, size_t len,

@@ -529,15 +529,30 @@ test_aes_ctr(void)
 	nym_aes128_ctr_xor(&c, ks, ks, 32, z16, z16);
 	check_hex(ks, "66e94bd4ef8a2c3b884cfa59ca342b2e58e2fccefa7e3061367f1d57a4e7455a",
 	          "AES-128-CTR key 0 IV 0 keystream after re-key");
-	/* The counter crosses a 64-bit boundary as a 128-bit counter. The next
-	 * block after IV ...ff|ff..ff must use counter 00..01|00..00. Oracle:
-	 * the block function itself (one-block CTR at the carried IV). */
-	uint8_t ivw[16], ivn[16], two[32] = { 0 }, second[16] = { 0 };
-	memset(ivw, 0, 8); memset(ivw + 8, 0xff, 8);
-	memset(ivn, 0, 16); ivn[7] = 1;
-	nym_aes128_ctr_xor(&c, two, two, 32, key, ivw);
-	nym_aes128_ctr_xor(&c, second, second, 16, key, ivn);
-	CHECK_MEM(two + 16, second, 16, "counter carries across the 64-bit boundary (128-bit BE counter)");
+	/* Ctr64BE: after IV = h|ff..ff the counter wraps to h|00..00 (no carry
+	 * into h). Oracle: the block function itself (CTR at that IV). Checked
+	 * for a wrap on a block boundary of a longer run and mid-buffer. */
+	uint8_t ivw[16], ivn[16], ivc[16], three[48] = { 0 }, second[32] = { 0 }, carried[16] = { 0 };
+	memset(ivw, 0xab, 8); memset(ivw + 8, 0xff, 8);
+	memset(ivn, 0xab, 8); memset(ivn + 8, 0, 8);
+	memset(ivc, 0, 16); memset(ivc, 0xab, 8); ivc[7] = 0xac; /* what a 128-bit carry would give */
+	nym_aes128_ctr_xor(&c, three, three, 48, key, ivw);
+	nym_aes128_ctr_xor(&c, second, second, 32, key, ivn);
+	nym_aes128_ctr_xor(&c, carried, carried, 16, key, ivc);
+	CHECK_MEM(three + 16, second, 32, "counter wraps in the low 64 bits (Ctr64BE), no carry");
+	CHECK(memcmp(three + 16, carried, 16) != 0, "and differs from a 128-bit carry");
+	uint8_t odd[37], oddref[37];
+	memset(odd, 0x5c, sizeof odd);
+	memcpy(oddref, odd, sizeof odd);
+	uint8_t ivw2[16];
+	memcpy(ivw2, ivw, 16);
+	ivw2[15] = 0xfe; /* two blocks before the wrap, 37 bytes = 3 blocks */
+	nym_aes128_ctr(odd, odd, sizeof odd, key, ivw2);
+	uint8_t ks2[48] = { 0 };
+	nym_aes128_ctr_xor(&c, ks2, ks2, 32, key, ivw2);
+	nym_aes128_ctr_xor(&c, ks2 + 32, ks2 + 32, 16, key, ivn);
+	for (size_t i = 0; i < sizeof odd; i++) oddref[i] ^= ks2[i];
+	CHECK_MEM(odd, oddref, sizeof odd, "one-shot over a wrap with a partial last block");
 	nym_aes128_ctr_free(&c);
 	nym_aes128_ctr_free(&c); /* harmless twice */
 	CHECK(c.evp == NULL, "free clears the context");
