@@ -59,6 +59,16 @@ int nym_ack_block(struct nym_sphinx_ctx *ctx, uint8_t block[NYM_ACK_BLOCK_LEN],
 int nym_ack_block_split(struct nym_mix_packet *ack, const uint8_t **push, size_t *push_len,
                         const uint8_t *plaintext, size_t len);
 
+/* Where the parts of a fragment-carrying packet are assembled in place in
+ * the packet buffer before Sphinx wraps it (so nothing is copied): the
+ * Sphinx plaintext starts after the header and the payload's 16 zero bytes;
+ * the block comes first, then the 32-byte prefix, then the fragment. */
+#define NYM_PACKET_PLAINTEXT_OFF (NYM_SPHINX_HEADER_LEN + 16)          /* 364 */
+#define NYM_PACKET_PREFIX_OFF (NYM_PACKET_PLAINTEXT_OFF + NYM_ACK_BLOCK_LEN) /* 769 */
+#define NYM_PACKET_FRAGMENT_OFF (NYM_PACKET_PREFIX_OFF + 32)          /* 801 */
+/* Fragment capacity of a packet of packet_len bytes (1611 for 2413). */
+#define NYM_PACKET_FRAGMENT_CAP(packet_len) ((size_t)(packet_len) - NYM_PACKET_FRAGMENT_OFF - 1)
+
 /* Retransmission timeout in ms for a packet whose mix delays (forward and
  * ack routes, gateways excluded) add up to total_delay_ns. */
 uint64_t nym_ack_timeout_ms(uint64_t total_delay_ns, double multiplier, uint64_t addition_ms);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sphinx.h"
 #include "test.h"
 
 static inline json_t *
@@ -83,6 +84,36 @@ v_fix(json_t *j, const char *path, uint8_t *out, size_t n)
 	}
 	memcpy(out, b, n);
 	free(b);
+}
+
+/* The 4 nodes of the vector network (L1, L2, L3, gateway): Sphinx route
+ * hops and their secret keys. */
+static inline void
+v_network(struct nym_sphinx_node hops[4], uint8_t sks[4][32])
+{
+	json_t *j = v_load("network.json"), *nodes = v_get(j, "nodes");
+	for (int i = 0; i < 4; i++) {
+		json_t *n = json_array_get(nodes, (size_t)i);
+		v_fix(n, "routing_address_32", hops[i].address, 32);
+		v_fix(n, "sphinx_public", hops[i].pubkey, 32);
+		v_fix(n, "sphinx_secret", sks[i], 32);
+	}
+	json_decref(j);
+}
+
+/* Run a packet through the 4 vector nodes in place as they would; on
+ * success return the Sphinx plaintext (inside pkt) and its length, and the
+ * final hop's view in *p. NULL on any failure. */
+static inline const uint8_t *
+v_through(struct nym_sphinx_ctx *ctx, uint8_t *pkt, size_t len, uint8_t sks[4][32],
+          struct nym_sphinx_processed *p, size_t *plain_len)
+{
+	for (int h = 0; h < 4; h++)
+		if (nym_sphinx_process(ctx, pkt, len, sks[h], p) < 0 || p->final != (h == 3))
+			return NULL;
+	if (nym_sphinx_unpad(pkt + p->payload_off, p->payload_len, plain_len) < 0)
+		return NULL;
+	return pkt + p->payload_off + 16;
 }
 
 #endif
