@@ -12,6 +12,8 @@
 #define NYM_BLAKE3_OUT_LEN 32
 #define NYM_BLAKE3_BLOCK_LEN 64
 
+/* Incremental state (about 1.8 KiB: the chaining-value stack of a tree of
+ * up to 2^54 chunks). Hash mode only; key and flags are internal. */
 struct nym_blake3 {
 	uint32_t key[8];
 	uint32_t cv_stack[54 * 8];
@@ -26,7 +28,8 @@ struct nym_blake3 {
 
 void nym_blake3_init(struct nym_blake3 *s);
 void nym_blake3_update(struct nym_blake3 *s, const void *in, size_t len);
-/* Any output length (extendable output). */
+/* Any output length (extendable output); a shorter output is a prefix of a
+ * longer one. s is not changed: final may be called again, or update resumed. */
 void nym_blake3_final(const struct nym_blake3 *s, uint8_t *out, size_t outlen);
 /* One-shot BLAKE3-256. */
 void nym_blake3(uint8_t out[32], const void *in, size_t len);
