@@ -12,11 +12,12 @@
 #include "mixer.h"
 #include "netio.h"
 #include "packet.h"
+#include "topology.h"
 #include "tool.h"
 
 static const char usage_text[] =
 	"Usage: nym-mixnode (--keys DIR | --id NAME) [--listen HOST:PORT] [--workers N]\n"
-	"                   [--stats SECONDS] [--max-delay MS] [options]\n"
+	"                   [--stats SECONDS] [--max-delay MS] [--topology FILE] [options]\n"
 	"\n"
 	"Run a Nym mix node: accept Sphinx packets on the node link (v7 and v8 frames),\n"
 	"process each with the node's sphinx key, hold it for the delay its header asks\n"
@@ -39,6 +40,9 @@ static const char usage_text[] =
 	"                          long (default 10000)\n"
 	"      --peer-queue N      packets queued per next hop while it is unreachable\n"
 	"                          (default 2048)\n"
+	"  -t, --topology FILE     forward only to the mix_host addresses of the nodes in\n"
+	"                          this topology (nym-topology --json, or a custom-mixnet\n"
+	"                          file); others count as bad_next_hop. Default: any\n"
 	"  -q, --quiet             no log lines for dropped connections and peers\n"
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n";
@@ -57,7 +61,38 @@ struct node {
 	struct nym_netio *io;
 	int legacy;
 	int quiet;
+	struct nym_node_addr *allowed; /* --topology: the only next hops; NULL: any */
+	size_t n_allowed;
 };
+
+static int
+allowed(const struct node *n, const struct nym_node_addr *a)
+{
+	if (!n->allowed)
+		return 1;
+	size_t iplen = a->family == 4 ? 4 : 16;
+	for (size_t i = 0; i < n->n_allowed; i++)
+		if (n->allowed[i].family == a->family && n->allowed[i].port == a->port &&
+		    !memcmp(n->allowed[i].ip, a->ip, iplen))
+			return 1;
+	return 0;
+}
+
+static void
+load_topology(struct node *n, const char *path)
+{
+	struct nym_topology *t;
+	char err[NYM_TOPOLOGY_ERR_MAX];
+	if (nym_topology_load_file(&t, path, err, sizeof err) < 0)
+		die("%s", err);
+	n->allowed = calloc(t->n_nodes ? t->n_nodes : 1, sizeof *n->allowed);
+	if (!n->allowed)
+		die("out of memory");
+	for (size_t i = 0; i < t->n_nodes; i++)
+		if (nym_node_addr_parse(&n->allowed[n->n_allowed], t->nodes[i].mix_host) == 0)
+			n->n_allowed++;
+	nym_topology_free(t);
+}
 
 /* The node link's frame boundaries, for netio: lib/framing.h's decoder. */
 static long
@@ -98,7 +133,7 @@ forward(void *ctx, const struct nym_mixer_out *o)
 	struct nym_netio_addr to;
 	uint8_t hdr[NYM_FRAME_HEADER_MAX];
 
-	if (nym_node_addr_decode(&na, o->next_hop, 32) < 0 || na.port == 0 ||
+	if (nym_node_addr_decode(&na, o->next_hop, 32) < 0 || na.port == 0 || !allowed(n, &na) ||
 	    nym_netio_addr_from_ip(&to, na.ip, na.family == 4 ? 4 : 16, na.port) < 0) {
 		nym_mixer_count_drop(n->mx, NYM_MIXER_DROP_NEXT_HOP);
 		return;
@@ -256,12 +291,13 @@ main(int argc, char **argv)
 		{"max-conns", required_argument, 0, 3},
 		{"frame-timeout", required_argument, 0, 4},
 		{"peer-queue", required_argument, 0, 5},
+		{"topology", required_argument, 0, 't'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
-	const char *keys = NULL, *id = NULL, *listen = "0.0.0.0:1789";
+	const char *keys = NULL, *id = NULL, *listen = "0.0.0.0:1789", *topology = NULL;
 	double stats = 0;
 	struct nym_mixer_config mc = {0};
 	struct nym_netio_config nc = {0};
@@ -269,7 +305,7 @@ main(int argc, char **argv)
 	int c;
 
 	tool_init("nym-mixnode");
-	while ((c = getopt_long(argc, argv, "k:i:l:w:s:m:qhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:i:l:w:s:m:t:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keys = optarg; break;
 		case 'i': id = optarg; break;
@@ -288,6 +324,7 @@ main(int argc, char **argv)
 		case 3: nc.max_conns = parse_num("--max-conns", optarg, 1000000); break;
 		case 4: nc.frame_timeout_ms = (unsigned)parse_num("--frame-timeout", optarg, 3600000); break;
 		case 5: nc.peer_queue_max = parse_num("--peer-queue", optarg, 1000000); break;
+		case 't': topology = optarg; break;
 		case 'q': n.quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); return EXIT_OK;
@@ -316,6 +353,8 @@ main(int argc, char **argv)
 		keys = dirbuf;
 	}
 	load_keys(keys, &mc.keys);
+	if (topology)
+		load_topology(&n, topology);
 
 	struct nym_rng rng = nym_rng_system();
 	if (nym_rng_fill(&rng, mc.replay_key, sizeof mc.replay_key) < 0)
@@ -382,5 +421,6 @@ main(int argc, char **argv)
 		print_stats(&n, &last, (double)nym_mixer_now() / 1e9 - t0);
 	nym_netio_destroy(n.io);
 	nym_mixer_destroy(n.mx);
+	free(n.allowed);
 	return EXIT_OK;
 }
