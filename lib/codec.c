@@ -398,9 +398,12 @@ nym_pem_label(char *label, size_t cap, const char *in, size_t inlen)
 		p++;
 	if ((size_t)(end - p) < 11 || memcmp(p, "-----BEGIN ", 11))
 		return NYM_EPEM;
-	for (l = p += 11; p + 5 <= end && *p != '\n' && *p != '\r'; p++)
+	for (l = p += 11; p + 5 <= end; p++) {
 		if (!memcmp(p, "-----", 5))
 			break;
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return NYM_EPEM; /* a label is one line of printable ASCII */
+	}
 	if (p + 5 > end || memcmp(p, "-----", 5) || p == l)
 		return NYM_EPEM;
 	if ((size_t)(p - l) + 1 > cap || p - l > INT32_MAX)

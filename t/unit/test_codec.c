@@ -225,6 +225,7 @@ test_pem(void)
 	CHECK(nym_pem_label(lab, sizeof lab, "-----BEGIN -----\n", 17) == NYM_EPEM, "pem_label: empty label");
 	CHECK(nym_pem_label(lab, sizeof lab, "-----BEGIN X\n-----\n", 19) == NYM_EPEM, "pem_label: unterminated line");
 	CHECK(nym_pem_label(lab, sizeof lab, "hello", 5) == NYM_EPEM, "pem_label: not PEM");
+	CHECK(nym_pem_label(lab, sizeof lab, "-----BEGIN A\0B-----\n", 20) == NYM_EPEM, "pem_label: NUL in label");
 	CHECK(nym_pem_label(lab, 5, ack_pem, strlen(ack_pem)) == NYM_ESIZE, "pem_label: small buffer");
 	r = nym_pem_encode(s, sizeof s, "EMPTY", key, 0);
 	CHECK(r > 0 && !strcmp(s, "-----BEGIN EMPTY-----\r\n-----END EMPTY-----\r\n"), "PEM: empty body as pem 0.8");
