@@ -1,0 +1,458 @@
+/* nym-recv — hold an identity's gateway connection, print each message the
+ * moment it is complete, and serve the control socket through which
+ * nym-send, nym-cover and scripts act as this identity. */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "gwclient.h"
+#include "keys.h"
+#include "mixclient.h"
+#include "tool.h"
+#include "wsapi.h"
+
+static void usage(void) __attribute__((noreturn));
+static void
+usage(void)
+{
+	printf("Usage: nym-recv [--id NAME] [-0 | --json] [--count N] [--timeout S] [options]\n"
+	       "Receive messages for an identity and write each to stdout when complete.\n\n"
+	       "  --id NAME          identity (default $NYM_ID or 'default')\n"
+	       "  -0, --delimiter    write a NUL byte after each message\n"
+	       "  --json             one JSON object per message: size, data (base64),\n"
+	       "                     text (when UTF-8), sender_tag (or null)\n"
+	       "  --count N          exit 0 after N messages\n"
+	       "  --timeout S        exit after S seconds (1 if --count was not reached)\n"
+	       "  --no-cover         send no cover traffic\n"
+	       "  --topology FILE    network file (default $NYM_TOPOLOGY)\n"
+	       "  --api URL          nym-api to fetch the network from (default $NYM_API)\n"
+	       "  --gateway URL      connect to this websocket URL instead\n"
+	       "  --quiet            no status lines on stderr\n"
+	       "  --help, --version\n\n"
+	       "Control socket: <client dir>/control.sock (nym-client websocket API, binary).\n");
+	exit(EXIT_OK);
+}
+
+enum { OUT_RAW, OUT_NUL, OUT_JSON };
+
+struct ctl {
+	struct ctl *next, *prev;
+	struct nym_ws *ws;
+	int subscribed; /* asked SelfAddress: gets Received pushes */
+};
+
+static struct {
+	struct nym_loop *loop;
+	struct nym_mixclient *mc;
+	struct ctl *ctls;
+	int out, quiet;
+	long count, got;
+	volatile sig_atomic_t stop;
+	int fail;
+	char why[512];
+} R;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	R.stop = 1;
+}
+
+static void
+finish(int fail, const char *why)
+{
+	if (R.stop)
+		return;
+	R.stop = 1;
+	R.fail = fail;
+	if (why)
+		snprintf(R.why, sizeof R.why, "%s", why);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void
+print_message(const uint8_t *data, size_t len, const uint8_t *tag)
+{
+	int e = 0;
+	if (R.out == OUT_JSON) {
+		json_t *o = json_object();
+		char *b64 = malloc(NYM_B64_ENCLEN(len));
+		char tb[64];
+		json_t *txt = json_stringn((const char *)data, len); /* NULL if not UTF-8 */
+		if (!b64)
+			die("out of memory");
+		nym_base64_encode(b64, NYM_B64_ENCLEN(len), data, len);
+		json_object_set_new(o, "size", json_integer((json_int_t)len));
+		json_object_set_new(o, "data", json_string(b64));
+		if (txt)
+			json_object_set_new(o, "text", txt);
+		if (tag) {
+			nym_base58_encode(tb, sizeof tb, tag, 16);
+			json_object_set_new(o, "sender_tag", json_string(tb));
+		} else
+			json_object_set_new(o, "sender_tag", json_null());
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		if (!s)
+			die("out of memory");
+		e = write_all(1, s, strlen(s));
+		if (!e)
+			e = write_all(1, "\n", 1);
+		free(s);
+		free(b64);
+		json_decref(o);
+	} else {
+		e = write_all(1, data, len);
+		if (!e && R.out == OUT_NUL)
+			e = write_all(1, "", 1);
+	}
+	if (e) {
+		char w[200];
+		snprintf(w, sizeof w, "cannot write to stdout: %s", strerror(errno));
+		finish(1, w);
+	}
+}
+
+/* ---- control socket -------------------------------------------------------- */
+
+static void
+ctl_reply(struct nym_ws *ws, const struct nym_wsapi_resp *p)
+{
+	size_t n = nym_wsapi_resp_len(p);
+	uint8_t *b = malloc(n);
+	if (!b)
+		return;
+	if (nym_wsapi_resp_encode(b, n, p) > 0)
+		nym_ws_send(ws, 1, b, n);
+	free(b);
+}
+
+static void
+ctl_error(struct nym_ws *ws, uint8_t kind, const char *detail)
+{
+	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_ERROR, .error_kind = kind};
+	char msg[600];
+	snprintf(msg, sizeof msg, "%s:%s", nym_wsapi_err_text(kind), detail);
+	p.data = (const uint8_t *)msg;
+	p.data_len = strlen(msg);
+	ctl_reply(ws, &p);
+}
+
+static void
+ctl_lane(struct nym_ws *ws, uint64_t lane)
+{
+	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_LANE_QUEUE_LENGTH, .lane = lane};
+	p.queue_length = nym_mixclient_unacked(R.mc, lane);
+	ctl_reply(ws, &p);
+}
+
+/* Recipient bytes are only usable when both Ed25519 keys are points: the
+ * text parser checks that, so go through it. */
+static int
+recipient_ok(struct nym_address *a, const uint8_t b[96], char *why, size_t cap)
+{
+	char s[NYM_ADDRESS_MAX];
+	memcpy(a->identity, b, 32);
+	memcpy(a->encryption, b + 32, 32);
+	memcpy(a->gateway, b + 64, 32);
+	if (nym_address_format(s, sizeof s, a) < 0)
+		return NYM_EADDR;
+	return nym_address_parse(a, s, why, cap);
+}
+
+static void
+ctl_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
+{
+	struct ctl *c = nym_ws_user(ws);
+	struct nym_wsapi_req r;
+	struct nym_address to;
+	uint8_t kind = 0;
+	char why[NYM_ADDRESS_WHY_MAX + 64];
+	int e;
+	(void)arg;
+
+	if (!c)
+		return;
+	if (!binary) {
+		ctl_error(ws, NYM_WSAPI_ERR_MALFORMED_REQUEST, "only binary requests are served here");
+		return;
+	}
+	if (nym_wsapi_req_decode(&r, d, n, &kind) < 0) {
+		ctl_error(ws, kind, "cannot decode the request");
+		return;
+	}
+	switch (r.tag) {
+	case NYM_WSAPI_REQ_SELF_ADDRESS: {
+		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_SELF_ADDRESS};
+		struct nym_address a;
+		nym_mixclient_address(R.mc, &a);
+		memcpy(p.recipient, a.identity, 32);
+		memcpy(p.recipient + 32, a.encryption, 32);
+		memcpy(p.recipient + 64, a.gateway, 32);
+		c->subscribed = 1;
+		ctl_reply(ws, &p);
+		return;
+	}
+	case NYM_WSAPI_REQ_SEND:
+	case NYM_WSAPI_REQ_SEND_ANONYMOUS:
+		if (recipient_ok(&to, r.recipient, why, sizeof why) < 0) {
+			ctl_error(ws, NYM_WSAPI_ERR_MALFORMED_REQUEST, why);
+			return;
+		}
+		e = nym_mixclient_send(R.mc, &to, r.data, r.data_len,
+		    r.tag == NYM_WSAPI_REQ_SEND ? -1 : (int)(r.reply_surbs > 1000 ? 1000 : r.reply_surbs),
+		    r.connection_id, NULL);
+		if (e < 0) {
+			snprintf(why, sizeof why, "%s", e == NYM_EROUTE ?
+			    "the recipient's gateway is not in the topology" : nym_strerror(e));
+			ctl_error(ws, NYM_WSAPI_ERR_OTHER, why);
+			return;
+		}
+		if (r.connection_id)
+			ctl_lane(ws, r.connection_id);
+		return;
+	case NYM_WSAPI_REQ_REPLY:
+		e = nym_mixclient_reply(R.mc, r.sender_tag, r.data, r.data_len, r.connection_id, NULL);
+		if (e < 0) {
+			snprintf(why, sizeof why, "%s", e == NYM_ENOTFOUND ?
+			    "no reply SURBs for this sender tag" : e == NYM_EFULL ?
+			    "not enough reply SURBs for this message" : nym_strerror(e));
+			ctl_error(ws, NYM_WSAPI_ERR_OTHER, why);
+			return;
+		}
+		if (r.connection_id)
+			ctl_lane(ws, r.connection_id);
+		return;
+	case NYM_WSAPI_REQ_CLOSED_CONNECTION:
+		nym_mixclient_forget_lane(R.mc, r.connection_id);
+		return;
+	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH:
+		ctl_lane(ws, r.connection_id);
+		return;
+	}
+}
+
+static void
+ctl_open(struct nym_ws *ws, void *arg)
+{
+	struct ctl *c = calloc(1, sizeof *c);
+	(void)arg;
+	if (!c) {
+		nym_ws_close(ws);
+		return;
+	}
+	c->ws = ws;
+	c->next = R.ctls;
+	if (R.ctls)
+		R.ctls->prev = c;
+	R.ctls = c;
+	nym_ws_set_user(ws, c);
+	/* a whole message for nym-send arrives as one request */
+	nym_ws_set_max_message(ws, (size_t)1 << 30);
+}
+
+static void
+ctl_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg)
+{
+	struct ctl *c = nym_ws_user(ws);
+	(void)err, (void)why, (void)unsent, (void)arg;
+	if (!c)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		R.ctls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+/* ---- client events ---------------------------------------------------------- */
+
+static void
+on_ready(struct nym_mixclient *mc, int registered, void *arg)
+{
+	struct nym_address a;
+	char s[NYM_ADDRESS_MAX];
+	(void)arg;
+	if (R.quiet)
+		return;
+	nym_mixclient_address(mc, &a);
+	nym_address_format(s, sizeof s, &a);
+	fprintf(stderr, "%s: %s as %s\n", tool_name, registered ? "registered at the gateway" :
+	    "connected", s);
+}
+
+static void
+on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
+{
+	(void)mc, (void)arg;
+	if (R.stop)
+		return;
+	print_message(data, len, tag);
+	/* clients that asked SelfAddress get it too, as the official client does */
+	for (struct ctl *c = R.ctls; c; c = c->next)
+		if (c->subscribed) {
+			struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_RECEIVED};
+			p.has_sender_tag = tag != NULL;
+			if (tag)
+				memcpy(p.sender_tag, tag, 16);
+			p.data = data;
+			p.data_len = len;
+			ctl_reply(c->ws, &p);
+		}
+	R.got++;
+	if (R.count > 0 && R.got >= R.count)
+		finish(0, NULL);
+}
+
+static void
+on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg)
+{
+	(void)mc, (void)err, (void)arg;
+	if (fatal)
+		finish(1, why);
+	else if (!R.quiet)
+		warnx("gateway connection lost (%s); reconnecting", why);
+}
+
+static void
+on_warning(struct nym_mixclient *mc, const char *why, void *arg)
+{
+	(void)mc, (void)arg;
+	if (!R.quiet)
+		warnx("%s", why);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"id", required_argument, 0, 'i'},
+		{"delimiter", no_argument, 0, '0'},
+		{"json", no_argument, 0, 'j'},
+		{"count", required_argument, 0, 'c'},
+		{"timeout", required_argument, 0, 't'},
+		{"no-cover", no_argument, 0, 'n'},
+		{"topology", required_argument, 0, 'T'},
+		{"api", required_argument, 0, 'A'},
+		{"gateway", required_argument, 0, 'g'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0},
+	};
+	const char *id = getenv("NYM_ID"), *topo = getenv("NYM_TOPOLOGY"), *api = getenv("NYM_API");
+	const char *gwurl = NULL, *home;
+	double timeout = 0;
+	int nocover = 0, c;
+	char *end;
+
+	tool_init("nym-recv");
+	while ((c = getopt_long(argc, argv, "0", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': id = optarg; break;
+		case '0': R.out = OUT_NUL; break;
+		case 'j': R.out = OUT_JSON; break;
+		case 'c':
+			R.count = strtol(optarg, &end, 10);
+			if (*end || end == optarg || R.count < 1)
+				usage_error("--count wants a positive number, not '%s'", optarg);
+			break;
+		case 't':
+			timeout = strtod(optarg, &end);
+			if (*end || end == optarg || timeout <= 0)
+				usage_error("--timeout wants a positive number of seconds, not '%s'", optarg);
+			break;
+		case 'n': nocover = 1; break;
+		case 'T': topo = optarg; api = NULL; break;
+		case 'A': api = optarg; topo = NULL; break;
+		case 'g': gwurl = optarg; break;
+		case 'q': R.quiet = 1; break;
+		case 'h': usage();
+		case 'V': print_version(); break;
+		default: usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!id || !*id)
+		id = "default";
+	if (!topo && !api)
+		usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
+	if (nym_crypto_init() < 0)
+		die("cannot initialise the crypto library");
+	if (!(home = tool_home()))
+		die("neither NYM_HOME_DIR nor HOME is set");
+
+	struct nym_rng rng = nym_rng_system();
+	struct nym_mixclient_setup su;
+	struct nym_mixclient_config cfg;
+	char err[600], sock[4200];
+	if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
+		die("%s", err);
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (nym_loop_new(&R.loop, getenv("NYM_CA_FILE")) < 0)
+		die("cannot set up the event loop");
+	/* one nym-recv per identity: the control socket says whether one runs */
+	snprintf(sock, sizeof sock, "%s/control.sock", su.dir);
+	if (strlen(sock) >= 108)
+		die("control socket path too long for a unix socket: %s", sock);
+	struct nym_ws_handler ch = {ctl_open, ctl_message, ctl_closed, NULL};
+	int e = nym_ws_listen_unix(R.loop, sock, &ch);
+	if (e == NYM_EEXIST)
+		die("another nym-recv already serves identity '%s' (%s answers)", id, sock);
+	if (e < 0)
+		die("cannot serve the control socket %s: %s", sock, strerror(errno));
+
+	nym_mixclient_defaults(&cfg);
+	cfg.keys = &su.keys;
+	cfg.dir = su.dir;
+	cfg.topo = su.topo;
+	memcpy(cfg.gateway, su.gateway, 32);
+	cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
+	cfg.rng = &rng;
+	cfg.max_retries = -1; /* a receiver keeps trying */
+	if (nocover) {
+		cfg.main_cover = 0;
+		cfg.loop_mean_ms = 0;
+	}
+	struct nym_mixclient_events ev = {on_ready, on_message, NULL, NULL, on_down, on_warning, NULL};
+	if ((e = nym_mixclient_start(&R.mc, R.loop, &cfg, &ev)) < 0)
+		die("cannot start the client: %s", nym_strerror(e));
+
+	uint64_t t0 = nym_now_ms();
+	while (!R.stop) {
+		nym_loop_run(R.loop, 200);
+		if (timeout > 0 && (double)(nym_now_ms() - t0) >= timeout * 1000) {
+			if (R.count > 0) {
+				char w[200];
+				snprintf(w, sizeof w, "timed out after %g s with %ld of %ld messages",
+				    timeout, R.got, R.count);
+				finish(1, w);
+			} else
+				finish(0, NULL);
+		}
+	}
+	nym_mixclient_close(R.mc);
+	uint64_t t1 = nym_now_ms();
+	while (nym_now_ms() - t1 < 200 && nym_mixclient_backlog(R.mc))
+		nym_loop_run(R.loop, 50);
+	nym_mixclient_free(R.mc);
+	nym_loop_free(R.loop); /* removes the control socket */
+	nym_mixclient_setup_free(&su);
+	if (R.fail) {
+		warnx("%s", R.why);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
