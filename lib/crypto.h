@@ -29,7 +29,11 @@ int nym_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pub[32]);
 int nym_x25519_base(uint8_t pub[32], const uint8_t sk[32]);
 
 /* Montgomery ladder with the scalar used as is: no clamping (legacy Sphinx
- * blinding, spec/sphinx.md §3.1: alpha' = Ladder(red(b), alpha)). */
+ * blinding, spec/sphinx.md §3.1: alpha' = Ladder(red(b), alpha)). All 256
+ * bits of n count (RFC 7748's loop takes 255; equal for n < 2^255, which
+ * every reduced or clamped scalar is); u's top bit is masked. Constant time,
+ * our own field arithmetic; n = 0 gives u = 0. X25519(k, u) equals
+ * Ladder(clamp(k), u). */
 void nym_x25519_unclamped(uint8_t out[32], const uint8_t n[32], const uint8_t u[32]);
 /* out = b read as a 256-bit little-endian integer, reduced mod l. */
 void nym_scalar_reduce32(uint8_t out[32], const uint8_t b[32]);
@@ -37,9 +41,15 @@ void nym_scalar_reduce32(uint8_t out[32], const uint8_t b[32]);
 /* --- Ed25519, keys as 32-byte seeds as Nym stores them -------------------- */
 int nym_ed25519_public(uint8_t pk[32], const uint8_t seed[32]);
 int nym_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t seed[32]);
-/* 0 when valid, NYM_EMAC when not. */
+/* 0 when valid, NYM_EMAC when not. libsodium's rules, which are stricter
+ * than dalek's verify for degenerate keys and R (small order, non-canonical
+ * encodings); identical for honestly generated keys and signatures. */
 int nym_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32]);
-/* 0 when pk decodes as a compressed Edwards point (dalek VerifyingKey::from_bytes). */
+/* 0 when pk decodes as a compressed Edwards point, NYM_EKEY when not: the
+ * rule of ed25519-dalek VerifyingKey::from_bytes (curve25519-dalek
+ * decompress): y = low 255 bits, non-canonical y >= p taken mod p, point
+ * exists iff (y^2-1)/(dy^2+1) is a square; small-order points and x = 0 with
+ * the sign bit set are accepted (libsodium's is_valid_point would refuse). */
 int nym_ed25519_pk_valid(const uint8_t pk[32]);
 
 /* --- hashes, MACs, KDFs ---------------------------------------------------- */
