@@ -225,7 +225,7 @@ get_pages(const struct nym_api_opts *o, const char *route, struct nym_text **pag
 		if ((r = nym_topology_page_info(&nv[*np - 1], &total, &count, err, errlen)) < 0) {
 			char tmp[NYM_TOPOLOGY_ERR_MAX];
 			snprintf(tmp, sizeof tmp, "%s", err ? err : "");
-			fail(err, errlen, r, "%s: %s", route, tmp);
+			fail(err, errlen, r, "%s%s: %s", o->base_url ? o->base_url : NYM_API_DEFAULT_URL, path, tmp);
 			return r;
 		}
 		got += count;

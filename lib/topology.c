@@ -37,23 +37,26 @@ fail(char *err, size_t errlen, int code, const char *fmt, ...)
 static json_t *
 load(const char *what, const char *data, size_t len, char *err, size_t errlen)
 {
+	const char *sep = what ? ": " : "";
 	json_error_t je;
 	json_t *j;
 
+	if (!what)
+		what = "";
 	if (!data)
-		return fail(err, errlen, NYM_EJSON, "%s: no data", what), NULL;
+		return fail(err, errlen, NYM_EJSON, "%s%sno data", what, sep), NULL;
 	j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
 		if (len == 0)
-			fail(err, errlen, NYM_EJSON, "%s: empty answer, not JSON", what);
+			fail(err, errlen, NYM_EJSON, "%s%sempty answer, not JSON", what, sep);
 		else
-			fail(err, errlen, NYM_EJSON, "%s: invalid JSON at line %d column %d: %s",
-			     what, je.line, je.column, je.text);
+			fail(err, errlen, NYM_EJSON, "%s%sinvalid JSON at line %d column %d: %s",
+			     what, sep, je.line, je.column, je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		fail(err, errlen, NYM_EJSON, "%s: not a JSON object", what);
+		fail(err, errlen, NYM_EJSON, "%s%snot a JSON object", what, sep);
 		return NULL;
 	}
 	return j;
@@ -579,11 +582,11 @@ int
 nym_topology_page_info(const struct nym_text *page, uint32_t *total, size_t *count,
                        char *err, size_t errlen)
 {
-	json_t *root = load("page", page->data, page->len, err, errlen), *data;
+	json_t *root = load(NULL, page->data, page->len, err, errlen), *data;
 
 	if (!root)
 		return NYM_EJSON;
-	data = page_data(root, total, "page", err, errlen);
+	data = page_data(root, total, "answer", err, errlen);
 	if (!data) {
 		json_decref(root);
 		return NYM_EJSON;
