@@ -31,7 +31,8 @@ static const char usage_text[] =
 	"  -w, --workers N         Sphinx worker threads (default: one per core)\n"
 	"  -s, --stats SECONDS     print one JSON line of counters every SECONDS (may be\n"
 	"                          fractional) and one at exit\n"
-	"  -m, --max-delay MS      cap on a packet's delay (default 10000, as nym-node)\n"
+	"  -m, --max-delay MS      cap on a packet's delay (default 10000, as nym-node;\n"
+	"                          0: forward at once)\n"
 	"      --legacy-framing    forward with 3-byte v7 headers (default v8, which keeps\n"
 	"                          the key rotation byte)\n"
 	"      --replay-window N   replay tags remembered at least (default 262144)\n"
@@ -318,7 +319,12 @@ main(int argc, char **argv)
 				usage_error("--stats: not a number of seconds: '%s'", optarg);
 			break;
 		}
-		case 'm': mc.max_delay_ns = parse_num("--max-delay", optarg, 86400000) * 1000000ull; break;
+		case 'm':
+			/* 0 ms: forward at once (the mixer reads 0 as "default", 1 ns is none) */
+			mc.max_delay_ns = parse_num("--max-delay", optarg, 86400000) * 1000000ull;
+			if (!mc.max_delay_ns)
+				mc.max_delay_ns = 1;
+			break;
 		case 1: n.legacy = 1; break;
 		case 2: mc.replay_window = parse_num("--replay-window", optarg, 1ul << 30); break;
 		case 3: nc.max_conns = parse_num("--max-conns", optarg, 1000000); break;
