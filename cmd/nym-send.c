@@ -429,7 +429,7 @@ main(int argc, char **argv)
 		} else
 			json_object_set_new(o, "sender_tag", json_null());
 		json_object_set_new(o, "ok", json_boolean(!S.fail));
-		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
 		printf("%s\n", s);
 		free(s);
 		json_decref(o);

@@ -44,7 +44,7 @@ struct nym_gw {
 	struct nym_client_keys keys;
 	struct nym_gw_hs_client hs;
 	uint8_t gateway[32], key[32];
-	int have_key, registered_now, reregistered;
+	int have_key, registered_now, reregistered, quiet_retry;
 	char url[300], keypath[4200], dir[4096];
 	enum gw_state state;
 	int version, stopping;
@@ -325,6 +325,14 @@ gw_text(struct nym_gw *gw, const uint8_t *data, size_t len)
 		break;
 	case NYM_GW_RESP_ERROR:
 		snprintf(why, sizeof why, "gateway: %s", m.text ? m.text : "error");
+		if (gw->state == GW_AUTH && m.text && strstr(m.text, "timestamp") &&
+		    strstr(m.text, "previously used")) {
+			/* another process of this identity authenticated in the same
+			 * second: the gateway closes; the next attempt uses a later one */
+			gw->last_auth_ts++;
+			gw->quiet_retry = 1;
+			break;
+		}
 		if (gw->state == GW_AUTH && m.text && strstr(m.text, "not registered") &&
 		    !gw->reregistered) {
 			/* the gateway lost our registration: register afresh on a
@@ -398,6 +406,12 @@ gw_ws_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *a
 	if (gw->state == GW_HS_M2 || gw->state == GW_HS_M4)
 		nym_gw_hs_wipe(&gw->hs, sizeof gw->hs);
 	gw->state = GW_IDLE;
+	if (gw->quiet_retry) {
+		/* an expected close (auth timestamp collision): retry silently */
+		gw->quiet_retry = 0;
+		nym_timer_set(gw->retry, 300000);
+		return;
+	}
 	gw->failures++;
 	if (gw->max_retries >= 0 && gw->failures > gw->max_retries) {
 		char w[400];

@@ -1,7 +1,10 @@
-/* mixclient.c — the run-time client of mixclient.h: packets built at send
- * time from the message layers (chunking, payload, ack, delay, sphinx, surb,
- * message, framing), paced by timers of the caller's loop, acknowledged or
- * retransmitted, and pushed payloads reassembled into messages. */
+/* mixclient.c — the run-time client of mixclient.h. Packets come from the
+ * one-call message layer (nymmsg.h): a message is turned into MixPackets
+ * when it is queued, each kept with its fragment so that a retransmission
+ * can rebuild it; the ack timer of a packet starts when it leaves the
+ * queue. Loop cover is built here from the cover/ack/payload pieces so that
+ * its ephemeral key is known: that is what identifies a returning loop
+ * (round-trip times for nym-cover). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,27 +25,30 @@
 #include "message.h"
 #include "mixclient.h"
 #include "nymapi.h"
+#include "nymmsg.h"
 #include "packet.h"
 #include "payload.h"
+#include "reply.h"
 #include "sphinx.h"
-#include "surb.h"
 #include "topology.h"
 
 #define MC_HASH_BITS 16
 #define MC_LOOP_RING 4096
 #define MC_BACKLOG_MAX (512u * 1024)  /* bytes queued at the gateway socket */
 #define MC_SWEEP_US 50000              /* retransmission check */
-#define MC_SURB_LEN NYM_REPLY_SURB_V2_LEN(4)
 
-enum { F_QUEUED = 1, F_INFLIGHT, F_ACKED };
+enum { F_QUEUED = 1, F_INFLIGHT, F_ACKED, F_LOST };
 
 struct mc_msg;
 struct mc_frag {
 	struct mc_msg *m;
-	uint32_t idx;                 /* fragment index in the split plan */
 	uint64_t key;                 /* set_id << 8 | position: the ack id */
 	int state;
-	uint64_t deadline_ms;
+	uint64_t deadline_ms, timeout_ms;
+	uint8_t *mp;                  /* MixPacket to send; NULL once sent */
+	size_t mp_len;
+	uint8_t *frag;                /* the fragment, for nym_msg_resend */
+	size_t frag_len;
 	struct mc_frag *hnext;        /* ack hash chain */
 	struct mc_frag *qnext;        /* send queue */
 	struct mc_frag *fnext, *fprev;/* in-flight list */
@@ -51,28 +57,20 @@ struct mc_frag {
 struct mc_msg {
 	struct mc_msg *next, *prev;
 	uint64_t id, lane;
-	uint8_t *buf;                 /* the serialized NymMessage */
-	struct nym_split split;
 	struct mc_frag *frags;
-	size_t unacked;
+	size_t nfrags, unacked;
 	struct nym_address to;
 	int reply;                    /* sent through SURBs of tag */
 	uint8_t tag[16];
 };
 
-/* SURBs received from an anonymous sender. */
+/* SURBs received from an anonymous sender, as serialized ReplySurbs. */
 struct mc_surbs {
 	struct mc_surbs *next;
 	uint8_t tag[16];
 	uint8_t rotation;
-	size_t n, cap;
-	uint8_t *recs;                /* n × MC_SURB_LEN (reply key || SURB) */
-};
-
-/* Reply keys we handed out in our SURBs, by BLAKE3 digest. */
-struct mc_rkey {
-	struct mc_rkey *next;
-	uint8_t digest[32], key[16];
+	size_t rec_len, n, cap;
+	uint8_t *recs;
 };
 
 struct mc_loop {
@@ -88,9 +86,12 @@ struct nym_mixclient {
 	struct nym_client_keys keys;
 	struct nym_address self;
 	char dir[4096], url[NYM_TOPOLOGY_URL];
+	struct nym_msg_sender *sender;
+	struct nym_msg_receiver *receiver;
+	struct nym_reply_keys *rkeys;
+	struct nym_route_source routes;
 	struct nym_sphinx_ctx sx;
 	struct nym_aes128_ctr aes;
-	struct nym_reasm *reasm;
 	uint8_t rotation;
 	uint8_t size_tag;
 	size_t P;                     /* fragment capacity */
@@ -102,13 +103,12 @@ struct nym_mixclient {
 	struct mc_frag *inflight;
 	struct mc_frag *hash[1u << MC_HASH_BITS];
 	struct mc_surbs *surbs;
-	struct mc_rkey *rkeys[256];
 	struct mc_loop loops[MC_LOOP_RING];
 	size_t loop_pos;
 	struct nym_timer *tick, *loopt, *sweep, *pump;
 	int ready;
 	struct nym_mixclient_stats st;
-	uint8_t *scratch;             /* plaintext + packet + mixpacket */
+	uint8_t *scratch;
 };
 
 void
@@ -155,189 +155,161 @@ frag_key(const uint8_t id[5])
 	    (uint64_t)id[3] << 8 | id[4];
 }
 
-/* ---- routes ---------------------------------------------------------------- */
-
-static int
-sphinx_nodes(struct nym_sphinx_node *out, const struct nym_route *r)
+static void
+warn(struct nym_mixclient *mc, const char *fmt, int e)
 {
-	for (size_t i = 0; i < r->n_hops; i++) {
-		struct nym_node_addr a;
-		if (nym_node_addr_parse(&a, r->hops[i].mix_host) < 0)
-			return NYM_EROUTE;
-		if (nym_node_addr_encode(out[i].address, 32, &a) < 0)
-			return NYM_EROUTE;
-		memcpy(out[i].pubkey, r->hops[i].sphinx_key, 32);
-	}
-	return 0;
+	char w[200];
+	snprintf(w, sizeof w, fmt, nym_strerror(e));
+	if (mc->ev.warning)
+		mc->ev.warning(mc, w, mc->ev.arg);
 }
 
-/* A fresh 4-hop route to the client `dest` (identity) at gateway egress. */
+/* ---- routes ---------------------------------------------------------------- */
+
+/* A fresh route from the topology: three random mix nodes, then the gateway. */
+static int
+pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
+{
+	struct nym_mixclient *mc = ctx;
+	struct nym_route r;
+	char err[NYM_TOPOLOGY_ERR_MAX];
+
+	if (nym_topology_route(mc->c.topo, mc->c.rng, gateway, &r, err, sizeof err) < 0)
+		return NYM_EROUTE;
+	for (size_t i = 0; i < r.n_hops; i++) {
+		struct nym_node_addr a;
+		if (nym_node_addr_parse(&a, r.hops[i].mix_host) < 0 ||
+		    nym_node_addr_encode(hops[i].address, 32, &a) < 0)
+			return NYM_EROUTE;
+		memcpy(hops[i].pubkey, r.hops[i].sphinx_key, 32);
+	}
+	return (int)r.n_hops;
+}
+
 static int
 route_to(struct nym_mixclient *mc, struct nym_sphinx_route *sr, uint16_t version,
     const uint8_t egress[32], const uint8_t dest[32], double mean_ms)
 {
-	struct nym_route r;
-	struct nym_sphinx_node hops[NYM_ROUTE_MAX_HOPS];
-	char err[NYM_TOPOLOGY_ERR_MAX];
-	int e;
-
-	if ((e = nym_topology_route(mc->c.topo, mc->c.rng, egress, &r, err, sizeof err)) < 0)
-		return NYM_EROUTE;
-	if ((e = sphinx_nodes(hops, &r)) < 0)
-		return e;
-	return nym_route_prepare(sr, version, hops, r.n_hops, dest, (uint64_t)(mean_ms * 1e6),
+	struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS];
+	int n = pick_route(mc, egress, hops);
+	if (n < 0)
+		return n;
+	return nym_route_prepare(sr, version, hops, (size_t)n, dest, (uint64_t)(mean_ms * 1e6),
 	    mc->c.rng);
 }
 
-/* Wrap a Sphinx packet in a MixPacket v2 and hand it to the gateway. */
-static int
-forward(struct nym_mixclient *mc, const uint8_t *first_hop32, const uint8_t *packet, size_t plen,
-    uint8_t rotation)
-{
-	struct nym_mix_packet mp = {.packet_type = NYM_PACKET_TYPE_MIX, .key_rotation = rotation};
-	uint8_t *out = mc->scratch + 2 * NYM_PACKET_MAX_LEN;
-	int n;
-	if (nym_mix_packet_set_next_hop(&mp, first_hop32, 32) < 0)
-		return NYM_EADDR;
-	mp.packet = packet;
-	mp.packet_len = plen;
-	if ((n = nym_mix_packet_encode(out, NYM_PACKET_MAX_LEN + 64, NYM_MIX_PACKET_V2, &mp)) < 0)
-		return n;
-	return nym_gw_forward(mc->gw, out, (size_t)n);
-}
-
-/* ---- building packets ---------------------------------------------------------- */
-
-/* The ack block for frag_id over a fresh route back to us; adds the ack
- * route's mix delays to *delay_ns. */
-static int
-ack_block(struct nym_mixclient *mc, uint8_t *block, const uint8_t frag_id[5], uint16_t version,
-    uint64_t *delay_ns)
-{
-	struct nym_sphinx_route ar;
-	int e = route_to(mc, &ar, version, mc->self.gateway, mc->self.identity, mc->c.ack_delay_ms);
-	if (e < 0)
-		return e;
-	*delay_ns += nym_route_delay_ns(&ar);
-	return nym_ack_block(&mc->sx, block, &ar, mc->keys.ack_key, frag_id, mc->c.rng);
-}
-
-/* Take a SURB of tag (NULL if none left). */
-static int
-surb_take(struct nym_mixclient *mc, const uint8_t tag[16], uint8_t rec[MC_SURB_LEN], uint8_t *rot)
-{
-	for (struct mc_surbs *s = mc->surbs; s; s = s->next)
-		if (!memcmp(s->tag, tag, 16) && s->n) {
-			s->n--;
-			memcpy(rec, s->recs + s->n * MC_SURB_LEN, MC_SURB_LEN);
-			*rot = s->rotation;
-			return 0;
-		}
-	return NYM_ENOTFOUND;
-}
-
-static size_t
-surb_count(struct nym_mixclient *mc, const uint8_t tag[16])
-{
-	for (struct mc_surbs *s = mc->surbs; s; s = s->next)
-		if (!memcmp(s->tag, tag, 16))
-			return s->n;
-	return 0;
-}
-
-/* Build and send the packet of fragment f now; arms its ack deadline. */
-static int
-send_frag(struct nym_mixclient *mc, struct mc_frag *f)
-{
-	struct mc_msg *m = f->m;
-	uint8_t *plain = mc->scratch, *pkt = mc->scratch + NYM_PACKET_MAX_LEN;
-	uint8_t id[NYM_FRAG_ID_LEN];
-	uint64_t delay = 0, timeout;
-	int e;
-
-	/* fragment bytes go after the ack block and the 32-byte prefix */
-	uint8_t *frag = plain + NYM_ACK_BLOCK_LEN + 32;
-	if ((e = nym_split_fragment(&m->split, f->idx, frag, id)) < 0)
-		return e;
-	if ((e = ack_block(mc, plain, id, NYM_SPHINX_V259, &delay)) < 0)
-		return e;
-	if (!m->reply) {
-		struct nym_sphinx_route sr;
-		if ((e = route_to(mc, &sr, NYM_SPHINX_V259, m->to.gateway, m->to.identity,
-		         mc->c.packet_delay_ms)) < 0)
-			return e;
-		delay += nym_route_delay_ns(&sr);
-		if ((e = nym_payload_encrypt(&mc->aes, plain + NYM_ACK_BLOCK_LEN, frag, mc->P,
-		         m->to.encryption, mc->c.rng)) < 0)
-			return e;
-		if ((e = nym_sphinx_create(&mc->sx, pkt, mc->pktlen, &sr, plain, mc->plen, mc->c.rng)) < 0)
-			return e;
-		e = forward(mc, sr.hop[0].address, pkt, mc->pktlen, mc->rotation);
-	} else {
-		uint8_t rec[MC_SURB_LEN], rot = 0;
-		struct nym_surb s;
-		if (surb_take(mc, m->tag, rec, &rot) < 0)
-			return NYM_ENOTFOUND;
-		if ((e = nym_surb_parse(&s, rec + 16, MC_SURB_LEN - 16)) < 0)
-			return e;
-		/* the replier cannot know the SURB's delays: 3 × the mean */
-		delay += (uint64_t)(3 * mc->c.packet_delay_ms * 1e6);
-		if ((e = nym_payload_reply_encrypt(&mc->aes, plain + NYM_ACK_BLOCK_LEN, frag,
-		         NYM_FRAGMENT_CAPACITY(2048), rec)) < 0)
-			return e;
-		if ((e = nym_surb_use(pkt, 2413, &s, plain, 2048)) < 0)
-			return e;
-		e = forward(mc, s.first_hop, pkt, 2413, rot);
-		nym_wipe(&s, sizeof s);
-		nym_wipe(rec, sizeof rec);
-	}
-	if (e < 0)
-		return e;
-	timeout = nym_ack_timeout_ms(delay, mc->c.ack_wait_multiplier,
-	    (uint64_t)mc->c.ack_wait_addition_ms);
-	f->deadline_ms = nym_now_ms() + timeout;
-	f->state = F_INFLIGHT;
-	f->fprev = NULL;
-	f->fnext = mc->inflight;
-	if (mc->inflight)
-		mc->inflight->fprev = f;
-	mc->inflight = f;
-	mc->st.real_sent++;
-	return 0;
-}
+/* ---- loop cover ------------------------------------------------------------------ */
 
 static int
 send_loop(struct nym_mixclient *mc)
 {
 	uint8_t *plain = mc->scratch, *pkt = mc->scratch + NYM_PACKET_MAX_LEN;
+	uint8_t *out = mc->scratch + 2 * NYM_PACKET_MAX_LEN;
 	static const uint8_t cover_id[NYM_FRAG_ID_LEN] = {0};
-	struct nym_sphinx_route sr;
-	uint64_t delay = 0;
+	struct nym_sphinx_route sr, ar;
+	struct nym_mix_packet mp = {.packet_type = NYM_PACKET_TYPE_MIX, .key_rotation = mc->rotation};
 	size_t cl = mc->plen - NYM_ACK_BLOCK_LEN - 32;
 	uint8_t *content = plain + NYM_ACK_BLOCK_LEN + 32;
-	int e;
+	int e, n;
 
-	/* loop cover is 258 ("legacy") by default in the official client */
-	if ((e = ack_block(mc, plain, cover_id, NYM_SPHINX_V258, &delay)) < 0)
-		return e;
-	if ((e = route_to(mc, &sr, NYM_SPHINX_V258, mc->self.gateway, mc->self.identity,
+	/* loop cover is 258 ("legacy") in the official client by default */
+	if ((e = route_to(mc, &ar, NYM_COVER_DEFAULT_VERSION, mc->self.gateway, mc->self.identity,
+	         mc->c.ack_delay_ms)) < 0 ||
+	    (e = nym_ack_block(&mc->sx, plain, &ar, mc->keys.ack_key, cover_id, mc->c.rng)) < 0 ||
+	    (e = route_to(mc, &sr, NYM_COVER_DEFAULT_VERSION, mc->self.gateway, mc->self.identity,
 	         mc->c.packet_delay_ms)) < 0)
 		return e;
-	/* built here rather than by nym_cover_packet: the ephemeral key is
-	 * what identifies the loop when it comes back (round-trip times) */
 	nym_cover_content(content, cl);
 	if ((e = nym_payload_encrypt(&mc->aes, plain + NYM_ACK_BLOCK_LEN, content, cl,
-	         mc->self.encryption, mc->c.rng)) < 0)
+	         mc->self.encryption, mc->c.rng)) < 0 ||
+	    (e = nym_sphinx_create(&mc->sx, pkt, mc->pktlen, &sr, plain, mc->plen, mc->c.rng)) < 0 ||
+	    (e = nym_mix_packet_set_next_hop(&mp, sr.hop[0].address, 32)) < 0)
 		return e;
-	if ((e = nym_sphinx_create(&mc->sx, pkt, mc->pktlen, &sr, plain, mc->plen, mc->c.rng)) < 0)
-		return e;
-	if ((e = forward(mc, sr.hop[0].address, pkt, mc->pktlen, mc->rotation)) < 0)
+	mp.packet = pkt;
+	mp.packet_len = mc->pktlen;
+	if ((n = nym_mix_packet_encode(out, NYM_PACKET_MAX_LEN + 64, NYM_MIX_PACKET_V2, &mp)) < 0)
+		return n;
+	if ((e = nym_gw_forward(mc->gw, out, (size_t)n)) < 0)
 		return e;
 	struct mc_loop *lp = &mc->loops[mc->loop_pos++ % MC_LOOP_RING];
 	memcpy(lp->epk, plain + NYM_ACK_BLOCK_LEN, 32);
 	lp->sent_us = now_us();
 	mc->st.cover_sent++;
 	return 0;
+}
+
+/* ---- SURB store -------------------------------------------------------------- */
+
+static struct mc_surbs *
+surbs_of(struct nym_mixclient *mc, const uint8_t tag[16])
+{
+	for (struct mc_surbs *s = mc->surbs; s; s = s->next)
+		if (!memcmp(s->tag, tag, 16))
+			return s;
+	return NULL;
+}
+
+static size_t
+surb_count(struct nym_mixclient *mc, const uint8_t tag[16])
+{
+	struct mc_surbs *s = surbs_of(mc, tag);
+	return s ? s->n : 0;
+}
+
+/* Take the most recent SURB of tag into rs. */
+static int
+surb_take(struct nym_mixclient *mc, const uint8_t tag[16], struct nym_reply_surb *rs)
+{
+	struct mc_surbs *s = surbs_of(mc, tag);
+	int e;
+	while (s && s->n) {
+		s->n--;
+		e = nym_reply_surb_parse(rs, s->recs + s->n * s->rec_len, s->rec_len);
+		nym_wipe(s->recs + s->n * s->rec_len, s->rec_len);
+		if (e == 0) {
+			rs->key_rotation = s->rotation;
+			return 0;
+		}
+	}
+	return NYM_ENOTFOUND;
+}
+
+static void
+store_surbs(struct nym_mixclient *mc, const struct nym_message *msg)
+{
+	struct mc_surbs *s;
+	if (!msg->nsurbs || !msg->surb_len)
+		return;
+	if ((s = surbs_of(mc, msg->sender_tag)) && s->rec_len != msg->surb_len) {
+		/* another SURB format from the same tag: the new one wins */
+		nym_wipe(s->recs, s->cap * s->rec_len);
+		s->n = 0;
+		s->rec_len = msg->surb_len;
+	}
+	if (!s) {
+		if (!(s = calloc(1, sizeof *s)))
+			return;
+		memcpy(s->tag, msg->sender_tag, 16);
+		s->rec_len = msg->surb_len;
+		s->next = mc->surbs;
+		mc->surbs = s;
+	}
+	if (s->n + msg->nsurbs > s->cap) {
+		size_t cap = s->n + msg->nsurbs + 16;
+		uint8_t *nr = calloc(cap, s->rec_len);
+		if (!nr)
+			return;
+		if (s->recs) {
+			memcpy(nr, s->recs, s->n * s->rec_len);
+			nym_wipe(s->recs, s->cap * s->rec_len);
+			free(s->recs);
+		}
+		s->recs = nr;
+		s->cap = cap;
+	}
+	memcpy(s->recs + s->n * s->rec_len, msg->surbs, msg->nsurbs * s->rec_len);
+	s->n += msg->nsurbs;
+	s->rotation = msg->content_tag >= NYM_REPLIABLE_DATA_V2 ? msg->surb_rotation : NYM_ROTATION_UNKNOWN;
 }
 
 /* ---- queue ------------------------------------------------------------------ */
@@ -371,12 +343,37 @@ dequeue(struct nym_mixclient *mc)
 }
 
 static void
-warn(struct nym_mixclient *mc, const char *fmt, int e)
+inflight_remove(struct nym_mixclient *mc, struct mc_frag *f)
 {
-	char w[200];
-	snprintf(w, sizeof w, fmt, nym_strerror(e));
-	if (mc->ev.warning)
-		mc->ev.warning(mc, w, mc->ev.arg);
+	if (f->fprev)
+		f->fprev->fnext = f->fnext;
+	else if (mc->inflight == f)
+		mc->inflight = f->fnext;
+	if (f->fnext)
+		f->fnext->fprev = f->fprev;
+	f->fnext = f->fprev = NULL;
+}
+
+/* Hand fragment f's packet to the gateway; its ack timer starts now. */
+static int
+send_frag(struct nym_mixclient *mc, struct mc_frag *f)
+{
+	int e;
+	if (!f->mp)
+		return NYM_EINVAL;
+	if ((e = nym_gw_forward(mc->gw, f->mp, f->mp_len)) < 0)
+		return e;
+	free(f->mp);
+	f->mp = NULL;
+	f->deadline_ms = nym_now_ms() + f->timeout_ms;
+	f->state = F_INFLIGHT;
+	f->fprev = NULL;
+	f->fnext = mc->inflight;
+	if (mc->inflight)
+		mc->inflight->fprev = f;
+	mc->inflight = f;
+	mc->st.real_sent++;
+	return 0;
 }
 
 /* Send one queued real packet; 0 if none was queued, 1 if sent. */
@@ -388,16 +385,8 @@ send_next(struct nym_mixclient *mc)
 	if (!f)
 		return 0;
 	if ((e = send_frag(mc, f)) < 0) {
-		if (e == NYM_ENOTFOUND) {
-			/* a reply fragment with no SURB left: it cannot be sent */
-			f->state = F_ACKED;
-			if (f->m->unacked)
-				f->m->unacked--;
-			warn(mc, "no reply SURB left for a reply fragment (%s)", e);
-			return 1;
-		}
-		warn(mc, "cannot build a packet: %s", e);
-		enqueue(mc, f); /* try again later */
+		warn(mc, "cannot send a packet: %s", e);
+		enqueue(mc, f);
 		return 0;
 	}
 	return 1;
@@ -424,10 +413,10 @@ pump_fire(struct nym_timer *t, void *arg)
 	int n = 0;
 	if (!mc->ready)
 		return;
-	while (n < 64 && nym_gw_backlog(mc->gw) < MC_BACKLOG_MAX && send_next(mc))
+	while (n < 256 && nym_gw_backlog(mc->gw) < MC_BACKLOG_MAX && send_next(mc))
 		n++;
 	if (mc->qhead)
-		nym_timer_set(t, nym_gw_backlog(mc->gw) >= MC_BACKLOG_MAX ? 2000 : 0);
+		nym_timer_set(t, nym_gw_backlog(mc->gw) >= MC_BACKLOG_MAX ? 1000 : 0);
 }
 
 static void
@@ -449,56 +438,79 @@ loop_fire(struct nym_timer *t, void *arg)
 	nym_timer_set(t, exp_us(mc, mc->c.loop_mean_ms));
 }
 
-static void
-inflight_remove(struct nym_mixclient *mc, struct mc_frag *f)
-{
-	if (f->fprev)
-		f->fprev->fnext = f->fnext;
-	else if (mc->inflight == f)
-		mc->inflight = f->fnext;
-	if (f->fnext)
-		f->fnext->fprev = f->fprev;
-	f->fnext = f->fprev = NULL;
-}
-
-/* Retransmit what timed out. */
-static void
-sweep_fire(struct nym_timer *t, void *arg)
-{
-	struct nym_mixclient *mc = arg;
-	uint64_t now = nym_now_ms();
-	struct mc_frag *f = mc->inflight, *n;
-	int any = 0;
-	for (; f; f = n) {
-		n = f->fnext;
-		if (f->state == F_INFLIGHT && now >= f->deadline_ms) {
-			inflight_remove(mc, f);
-			enqueue(mc, f);
-			mc->st.retransmitted++;
-			any = 1;
-		}
-	}
-	if (any)
-		kick(mc);
-	nym_timer_set(t, MC_SWEEP_US);
-}
-
 /* ---- messages out ----------------------------------------------------------- */
+
+struct emit_ctx {
+	struct nym_mixclient *mc;
+	struct mc_msg *m;
+	struct mc_frag *f;            /* resend: the fragment being rebuilt */
+};
+
+/* Keep one packet nymmsg built: its MixPacket, fragment, ack id, timeout. */
+static int
+emit(void *ctx, const struct nym_msg_packet *p)
+{
+	struct emit_ctx *x = ctx;
+	struct mc_frag *f = x->f;
+	uint8_t *mp = malloc(p->mix_packet_len);
+
+	if (!mp)
+		return NYM_ENOMEM;
+	memcpy(mp, p->mix_packet, p->mix_packet_len);
+	if (!f) {
+		struct mc_msg *m = x->m;
+		if (!m->frags) {
+			if (!(m->frags = calloc(p->count, sizeof *m->frags))) {
+				free(mp);
+				return NYM_ENOMEM;
+			}
+			m->nfrags = p->count;
+		}
+		if (p->index >= m->nfrags) {
+			free(mp);
+			return NYM_EINVAL;
+		}
+		f = &m->frags[p->index];
+		if (!(f->frag = malloc(p->fragment_len))) {
+			free(mp);
+			return NYM_ENOMEM;
+		}
+		memcpy(f->frag, p->fragment, p->fragment_len);
+		f->frag_len = p->fragment_len;
+		f->m = m;
+		f->key = frag_key(p->frag_id);
+	}
+	free(f->mp);
+	f->mp = mp;
+	f->mp_len = p->mix_packet_len;
+	f->timeout_ms = p->timeout_ms;
+	return 0;
+}
+
+static void
+frag_unhash(struct nym_mixclient *mc, struct mc_frag *f)
+{
+	struct mc_frag **pp = &mc->hash[hslot(f->key)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+}
 
 static void
 msg_free(struct nym_mixclient *mc, struct mc_msg *m)
 {
-	for (size_t i = 0; i < m->split.nfrags; i++) {
-		struct mc_frag *f = &m->frags[i], **pp = &mc->hash[hslot(f->key)];
-		while (*pp && *pp != f)
-			pp = &(*pp)->hnext;
-		if (*pp)
-			*pp = f->hnext;
-		if (f->state == F_INFLIGHT)
-			inflight_remove(mc, f);
-		f->state = 0; /* a queued one is skipped by dequeue... */
+	for (size_t i = 0; i < m->nfrags; i++) {
+		struct mc_frag *f = &m->frags[i];
+		if (f->m) {
+			frag_unhash(mc, f);
+			if (f->state == F_INFLIGHT)
+				inflight_remove(mc, f);
+		}
+		free(f->mp);
+		free(f->frag);
 	}
-	/* ...but the queue still points at them: unlink those */
+	/* the send queue may still point at its fragments */
 	struct mc_frag **qp = &mc->qhead, *last = NULL;
 	while (*qp) {
 		if ((*qp)->m == m) {
@@ -516,69 +528,101 @@ msg_free(struct nym_mixclient *mc, struct mc_msg *m)
 		mc->msgs = m->next;
 	if (m->next)
 		m->next->prev = m->prev;
-	nym_split_free(&m->split);
 	free(m->frags);
-	free(m->buf);
 	free(m);
 }
 
-static int
-msg_queue(struct nym_mixclient *mc, uint8_t *buf, size_t len, const struct nym_address *to,
-    const uint8_t *tag, uint64_t lane, uint64_t *msg_id)
+/* A fragment that can never be acknowledged (a reply without SURBs left). */
+static void
+frag_lost(struct nym_mixclient *mc, struct mc_frag *f)
+{
+	struct mc_msg *m = f->m;
+	f->state = F_LOST;
+	if (m->unacked)
+		m->unacked--;
+	if (!m->unacked) {
+		uint64_t id = m->id;
+		msg_free(mc, m);
+		if (mc->ev.acked)
+			mc->ev.acked(mc, id, 0, mc->ev.arg);
+	}
+}
+
+/* Retransmit what timed out: rebuild (new route, key, ack) and requeue. */
+static void
+sweep_fire(struct nym_timer *t, void *arg)
+{
+	struct nym_mixclient *mc = arg;
+	uint64_t now = nym_now_ms();
+	struct mc_frag *f = mc->inflight, *n;
+	int any = 0, e;
+
+	for (; f; f = n) {
+		n = f->fnext;
+		if (f->state != F_INFLIGHT || now < f->deadline_ms)
+			continue;
+		inflight_remove(mc, f);
+		struct emit_ctx x = {mc, f->m, f};
+		if (f->m->reply) {
+			struct nym_reply_surb rs;
+			if (surb_take(mc, f->m->tag, &rs) < 0) {
+				warn(mc, "no reply SURB left to retransmit a reply packet (%s)", NYM_ENOTFOUND);
+				frag_lost(mc, f);
+				continue;
+			}
+			e = nym_msg_resend(mc->sender, NULL, &rs, f->frag, f->frag_len, &mc->routes,
+			    mc->c.rng, emit, &x);
+			nym_wipe(&rs, sizeof rs);
+		} else
+			e = nym_msg_resend(mc->sender, &f->m->to, NULL, f->frag, f->frag_len, &mc->routes,
+			    mc->c.rng, emit, &x);
+		if (e < 0) {
+			warn(mc, "cannot rebuild a packet: %s", e);
+			f->deadline_ms = now + 1000; /* try again in a second */
+			f->state = F_INFLIGHT;
+			f->fprev = NULL;
+			f->fnext = mc->inflight;
+			if (mc->inflight)
+				mc->inflight->fprev = f;
+			mc->inflight = f;
+			continue;
+		}
+		enqueue(mc, f);
+		mc->st.retransmitted++;
+		any = 1;
+	}
+	if (any)
+		kick(mc);
+	nym_reply_keys_expire(mc->rkeys, now);
+	nym_timer_set(t, MC_SWEEP_US);
+}
+
+static struct mc_msg *
+msg_new(struct nym_mixclient *mc, uint64_t lane)
 {
 	struct mc_msg *m = calloc(1, sizeof *m);
-	int e;
-	if (!m) {
-		free(buf);
-		return NYM_ENOMEM;
-	}
-	m->buf = buf;
-	if ((e = nym_split_init(&m->split, buf, len, tag ? NYM_FRAGMENT_CAPACITY(2048) : mc->P,
-	         mc->c.rng)) < 0) {
-		free(buf);
-		free(m);
-		return e;
-	}
-	if (tag && surb_count(mc, tag) < m->split.nfrags) {
-		nym_split_free(&m->split);
-		free(buf);
-		free(m);
-		return NYM_EFULL;
-	}
-	if (!(m->frags = calloc(m->split.nfrags, sizeof *m->frags))) {
-		nym_split_free(&m->split);
-		free(buf);
-		free(m);
-		return NYM_ENOMEM;
-	}
+	if (!m)
+		return NULL;
 	m->id = ++mc->next_id;
 	m->lane = lane;
-	if (to)
-		m->to = *to;
-	if (tag) {
-		m->reply = 1;
-		memcpy(m->tag, tag, 16);
-	}
-	m->unacked = m->split.nfrags;
-	for (size_t i = 0; i < m->split.nfrags; i++) {
+	return m;
+}
+
+/* Index, queue and list the fragments nymmsg emitted for m. */
+static int
+msg_commit(struct nym_mixclient *mc, struct mc_msg *m, uint64_t *msg_id)
+{
+	for (size_t i = 0; i < m->nfrags; i++)
+		if (!m->frags[i].m || !m->frags[i].mp)
+			return NYM_EINVAL;
+	for (size_t i = 0; i < m->nfrags; i++) {
 		struct mc_frag *f = &m->frags[i];
-		uint8_t id[NYM_FRAG_ID_LEN];
-		/* the identifier only: header arithmetic, no payload copy needed,
-		 * but nym_split_fragment is the one place that knows it */
-		uint8_t *tmp = mc->scratch;
-		if ((e = nym_split_fragment(&m->split, i, tmp, id)) < 0) {
-			m->split.nfrags = i;
-			msg_free(mc, m);
-			return e;
-		}
-		f->m = m;
-		f->idx = (uint32_t)i;
-		f->key = frag_key(id);
 		unsigned h = hslot(f->key);
 		f->hnext = mc->hash[h];
 		mc->hash[h] = f;
 		enqueue(mc, f);
 	}
+	m->unacked = m->nfrags;
 	m->next = mc->msgs;
 	if (mc->msgs)
 		mc->msgs->prev = m;
@@ -587,6 +631,17 @@ msg_queue(struct nym_mixclient *mc, uint8_t *buf, size_t len, const struct nym_a
 		*msg_id = m->id;
 	kick(mc);
 	return 0;
+}
+
+static void
+msg_discard(struct mc_msg *m)
+{
+	for (size_t i = 0; i < m->nfrags; i++) {
+		free(m->frags[i].mp);
+		free(m->frags[i].frag);
+	}
+	free(m->frags);
+	free(m);
 }
 
 void
@@ -612,120 +667,86 @@ nym_mixclient_sender_tag(const struct nym_mixclient *mc, const struct nym_addres
 	nym_mixclient_tag_derive(&mc->keys, to, tag);
 }
 
-static void
-rkey_add(struct nym_mixclient *mc, const uint8_t key[16])
-{
-	struct mc_rkey *k = malloc(sizeof *k);
-	if (!k)
-		return;
-	memcpy(k->key, key, 16);
-	nym_reply_key_digest(k->digest, key);
-	k->next = mc->rkeys[k->digest[0]];
-	mc->rkeys[k->digest[0]] = k;
-}
-
-/* Pop the reply key whose digest starts blob. */
-static int
-rkey_take(struct nym_mixclient *mc, const uint8_t *digest, uint8_t key[16])
-{
-	struct mc_rkey **pp = &mc->rkeys[digest[0]];
-	for (; *pp; pp = &(*pp)->next)
-		if (nym_ct_eq((*pp)->digest, digest, 32)) {
-			struct mc_rkey *k = *pp;
-			memcpy(key, k->key, 16);
-			*pp = k->next;
-			nym_wipe(k, sizeof *k);
-			free(k);
-			return 0;
-		}
-	return NYM_ENOTFOUND;
-}
-
 int
 nym_mixclient_send(struct nym_mixclient *mc, const struct nym_address *to, const uint8_t *data,
     size_t len, int surbs, uint64_t lane, uint64_t *msg_id)
 {
-	struct nym_message m;
-	uint8_t *buf, *recs = NULL;
-	size_t n;
+	struct mc_msg *m;
 	int e;
 
 	if (!nym_topology_find_identity(mc->c.topo, to->gateway))
 		return NYM_EROUTE;
-	memset(&m, 0, sizeof m);
-	m.data = data;
-	m.data_len = len;
-	if (surbs < 0)
-		m.type = NYM_MSG_PLAIN;
-	else {
-		if (surbs > 65535)
-			return NYM_ERANGE;
-		m.type = NYM_MSG_REPLIABLE;
-		m.content_tag = NYM_REPLIABLE_DATA_V2;
-		nym_mixclient_sender_tag(mc, to, m.sender_tag);
-		m.nsurbs = (size_t)surbs;
-		m.surb_len = MC_SURB_LEN;
-		m.surb_hops = surbs ? 4 : 0;
-		m.surb_rotation = surbs ? mc->rotation : 0;
-		if (surbs && !(recs = malloc((size_t)surbs * MC_SURB_LEN)))
-			return NYM_ENOMEM;
-		for (int i = 0; i < surbs; i++) {
-			struct nym_sphinx_route sr;
-			struct nym_surb s;
-			uint8_t *r = recs + (size_t)i * MC_SURB_LEN;
-			if ((e = route_to(mc, &sr, NYM_SPHINX_V259, mc->self.gateway, mc->self.identity,
-			         mc->c.packet_delay_ms)) < 0 ||
-			    (e = nym_rng_fill(mc->c.rng, r, 16)) < 0 ||
-			    (e = nym_surb_create(&mc->sx, &s, NULL, &sr, mc->c.rng)) < 0 ||
-			    (e = nym_surb_serialize(r + 16, MC_SURB_LEN - 16, &s)) < 0) {
-				free(recs);
-				return e < 0 ? e : NYM_EINVAL;
-			}
-			rkey_add(mc, r);
-			nym_wipe(&s, sizeof s);
-		}
-		m.surbs = recs;
-	}
-	n = nym_message_encoded_len(&m);
-	if (!(buf = malloc(n ? n : 1))) {
-		free(recs);
+	if (surbs > 65535)
+		return NYM_ERANGE;
+	if (!(m = msg_new(mc, lane)))
 		return NYM_ENOMEM;
+	m->to = *to;
+	struct emit_ctx x = {mc, m, NULL};
+	if (surbs < 0)
+		e = nym_msg_send_plain(mc->sender, to, data, len, &mc->routes, mc->c.rng, emit, &x);
+	else {
+		uint8_t tag[16];
+		nym_mixclient_tag_derive(&mc->keys, to, tag);
+		e = nym_msg_send_anonymous(mc->sender, to, tag, data, len, (size_t)surbs, mc->rkeys,
+		    nym_now_ms(), &mc->routes, mc->c.rng, emit, &x);
 	}
-	e = nym_message_encode(buf, n, &m);
-	free(recs);
-	if (e < 0) {
-		free(buf);
+	if (e < 0 || (e = msg_commit(mc, m, msg_id)) < 0) {
+		msg_discard(m);
 		return e;
 	}
-	return msg_queue(mc, buf, n, to, NULL, lane, msg_id);
+	return 0;
 }
 
 int
 nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data,
     size_t len, uint64_t lane, uint64_t *msg_id)
 {
-	struct nym_message m;
+	struct nym_message msg;
+	struct nym_reply_surb *rs;
+	struct mc_msg *m;
 	uint8_t *buf;
-	size_t n;
+	size_t n, need, have = surb_count(mc, tag), got = 0;
 	int e;
 
-	if (!surb_count(mc, tag))
+	if (!have)
 		return NYM_ENOTFOUND;
 	if (!len)
 		return NYM_EINVAL; /* the official parser rejects an empty reply */
-	memset(&m, 0, sizeof m);
-	m.type = NYM_MSG_REPLY;
-	m.content_tag = NYM_REPLY_DATA;
-	m.data = data;
-	m.data_len = len;
-	n = nym_message_encoded_len(&m);
+	memset(&msg, 0, sizeof msg);
+	msg.type = NYM_MSG_REPLY;
+	msg.content_tag = NYM_REPLY_DATA;
+	msg.data = data;
+	msg.data_len = len;
+	n = nym_message_encoded_len(&msg);
+	need = nym_message_packets(n, NYM_FRAGMENT_CAPACITY(nym_size_tag_plaintext(NYM_SIZE_REGULAR)));
+	if (need > have)
+		return NYM_EFULL;
 	if (!(buf = malloc(n)))
 		return NYM_ENOMEM;
-	if ((e = nym_message_encode(buf, n, &m)) < 0) {
+	if ((e = nym_message_encode(buf, n, &msg)) < 0) {
 		free(buf);
 		return e;
 	}
-	return msg_queue(mc, buf, n, NULL, tag, lane, msg_id);
+	if (!(rs = calloc(need, sizeof *rs)) || !(m = msg_new(mc, lane))) {
+		free(rs);
+		free(buf);
+		return NYM_ENOMEM;
+	}
+	while (got < need && surb_take(mc, tag, &rs[got]) == 0)
+		got++;
+	m->reply = 1;
+	memcpy(m->tag, tag, 16);
+	struct emit_ctx x = {mc, m, NULL};
+	e = got < need ? NYM_EFULL :
+	    nym_msg_send_reply(mc->sender, rs, got, buf, n, &mc->routes, mc->c.rng, emit, &x);
+	nym_wipe(rs, need * sizeof *rs);
+	free(rs);
+	free(buf);
+	if (e < 0 || (e = msg_commit(mc, m, msg_id)) < 0) {
+		msg_discard(m);
+		return e;
+	}
+	return 0;
 }
 
 size_t
@@ -795,18 +816,15 @@ nym_mixclient_stats(const struct nym_mixclient *mc, struct nym_mixclient_stats *
 /* ---- messages in ---------------------------------------------------------- */
 
 static void
-on_ack(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
+on_ack(struct nym_mixclient *mc, const uint8_t id[NYM_FRAG_ID_LEN])
 {
-	uint8_t id[NYM_FRAG_ID_LEN];
-	if (nym_ack_open(&mc->aes, id, blob, len, mc->keys.ack_key) < 0 || nym_ack_is_cover(id))
-		return;
 	uint64_t key = frag_key(id);
 	for (struct mc_frag *f = mc->hash[hslot(key)]; f; f = f->hnext)
-		if (f->key == key && f->state && f->state != F_ACKED) {
+		if (f->key == key && (f->state == F_QUEUED || f->state == F_INFLIGHT)) {
 			struct mc_msg *m = f->m;
 			if (f->state == F_INFLIGHT)
 				inflight_remove(mc, f);
-			f->state = F_ACKED; /* a queued copy is skipped by dequeue */
+			f->state = F_ACKED; /* a queued retransmission is skipped */
 			m->unacked--;
 			mc->st.acks++;
 			uint64_t mid = m->id;
@@ -820,106 +838,62 @@ on_ack(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
 }
 
 static void
-store_surbs(struct nym_mixclient *mc, const struct nym_message *msg)
+deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 {
-	struct mc_surbs *s;
-	if (!msg->nsurbs || msg->surb_len != MC_SURB_LEN)
-		return; /* v1 (1164-byte) SURBs are not used for replies here */
-	for (s = mc->surbs; s; s = s->next)
-		if (!memcmp(s->tag, msg->sender_tag, 16))
-			break;
-	if (!s) {
-		if (!(s = calloc(1, sizeof *s)))
-			return;
-		memcpy(s->tag, msg->sender_tag, 16);
-		s->next = mc->surbs;
-		mc->surbs = s;
-	}
-	if (s->n + msg->nsurbs > s->cap) {
-		size_t cap = s->n + msg->nsurbs + 16;
-		uint8_t *nr = realloc(s->recs, cap * MC_SURB_LEN);
-		if (!nr)
-			return;
-		s->recs = nr;
-		s->cap = cap;
-	}
-	memcpy(s->recs + s->n * MC_SURB_LEN, msg->surbs, msg->nsurbs * MC_SURB_LEN);
-	s->n += msg->nsurbs;
-	s->rotation = msg->surb_rotation;
-}
-
-static void
-deliver(struct nym_mixclient *mc, uint8_t *padded, size_t plen)
-{
-	struct nym_message msg;
-	long n = nym_message_unpad(padded, plen);
-	if (n < 0 || nym_message_parse(&msg, padded, (size_t)n) < 0) {
-		if (mc->ev.warning)
-			mc->ev.warning(mc, "dropped a malformed message", mc->ev.arg);
-		return;
-	}
 	mc->st.messages++;
-	switch (msg.type) {
+	switch (msg->type) {
 	case NYM_MSG_PLAIN:
 		if (mc->ev.message)
-			mc->ev.message(mc, msg.data, msg.data_len, NULL, mc->ev.arg);
+			mc->ev.message(mc, msg->data, msg->data_len, NULL, mc->ev.arg);
 		break;
 	case NYM_MSG_REPLIABLE:
-		store_surbs(mc, &msg);
-		if ((msg.content_tag == NYM_REPLIABLE_DATA_V1 || msg.content_tag == NYM_REPLIABLE_DATA_V2) &&
-		    mc->ev.message)
-			mc->ev.message(mc, msg.data, msg.data_len, msg.sender_tag, mc->ev.arg);
+		store_surbs(mc, msg);
+		if ((msg->content_tag == NYM_REPLIABLE_DATA_V1 ||
+		        msg->content_tag == NYM_REPLIABLE_DATA_V2) && mc->ev.message)
+			mc->ev.message(mc, msg->data, msg->data_len, msg->sender_tag, mc->ev.arg);
 		break;
 	case NYM_MSG_REPLY:
-		if (msg.content_tag == NYM_REPLY_DATA && mc->ev.message)
-			mc->ev.message(mc, msg.data, msg.data_len, NULL, mc->ev.arg);
+		if (msg->content_tag == NYM_REPLY_DATA && mc->ev.message)
+			mc->ev.message(mc, msg->data, msg->data_len, NULL, mc->ev.arg);
 		break;
 	}
 }
 
-static void
-on_payload(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
+/* One of our loops back? Matched by the ephemeral key it carries. */
+static int
+loop_returned(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
 {
-	uint8_t *frag, key[16];
-	struct nym_fragment f;
-	uint8_t *out = NULL;
-	size_t olen = 0;
-	int e;
+	if (len < 32)
+		return 0;
+	for (size_t i = 0; i < MC_LOOP_RING; i++)
+		if (mc->loops[i].sent_us && !memcmp(mc->loops[i].epk, blob, 32)) {
+			uint64_t rtt = now_us() - mc->loops[i].sent_us;
+			mc->loops[i].sent_us = 0;
+			mc->st.loops_returned++;
+			if (mc->ev.loop)
+				mc->ev.loop(mc, rtt, mc->ev.arg);
+			return 1;
+		}
+	return 0;
+}
 
-	if (len <= 32)
+static void
+gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
+{
+	struct nym_mixclient *mc = arg;
+	struct nym_msg_received r;
+	(void)gw;
+	if (len != NYM_ACK_BODY_LEN && loop_returned(mc, pt, len))
 		return;
-	mc->st.received_packets++;
-	if (!(frag = malloc(len - 32)))
-		return;
-	if (rkey_take(mc, blob, key) == 0) {
-		e = nym_payload_reply_decrypt(&mc->aes, frag, blob, len, key);
-		nym_wipe(key, sizeof key);
-	} else
-		e = nym_payload_decrypt(&mc->aes, frag, blob, len, mc->keys.encryption_sk);
-	if (e < 0)
-		goto done;
-	if (nym_cover_is(frag, len - 32)) {
-		/* a loop of ours came back: find it by its ephemeral key */
-		for (size_t i = 0; i < MC_LOOP_RING; i++)
-			if (mc->loops[i].sent_us && !memcmp(mc->loops[i].epk, blob, 32)) {
-				uint64_t rtt = now_us() - mc->loops[i].sent_us;
-				mc->loops[i].sent_us = 0;
-				mc->st.loops_returned++;
-				if (mc->ev.loop)
-					mc->ev.loop(mc, rtt, mc->ev.arg);
-				break;
-			}
-		goto done;
-	}
-	if (nym_fragment_parse(&f, frag, len - 32) < 0)
-		goto done;
-	e = nym_reasm_add(mc->reasm, &f, nym_now_ms(), &out, &olen);
-	if (e == 1) {
-		deliver(mc, out, olen);
-		free(out);
-	}
-done:
-	free(frag);
+	if (len != NYM_ACK_BODY_LEN)
+		mc->st.received_packets++;
+	memset(&r, 0, sizeof r);
+	int k = nym_msg_receive(mc->receiver, pt, len, nym_now_ms(), &r);
+	if (k == NYM_RECV_ACK)
+		on_ack(mc, r.frag_id);
+	else if (k == NYM_RECV_MESSAGE)
+		deliver(mc, &r.msg);
+	nym_msg_received_free(&r);
 }
 
 static void
@@ -935,17 +909,6 @@ gw_ready(struct nym_gw *gw, int registered, void *arg)
 	kick(mc);
 	if (mc->ev.ready)
 		mc->ev.ready(mc, registered, mc->ev.arg);
-}
-
-static void
-gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
-{
-	struct nym_mixclient *mc = arg;
-	(void)gw;
-	if (len == NYM_ACK_BODY_LEN)
-		on_ack(mc, pt, len);
-	else
-		on_payload(mc, pt, len);
 }
 
 static void
@@ -973,6 +936,7 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 {
 	struct nym_mixclient *mc;
 	const struct nym_node *gwn;
+	struct nym_msg_config mcfg;
 	int e;
 
 	if (!c->keys || !c->topo || !c->rng)
@@ -1000,12 +964,21 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 	mc->plen = (size_t)nym_size_tag_plaintext(mc->size_tag);
 	mc->pktlen = (size_t)nym_size_tag_len(mc->size_tag);
 	mc->P = NYM_FRAGMENT_CAPACITY(mc->plen);
+	mc->routes.pick = pick_route;
+	mc->routes.ctx = mc;
+	nym_msg_config_default(&mcfg);
+	mcfg.packet_delay_ns = (uint64_t)(c->packet_delay_ms * 1e6);
+	mcfg.ack_delay_ns = (uint64_t)(c->ack_delay_ms * 1e6);
+	mcfg.size_tag = mc->size_tag;
+	mcfg.key_rotation = mc->rotation;
+	mcfg.ack_wait_multiplier = c->ack_wait_multiplier;
+	mcfg.ack_wait_addition_ms = (uint64_t)c->ack_wait_addition_ms;
 	if (!(mc->scratch = malloc(3 * NYM_PACKET_MAX_LEN + 128)) ||
-	    !(mc->reasm = nym_reasm_new(NULL)) || nym_sphinx_ctx_init(&mc->sx) < 0 ||
-	    nym_aes128_ctr_init(&mc->aes) < 0) {
-		free(mc->scratch);
-		nym_reasm_free(mc->reasm);
-		free(mc);
+	    !(mc->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
+	    !(mc->sender = nym_msg_sender_new(&mc->keys, c->gateway, &mcfg)) ||
+	    !(mc->receiver = nym_msg_receiver_new(&mc->keys, mc->rkeys, NULL)) ||
+	    nym_sphinx_ctx_init(&mc->sx) < 0 || nym_aes128_ctr_init(&mc->aes) < 0) {
+		nym_mixclient_free(mc);
 		return NYM_ENOMEM;
 	}
 	mc->tick = nym_timer_new(l, tick_fire, mc);
@@ -1054,17 +1027,13 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	for (struct mc_surbs *s = mc->surbs, *n; s; s = n) {
 		n = s->next;
 		if (s->recs)
-			nym_wipe(s->recs, s->cap * MC_SURB_LEN);
+			nym_wipe(s->recs, s->cap * s->rec_len);
 		free(s->recs);
 		free(s);
 	}
-	for (int i = 0; i < 256; i++)
-		for (struct mc_rkey *k = mc->rkeys[i], *n; k; k = n) {
-			n = k->next;
-			nym_wipe(k, sizeof *k);
-			free(k);
-		}
-	nym_reasm_free(mc->reasm);
+	nym_msg_sender_free(mc->sender);
+	nym_msg_receiver_free(mc->receiver);
+	nym_reply_keys_free(mc->rkeys);
 	nym_sphinx_ctx_free(&mc->sx);
 	nym_aes128_ctr_free(&mc->aes);
 	nym_wipe(&mc->keys, sizeof mc->keys);
