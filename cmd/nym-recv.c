@@ -421,6 +421,9 @@ main(int argc, char **argv)
 	memcpy(cfg.gateway, su.gateway, 32);
 	cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
 	cfg.rng = &rng;
+	const char *dm = getenv("NYM_DELAY_MEAN_MS"); /* nym-localnet --delay-mean */
+	if (dm && *dm)
+		cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
 	cfg.max_retries = -1; /* a receiver keeps trying */
 	if (nocover) {
 		cfg.main_cover = 0;

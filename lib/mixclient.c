@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ack.h"
 #include "blake3.h"
@@ -128,7 +129,9 @@ nym_mixclient_defaults(struct nym_mixclient_config *c)
 static uint64_t
 now_us(void)
 {
-	return nym_now_ms() * 1000;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Exponential sample with mean mean_ms, in microseconds. */
