@@ -358,9 +358,9 @@ main(int argc, char **argv)
 		memcpy(cfg.gateway, su.gateway, 32);
 		cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
 		cfg.rng = &rng;
-	const char *dm = getenv("NYM_DELAY_MEAN_MS"); /* nym-localnet --delay-mean */
-	if (dm && *dm)
-		cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
+		const char *dm = getenv("NYM_DELAY_MEAN_MS"); /* nym-localnet --delay-mean */
+		if (dm && *dm)
+			cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
 		cfg.send_mean_ms = nopoisson ? 0 : 1000.0 / rate;
 		cfg.main_cover = !nopoisson;
 		cfg.loop_mean_ms = 0; /* a short-lived sender: the main stream's cover only */
