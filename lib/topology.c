@@ -474,6 +474,9 @@ nym_topology_validate(const struct nym_topology *t, char *err, size_t errlen)
 	size_t count[4] = { 0 }, gw = 0;
 
 	for (size_t i = 0; i < t->n_nodes; i++) {
+		if (t->nodes[i].layer && t->nodes[i].epoch_roles)
+			return FAIL(NYM_EEXIST, "node %u is on layer %u and also has a gateway or standby role this epoch",
+				    t->nodes[i].node_id, t->nodes[i].layer);
 		if (t->nodes[i].layer >= 1 && t->nodes[i].layer <= 3)
 			count[t->nodes[i].layer]++;
 		if (t->nodes[i].is_gateway)
@@ -1180,10 +1183,11 @@ parse_normalized(struct nym_topology *t, json_t *root, char *err, size_t errlen)
 		size_t i;
 		snprintf(name, sizeof name, "%d", l);
 		a = json_object_get(layers, name);
-		if (!a)
-			return FAIL(NYM_EROUTE, "topology: layer %d is missing", l);
-		if (!json_is_array(a))
-			return FAIL(NYM_EJSON, "topology: layer %d is not an array", l);
+		if (!a || !json_is_array(a)) {
+			r = FAIL(a ? NYM_EJSON : NYM_EROUTE, a ? "topology: layer %d is not an array"
+							    : "topology: layer %d is missing", l);
+			goto bad;
+		}
 		snprintf(name, sizeof name, "layer %d", l);
 		json_array_foreach(a, i, x) {
 			struct nym_node *n = nv_push(&nv);
@@ -1194,6 +1198,9 @@ parse_normalized(struct nym_topology *t, json_t *root, char *err, size_t errlen)
 			if ((r = parse_doc_node(x, n, 0, 0, name, i, err, errlen)) < 0)
 				goto bad;
 			n->layer = (uint8_t)l;
+			/* a gateway is what the "gateways" list says, whatever the layer entry shows */
+			n->is_gateway = 0;
+			n->ws_url[0] = n->wss_url[0] = 0;
 		}
 	}
 	/* Mix nodes first: a duplicate id among them is an error. */
@@ -1224,10 +1231,13 @@ parse_normalized(struct nym_topology *t, json_t *root, char *err, size_t errlen)
 					goto bad;
 				}
 				uint8_t layer = m->layer, roles = m->roles;
+				json_t *er = json_object_get(x, "epoch_roles");
 				*m = g;
 				m->layer = layer;
 				m->roles |= roles;
-				m->epoch_roles = 0;
+				/* on a mix layer this epoch: no gateway role unless stated */
+				if (!er || json_is_null(er))
+					m->epoch_roles = 0;
 				continue;
 			}
 			if (!(m = nv_push(&nv))) {
