@@ -141,8 +141,19 @@ all_of(const uint8_t *b, size_t n, const char *extra, int hexonly)
 	return 1;
 }
 
-/* A packet or SURB: raw bytes, hex, base64, or JSON with a "packet" or
- * "surb" field (what --json prints). Returns a malloc'd buffer. */
+/* Text is printable ASCII and white space only; a raw packet or SURB is
+ * random-looking bytes and (but for a deliberately crafted one) never is. */
+static int
+is_text(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+			return 0;
+	return 1;
+}
+
+/* A packet or SURB: raw bytes, or as text: hex, base64, or JSON with a
+ * "packet" or "surb" field (what --json prints). Returns a malloc'd buffer. */
 static uint8_t *
 read_blob(FILE *f, const char *what, size_t *len)
 {
@@ -152,9 +163,17 @@ read_blob(FILE *f, const char *what, size_t *len)
 
 	if (!b)
 		die("cannot read the %s: %s", what, errno == EFBIG ? "too large" : strerror(errno));
+	if (n == 0 || !is_text(b, n)) {
+		*len = n;
+		return b;
+	}
 	while (tn < n && isspace(b[tn]))
 		tn++;
-	if (n > tn && b[tn] == '{') {
+	if (tn == n) {
+		*len = 0;
+		return b;
+	}
+	if (b[tn] == '{') {
 		json_error_t err;
 		json_t *j = json_loadb((const char *)b, n, 0, &err), *v;
 		if (!j)
@@ -166,32 +185,31 @@ read_blob(FILE *f, const char *what, size_t *len)
 			die("the JSON %s has no \"packet\" or \"surb\" field", what);
 		const char *s = json_string_value(v);
 		size_t sl = strlen(s);
-		out = malloc(sl / 2 + sl + 1);
+		out = malloc(sl + 1);
+		if (!out)
+			die("out of memory");
 		if ((r = nym_hex_decode(out, sl, s, sl)) < 0 && (r = nym_base64_decode(out, sl, s, sl)) < 0)
 			die("the JSON %s field is neither hex nor base64", what);
 		json_decref(j);
-		free(b);
-		*len = (size_t)r;
-		return out;
-	}
-	if (n > 0 && all_of(b, n, "", 1)) {
+	} else if (all_of(b, n, "", 1)) {
 		char *t = malloc(n + 1);
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
 			if (!isspace(b[i]))
 				t[k++] = (char)b[i];
 		out = malloc(k / 2 + 1);
+		if (!t || !out)
+			die("out of memory");
 		r = nym_hex_decode(out, k / 2 + 1, t, k);
 		free(t);
 		if (r < 0)
 			die("the %s is not valid hex", what);
-	} else if (n > 0 && all_of(b, n, "+/=", 0)) {
-		out = malloc(n);
-		if ((r = nym_base64_decode(out, n, (const char *)b, n)) < 0)
-			die("the %s is not valid base64", what);
 	} else {
-		*len = n;
-		return b;
+		out = malloc(n);
+		if (!out)
+			die("out of memory");
+		if ((r = nym_base64_decode(out, n, (const char *)b, n)) < 0)
+			die("the %s is text but neither hex, base64 nor JSON", what);
 	}
 	free(b);
 	*len = (size_t)r;

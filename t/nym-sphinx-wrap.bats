@@ -279,6 +279,18 @@ one_line_fail() {
 	done
 }
 
+@test "a raw packet is read raw even when it starts like text" {
+	node_keys "$A1"
+	jq -r '.packets[0].packet' "$A1" | xxd -r -p > p
+	for c in '{' 'a' '0' ' '; do
+		cp p q
+		printf '%s' "$c" | dd of=q bs=1 seek=0 conv=notrunc status=none
+		run --separate-stderr nym-sphinx-wrap -u -k node1.pem < q
+		one_line_fail
+		assert_equal "$stderr" "nym-sphinx-wrap: MAC check failed: wrong key, or the packet was altered"
+	done
+}
+
 @test "bad input: a flipped payload bit is found at the final hop" {
 	node_keys "$A1"
 	jq -r '.packets[0].packet' "$A1" | xxd -r -p > p
