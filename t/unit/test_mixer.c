@@ -79,7 +79,7 @@ test_dq(void)
 	double per = (t2 - t0) / N * 1e9;
 	printf("# dq: 10^5 push %.1f ms, pop %.1f ms (%.0f ns per packet)\n",
 	       (t1 - t0) * 1e3, (t2 - t1) * 1e3, per);
-	CHECK(per < 5000, "dq: push+pop under 5 us per packet with 10^5 held (%.0f ns)", per);
+	CHECK(per < 20000, "dq: push+pop under 20 us per packet with 10^5 held (%.0f ns; O(n) would be far more)", per);
 
 	/* Interleaved steady state: 10^5 held, one in one out. */
 	for (size_t i = 0; i < N; i++)
@@ -179,7 +179,7 @@ test_replay(void)
 	double per = (secs() - t0) / 1e6 * 1e9;
 	printf("# replay: %.0f ns per check-and-set over 10^6 tags (4 generations turned)\n", per);
 	CHECK(bad == 0, "replay: 10^6 fresh tags, no false replay (%zu)", bad);
-	CHECK(per < 2000, "replay: check-and-set under 2 us (%.0f ns)", per);
+	CHECK(per < 10000, "replay: check-and-set under 10 us (%.0f ns)", per);
 	nym_mixer_replay_free(&r);
 }
 
