@@ -83,6 +83,15 @@ main(void)
 	CHECK(memcmp(buf, out, 32) != 0 && memcmp(buf + 480, out + 480, 32) != 0,
 	      "one flipped input bit changes both halves of the output");
 
+	/* T3: the chacha 0.3 crate's doc example, the stream Lioness runs on. */
+	{
+		uint8_t *ck = t_hex("29fa35608845c6f9d8fe65e3220e5b05034aa09f9e27ad0f6c90a573a810e494", NULL);
+		uint8_t *cw = t_hex("de87a5be1d77", NULL), n8[8] = { 0 }, c6[6];
+		nym_chacha20_xor(c6, (const uint8_t *)"abcdef", 6, ck, n8);
+		CHECK_MEM(c6, cw, 6, "T3: ChaCha20 (DJB, nonce 0) of \"abcdef\"");
+		free(ck); free(cw);
+	}
+
 	/* Too short: the crate errors for blocks of 32 bytes or less. */
 	memset(buf, 0xab, 32);
 	CHECK(nym_lioness_encrypt(buf, 32, key) == NYM_ESIZE, "32-byte block refused (encrypt)");
