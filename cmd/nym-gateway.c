@@ -34,7 +34,7 @@
 static const char usage_text[] =
 	"Usage: nym-gateway [--id NAME | --keys DIR] [--listen [HOST:]PORT] [--mix-listen [HOST:]PORT]\n"
 	"                   [--inbox FILE] [--cert FILE --key FILE] [--topology FILE]\n"
-	"                   [--stats SECONDS] [--log LEVEL]\n"
+	"                   [--stats SECONDS] [--log LEVEL] [--capture DIR]\n"
 	"\n"
 	"Run a Nym gateway: the client websocket endpoint (gateway protocol v6) and\n"
 	"the mixnet's final hop, with an inbox for clients that are offline.\n"
@@ -52,6 +52,8 @@ static const char usage_text[] =
 	"                         topology (nym-topology --json); default: any address\n"
 	"  -s, --stats SECONDS    print one JSON line of counters every SECONDS on stdout\n"
 	"  -L, --log LEVEL        error, info (default) or debug, on stderr\n"
+	"  -C, --capture DIR      save each Sphinx packet clients send as DIR/pkt-NNNNNN.bin,\n"
+	"                         indexed in DIR/packets.jsonl (for tests)\n"
 	"  -h, --help             this text\n"
 	"  -V, --version          the version\n";
 
@@ -176,6 +178,8 @@ struct gw {
 	int stats_secs;
 	lws_sorted_usec_list_t stats_sul, purge_sul;
 	uint8_t *seal_buf;        /* scratch for sealing pushes */
+	const char *capture;      /* --capture DIR, or NULL */
+	uint64_t captured;
 	struct {
 		uint64_t connections, connected, registered, authenticated, auth_failed,
 			forwarded, send_errors, pushed, stored, inbox_delivered, dropped_no_route,
@@ -418,6 +422,36 @@ hop_allowed(struct gw *g, const struct nym_netio_addr *a)
 	return 0;
 }
 
+/* --capture: the Sphinx packet as the client sent it, for offline peeling
+ * (nym-sphinx-wrap --unwrap); a test aid, so a failure only logs. */
+static void
+capture_packet(struct gw *g, const char *client, uint8_t kind, const struct nym_mix_packet *mp)
+{
+	char path[4200], hop[64] = "?";
+	struct nym_netio_addr a;
+	FILE *f;
+	uint64_t n = ++g->captured;
+
+	if (hop_addr(&a, mp->next_hop, mp->next_hop_len) == 0)
+		nym_netio_addr_format(hop, &a);
+	snprintf(path, sizeof path, "%s/pkt-%06" PRIu64 ".bin", g->capture, n);
+	if (!(f = fopen(path, "wb")))
+		goto fail;
+	if ((fwrite(mp->packet, 1, mp->packet_len, f) != mp->packet_len) | (fclose(f) != 0))
+		goto fail;
+	snprintf(path, sizeof path, "%s/packets.jsonl", g->capture);
+	if (!(f = fopen(path, "a")))
+		goto fail;
+	if ((fprintf(f, "{\"n\":%" PRIu64 ",\"file\":\"pkt-%06" PRIu64 ".bin\",\"client\":\"%s\",\"request_kind\":%u,"
+	                "\"packet_type\":%u,\"key_rotation\":%u,\"next_hop\":\"%s\",\"sphinx_len\":%zu}\n",
+	             n, n, client, kind, mp->packet_type, mp->key_rotation, hop, mp->packet_len) < 0) |
+	    (fclose(f) != 0))
+		goto fail;
+	return;
+fail:
+	logf(LOG_ERR, "%s: cannot write the captured packet: %s", path, strerror(errno));
+}
+
 /* Websocket thread: hand one client packet to the mix thread. */
 static int
 forward_packet(struct gw *g, const uint8_t *hop, size_t hop_len, uint8_t frame_version,
@@ -603,7 +637,7 @@ mix_on_event(void *ctx, const struct nym_netio_event *ev)
 	case NYM_NETIO_EV_STALLED: logf(LOG_INFO, "mix port: %s left a frame unfinished; dropped", a); break;
 	case NYM_NETIO_EV_READ_ERROR: logf(LOG_DEBUG, "mix port: %s: %s", a, strerror(ev->err)); break;
 	case NYM_NETIO_EV_PEER_UP: logf(LOG_DEBUG, "next hop %s: connected", a); break;
-	case NYM_NETIO_EV_PEER_DOWN: logf(LOG_INFO, "next hop %s: %s; retrying in %u ms", a, strerror(ev->err), ev->backoff_ms); break;
+	case NYM_NETIO_EV_PEER_DOWN: logf(ev->backoff_ms <= 100 ? LOG_INFO : LOG_DEBUG, "next hop %s: %s; retrying in %u ms", a, strerror(ev->err), ev->backoff_ms); break;
 	case NYM_NETIO_EV_QUEUE_FULL: logf(LOG_INFO, "next hop %s: queue full, %" PRIu64 " packets dropped", a, ev->count); break;
 	case NYM_NETIO_EV_TOO_MANY_PEERS: logf(LOG_INFO, "next hop %s: too many next hops; dropped", a); break;
 	}
@@ -991,6 +1025,8 @@ on_binary(struct conn *c, const uint8_t *b, size_t len)
 		return;
 	}
 	c->bw_dirty = 1;
+	if (g->capture)
+		capture_packet(g, c->client_b58, kind, &mp);
 	rc = forward_packet(g, mp.next_hop, mp.next_hop_len,
 	                    kind == NYM_GW_BIN_FORWARD_SPHINX_V2 ? NYM_FRAME_V8 : NYM_FRAME_V7,
 	                    mp.packet_type, mp.key_rotation, mp.packet, mp.packet_len);
@@ -1336,6 +1372,7 @@ main(int argc, char **argv)
 		{"topology", required_argument, 0, 't'},
 		{"stats", required_argument, 0, 's'},
 		{"log", required_argument, 0, 'L'},
+		{"capture", required_argument, 0, 'C'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
@@ -1348,7 +1385,7 @@ main(int argc, char **argv)
 	char *end;
 
 	tool_init("nym-gateway");
-	while ((o = getopt_long(argc, argv, "i:k:l:m:b:c:K:t:s:L:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "i:k:l:m:b:c:K:t:s:L:C:hV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': id = optarg; break;
 		case 'k': keydir = optarg; break;
@@ -1369,6 +1406,7 @@ main(int argc, char **argv)
 			else if (!strcmp(optarg, "debug")) log_level = LOG_DEBUG;
 			else usage_error("--log: '%s' is not error, info or debug", optarg);
 			break;
+		case 'C': g.capture = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); break;
 		default: fprintf(stderr, "Try 'nym-gateway --help'.\n"); return EXIT_USAGE;
