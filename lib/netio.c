@@ -199,6 +199,15 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Timers (stalled frames, connect timeouts, reconnects) are served by one
+ * sweep; each deadline pulls the next sweep forward, so an idle loop sleeps. */
+static void
+timer_at(struct nym_netio *io, uint64_t t)
+{
+	if (t < io->next_sweep)
+		io->next_sweep = t;
+}
+
 static void
 emit(struct nym_netio *io, enum nym_netio_ev kind, const struct nym_netio_addr *a, int err,
      uint64_t count, unsigned backoff)
@@ -495,6 +504,8 @@ conn_frames(struct nym_netio *io, struct conn *c)
 		c->frame_start = 0;
 	else if (done || !c->frame_start)
 		c->frame_start = now_ms();
+	if (c->frame_start)
+		timer_at(io, c->frame_start + io->cfg.frame_timeout_ms + 1);
 	return 0;
 }
 
@@ -591,6 +602,7 @@ peer_down(struct nym_netio *io, struct peer *p, int err, uint64_t now)
 	if (p->backoff_ms > io->cfg.backoff_max_ms)
 		p->backoff_ms = io->cfg.backoff_max_ms;
 	p->retry_at = now + p->backoff_ms;
+	timer_at(io, p->retry_at);
 	emit(io, NYM_NETIO_EV_PEER_DOWN, &p->addr, err, 0, p->backoff_ms);
 }
 
@@ -634,6 +646,7 @@ peer_connect(struct nym_netio *io, struct peer *p, uint64_t now)
 	}
 	p->state = P_CONNECTING;
 	p->deadline = now + io->cfg.connect_timeout_ms;
+	timer_at(io, p->deadline);
 }
 
 /* Write queued frames until the queue is empty or the socket is full. */
@@ -834,13 +847,21 @@ nym_netio_send(struct nym_netio *io, const struct nym_netio_addr *addr, const ui
 
 /* ------------------------------------------------------------------ timers */
 
+/* Serve every due timer and schedule the next sweep at the earliest
+ * deadline left (at most a second away). */
 static void
 sweep(struct nym_netio *io, uint64_t now)
 {
+	uint64_t next = now + 1000;
 	for (struct conn *c = io->conns, *n; c; c = n) {
 		n = c->next;
-		if (c->frame_start && now - c->frame_start > io->cfg.frame_timeout_ms)
+		if (!c->frame_start)
+			continue;
+		uint64_t end = c->frame_start + io->cfg.frame_timeout_ms;
+		if (now > end)
 			conn_drop(io, c, NYM_NETIO_EV_STALLED, 0);
+		else if (end + 1 < next)
+			next = end + 1;
 	}
 	for (struct peer *p = io->peers; p; p = p->next) {
 		if (p->state == P_CONNECTING && now >= p->deadline) {
@@ -849,7 +870,12 @@ sweep(struct nym_netio *io, uint64_t now)
 		} else if (p->state == P_DOWN && p->lcount && now >= p->retry_at) {
 			peer_connect(io, p, now);
 		}
+		if (p->state == P_CONNECTING && p->deadline < next)
+			next = p->deadline;
+		if (p->state == P_DOWN && p->lcount && p->retry_at < next)
+			next = p->retry_at;
 	}
+	io->next_sweep = next;
 }
 
 int
@@ -857,13 +883,10 @@ nym_netio_run(struct nym_netio *io, int timeout_ms)
 {
 	struct epoll_event evs[128];
 	uint64_t now = now_ms();
-	unsigned tick = io->cfg.backoff_min_ms < 100 ? io->cfg.backoff_min_ms : 100;
 
-	if (now >= io->next_sweep) {
+	if (now >= io->next_sweep)
 		sweep(io, now);
-		io->next_sweep = now + tick;
-	}
-	int t = (int)(io->next_sweep - now);
+	int t = io->next_sweep > now ? (int)(io->next_sweep - now) : 0;
 	if (timeout_ms >= 0 && timeout_ms < t)
 		t = timeout_ms;
 	int n = epoll_wait(io->ep, evs, 128, t);
@@ -886,6 +909,8 @@ nym_netio_run(struct nym_netio *io, int timeout_ms)
 			break;
 		}
 	}
+	if (n == 0 && now_ms() >= io->next_sweep)
+		sweep(io, now_ms());
 	return n;
 }
 
