@@ -132,6 +132,9 @@ get_topology(const struct opts *o)
 	ao.retries = (int)o->retries;
 	if (nym_api_fetch_topology(&ao, &f, &t, err, sizeof err) < 0)
 		die("%s", err);
+	if (t->n_bad_hostnames)
+		warnx("warning: %zu gateway(s) announce a host name unfit for a URL; they are reached by IP",
+		      t->n_bad_hostnames);
 	return t;
 }
 

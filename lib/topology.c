@@ -669,9 +669,14 @@ parse_skimmed(json_t *j, struct nym_node *n, const char *list, size_t idx,
 			return FAIL(NYM_EJSON, "%s: \"entry\" is not an object", ctx);
 		if ((r = get_u16(entry, "ws_port", &n->ws_port, 1, ctx, err, errlen)) < 0 ||
 		    (r = get_u16(entry, "wss_port", &wss, 0, ctx, err, errlen)) < 0 ||
-		    (r = get_str(entry, "hostname", &host, 0, ctx, err, errlen)) < 0 ||
-		    (r = set_hostname(n, host, ctx, err, errlen)) < 0)
+		    (r = get_str(entry, "hostname", &host, 0, ctx, err, errlen)) < 0)
 			return r;
+		/* Operators type host names freely: one we cannot put into a URL is
+		 * dropped (the node stays reachable by IP) and counted, not fatal. */
+		if (set_hostname(n, host, ctx, NULL, 0) < 0) {
+			n->hostname[0] = 0;
+			n->hostname_dropped = 1;
+		}
 		n->wss_port = wss;
 		n->is_gateway = 1;
 		make_urls(n);
@@ -937,6 +942,8 @@ nym_topology_from_api(struct nym_topology **out, const struct nym_api_answers *a
 	}
 	if ((r = finish(t, &all, "nodes", err, errlen)) < 0)
 		goto out;
+	for (size_t i = 0; i < t->n_nodes; i++)
+		t->n_bad_hostnames += t->nodes[i].hostname_dropped;
 	apply_rset(t, &rs);
 	t->absolute_epoch_id = mm.absolute_epoch_id;
 	t->rotation_id = mm.rotation_id;

@@ -18,7 +18,10 @@
  * Every parser is strict: a missing field, a key that is not 32 bytes of
  * base58, an IP address that does not parse, a duplicate node id or an empty
  * mix layer is an error, never silently skipped; `err` then holds one line
- * naming the problem and the node. */
+ * naming the problem and the node. One exception, for the API only: a
+ * gateway's free-text host name that is no DNS name or IP literal is dropped
+ * (the node is reached by IP, as the official client's fallback) and counted
+ * in n_bad_hostnames, so that one operator's typo cannot hide the network. */
 #ifndef NYM_TOPOLOGY_H
 #define NYM_TOPOLOGY_H
 
@@ -61,6 +64,7 @@ struct nym_node {
 	char hostname[NYM_TOPOLOGY_HOSTNAME];  /* "" when none announced */
 	char ws_url[NYM_TOPOLOGY_URL];     /* ws://hostname|ip:ws_port (IPv6 bracketed) */
 	char wss_url[NYM_TOPOLOGY_URL];    /* wss://hostname:wss_port, or "" */
+	uint8_t hostname_dropped;          /* the API announced a host name unfit for a URL */
 };
 
 struct nym_topology {
@@ -80,6 +84,8 @@ struct nym_topology {
 	struct nym_node *nodes;            /* sorted by node_id, ids unique */
 	size_t n_nodes;
 	size_t n_filtered;                 /* dropped below the performance threshold */
+	size_t n_bad_hostnames;            /* gateways whose announced host name was unusable
+	                                      (not a DNS name or IP): reached by IP instead */
 };
 
 struct nym_topology_filter {

@@ -291,9 +291,20 @@ test_validation(void)
 	json_object_set_new(gateway(j), "entry", json_pack("{ss}", "hostname", "bad host/x"));
 	expect_fail(j, NULL, "entry without ws_port", "node 4: missing field \"ws_port\"", NYM_EJSON);
 
-	copies(j);
-	json_object_set_new(gateway(j), "entry", json_pack("{sssi}", "hostname", "bad host/x", "ws_port", 9000));
-	expect_fail(j, NULL, "bad hostname", "node 4: hostname \"bad host/x\"", NYM_EJSON);
+	{
+		struct nym_topology *t = NULL;
+		char err[NYM_TOPOLOGY_ERR_MAX];
+		copies(j);
+		json_object_set_new(gateway(j), "entry", json_pack("{sssisi}", "hostname", "https://x/y", "ws_port", 9000,
+								   "wss_port", 443));
+		CHECK(build(j, NULL, &t, 50, err) == 0 && t->n_bad_hostnames == 1 &&
+		      nym_topology_find(t, 4)->hostname_dropped &&
+		      !strcmp(nym_topology_find(t, 4)->ws_url, "ws://127.0.0.1:9000") &&
+		      nym_topology_find(t, 4)->wss_url[0] == 0,
+		      "API: an unusable host name is dropped and counted, the gateway reached by IP");
+		nym_topology_free(t);
+		drop(j);
+	}
 
 	copies(j);
 	json_object_set_new(gateway(j), "entry", json_null());
@@ -474,6 +485,16 @@ test_document(void)
 	free(d);
 
 	expect_doc_fail("{\"layers\":{}}", "no gateways", "missing array \"gateways\"");
+	{
+		json_t *o = json_loads(d = doc(1), 0, NULL);
+		free(d);
+		json_object_set_new(json_object_get(json_array_get(json_object_get(o, "gateways"), 1), "entry"),
+				    "hostname", json_string("bad host/x"));
+		bad = json_dumps(o, 0);
+		expect_doc_fail(bad, "bad host name in a document", "gateways: node 101: hostname \"bad host/x\"");
+		free(bad);
+		json_decref(o);
+	}
 	expect_doc_fail("{\"gateways\":[]}", "neither format", "neither a nym-topology document");
 	d = doc(1);
 	/* layer 2 emptied */
@@ -524,6 +545,39 @@ test_document(void)
 		json_object_del(json_array_get(json_object_get(o, "gateways"), 0), "ws_url");
 		bad = json_dumps(o, 0);
 		expect_doc_fail(bad, "gateway without ws_url", "a gateway needs \"ws_url\" or \"entry\"");
+		free(bad);
+		json_decref(o);
+	}
+	{
+		/* a node on layer 1 that is also a gateway: listed twice, read back the same */
+		json_t *o = json_loads(d, 0, NULL), *g = json_deep_copy(json_array_get(
+			json_object_get(json_object_get(o, "layers"), "1"), 0));
+		struct nym_topology *t2;
+		char *x, *y;
+		json_object_set_new(g, "ws_url", json_string("ws://10.0.1.0:9000"));
+		json_array_append_new(json_object_get(o, "gateways"), g);
+		bad = json_dumps(o, 0);
+		CHECK(nym_topology_parse(&t2, bad, strlen(bad), err, sizeof err) == 0 &&
+		      nym_topology_find(t2, 10)->layer == 1 && nym_topology_find(t2, 10)->is_gateway &&
+		      nym_topology_find(t2, 10)->epoch_roles == 0, "mix node that is also a gateway (%s)", err);
+		nym_topology_dump(t2, NYM_TOPOLOGY_NORMALIZED, 0, &x);
+		nym_topology_free(t2);
+		CHECK(nym_topology_parse(&t2, x, strlen(x), err, sizeof err) == 0 &&
+		      nym_topology_dump(t2, NYM_TOPOLOGY_NORMALIZED, 0, &y) == 0 && !strcmp(x, y),
+		      "... and its document round-trips (%s)", err);
+		free(y);
+		nym_topology_dump(t2, NYM_TOPOLOGY_CUSTOM_MIXNET, 0, &y);
+		nym_topology_free(t2);
+		CHECK(nym_topology_parse(&t2, y, strlen(y), err, sizeof err) == 0 && nym_topology_find(t2, 10)->is_gateway &&
+		      nym_topology_find(t2, 10)->layer == 1, "... and its custom-mixnet file too (%s)", err);
+		nym_topology_free(t2);
+		free(x);
+		free(y);
+		free(bad);
+		/* stated as an entry gateway while on a layer: contradiction */
+		json_object_set_new(g, "epoch_roles", json_pack("[s]", "entry"));
+		bad = json_dumps(o, 0);
+		expect_doc_fail(bad, "layer and entry role at once", "node 10 is on layer 1 and also has a gateway");
 		free(bad);
 		json_decref(o);
 	}
