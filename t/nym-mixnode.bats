@@ -100,6 +100,7 @@ teardown() {
 three_nodes() {
 	P1=$(free_port) P2=$(free_port) P3=$(free_port) PG=$(free_port)
 	for n in m1 m2 m3 gw; do mknode $n; done
+	K1=$(sphinx_key m1) K2=$(sphinx_key m2) K3=$(sphinx_key m3) KG=$(sphinx_key gw) IG=$(identity_key gw)
 	start_mix m1 "$P1" "$@"
 	start_mix m2 "$P2" "$@"
 	start_mix m3 "$P3" "$@"
@@ -107,9 +108,8 @@ three_nodes() {
 
 make_frame() { # PAYLOAD MEAN [SIZE]
 	printf '%s' "$1" | nym-sphinx-wrap \
-		--hop "127.0.0.1:$P1:$(sphinx_key m1)" --hop "127.0.0.1:$P2:$(sphinx_key m2)" \
-		--hop "127.0.0.1:$P3:$(sphinx_key m3)" --hop "127.0.0.1:$PG:$(sphinx_key gw)" \
-		--destination "$(identity_key gw)" --delay-mean "$2" --size "${3:-regular}" >packet.bin
+		--hop "127.0.0.1:$P1:$K1" --hop "127.0.0.1:$P2:$K2" --hop "127.0.0.1:$P3:$K3" \
+		--hop "127.0.0.1:$PG:$KG" --destination "$IG" --delay-mean "$2" --size "${3:-regular}" >packet.bin
 	case "${3:-regular}" in
 	regular) tag='\001' ;; ack) tag='\002' ;; extended32) tag='\003' ;;
 	extended8) tag='\004' ;; extended16) tag='\005' ;;
