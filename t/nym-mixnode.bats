@@ -295,3 +295,37 @@ EOF
 	run jq -e '.received == 0 and (.dropped | length) == 10' out.json
 	assert_success
 }
+
+@test "key rotation: Odd/Even frames pick the key of that parity, Unknown tries primary then secondary" {
+	P1=$(free_port) PG=$(free_port)
+	# primary of rotation 3 (odd); the previous key (rotation 2, even) as secondary
+	nym-keygen --node --rotation 3 --dir "$BATS_TEST_TMPDIR/rot" >/dev/null
+	nym-keygen --node --rotation 2 --dir "$BATS_TEST_TMPDIR/old" >/dev/null
+	cp "$BATS_TEST_TMPDIR/old/x25519_sphinx_primary" "$BATS_TEST_TMPDIR/rot/x25519_sphinx_secondary"
+	mknode gw
+	start_mix rot "$P1"
+	start_sink "$PG" got.bin
+	pkt() { # KEY-NODE ROTATION-BYTE OUT
+		printf 'r' | nym-sphinx-wrap --hop "127.0.0.1:$P1:$(sphinx_key "$1")" \
+			--hop "127.0.0.1:$PG:$(sphinx_key gw)" --destination "$(identity_key gw)" \
+			--delay-mean 0 >p.bin
+		{ printf "\\010\\001\\000\\$2"; cat p.bin; } >"$3"
+	}
+	pkt old 002 even-old.bin     # Even -> the secondary (even) key: processed
+	pkt old 001 odd-old.bin      # Odd -> the primary (odd) key: MAC fails
+	pkt old 000 unknown-old.bin  # Unknown -> primary fails, secondary works
+	pkt rot 001 odd-new.bin      # Odd -> primary: processed
+	pkt rot 002 even-new.bin     # Even -> secondary: MAC fails
+	send_to "$P1" even-old.bin odd-old.bin unknown-old.bin odd-new.bin even-new.bin
+	wait_stat rot '.received == 5 and .forwarded == 3 and .dropped.bad_mac == 2'
+	wait_size got.bin $((3 * 2417))
+	# the rotation byte travels on with the packet
+	run python3 -c 'import sys; b=open("got.bin","rb").read(); print(sorted(b[i*2417+3] for i in range(3)))'
+	assert_output "[0, 1, 2]"
+	# a node with no key of the frame's parity: expired key
+	P2=$(free_port)
+	nym-keygen --node --rotation 3 --dir "$BATS_TEST_TMPDIR/solo" >/dev/null
+	start_mix solo "$P2"
+	send_to "$P2" even-old.bin
+	wait_stat solo '.dropped.expired_key == 1'
+}
