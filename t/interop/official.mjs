@@ -10,42 +10,83 @@
 // stdin and reports JSON lines on stdout; its own chatter goes to stderr.
 //   stdin:  {"cmd":"send","hex":"..","to":"ADDR"}   {"cmd":"send_anonymous","hex":"..","to":"ADDR","surbs":N}
 //           {"cmd":"reply","hex":"..","tag":"TAG"}  {"cmd":"restart"}  {"cmd":"quit"}
-//           ("text" may replace "hex"; "to" defaults to the client itself)
-//   stdout: {"event":"ready","address":..}  {"event":"received","len":N,"hex":..,"sender_tag":..}
-//           {"event":"ok","cmd":..}  {"event":"error","stage":..,"message":..}  {"event":"exit"}
+//           ("text" may replace "hex"; "to" defaults to the client itself; "id" is echoed back)
+//   stdout: {"event":"ready","address":..}
+//           {"event":"received","len":N,"hex":..,"sha256":..,"sender_tag":<base58 or null>}
+//           {"event":"ok","cmd":..}  {"event":"restarted","address":..,"same_address":bool}
+//           {"event":"error","stage":..,"message":..}  {"event":"exit"}
+//   every event carries "t", seconds since the start.
+// Exit: 0 after quit, end of stdin or --duration; 1 when the client cannot start; 2 on usage.
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { loadOfficialClient } from './lib/env.mjs';
+import { createHash } from 'node:crypto';
+import { loadOfficialClient, openSockets } from './lib/env.mjs';
 
-const { values: opt } = parseArgs({
-  options: {
-    api: { type: 'string' },
-    'client-id': { type: 'string', default: `nymkit-interop-${process.pid}` },
-    retransmit: { type: 'boolean', default: false },
-    duration: { type: 'string', default: '60' },
-  },
-});
+let opt;
+try {
+  ({ values: opt } = parseArgs({
+    options: {
+      api: { type: 'string' },
+      'client-id': { type: 'string', default: `nymkit-interop-${process.pid}` },
+      retransmit: { type: 'boolean', default: false },
+      duration: { type: 'string', default: '60' },
+    },
+  }));
+} catch (e) {
+  process.stderr.write(`official.mjs: ${e.message}\n`);
+  process.exit(2);
+}
 if (!opt.api) {
   process.stderr.write('official.mjs: --api URL is required\n');
   process.exit(2);
 }
 
-const emit = (event, data = {}) => process.stdout.write(JSON.stringify({ event, ...data }) + '\n');
+const t0 = Date.now();
+const emit = (event, data = {}) =>
+  process.stdout.write(JSON.stringify({ event, t: (Date.now() - t0) / 1000, ...data }) + '\n');
 // The wasm module logs with console.log: keep stdout for our events.
 console.log = (...a) => console.error('[wasm]', ...a);
 
-const nym = await loadOfficialClient();
+const { nym, exports: wasm } = await loadOfficialClient();
+
+// base58 (Bitcoin alphabet), as Nym prints keys and sender tags.
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+function base58(bytes) {
+  let n = 0n;
+  for (const b of bytes) n = n * 256n + BigInt(b);
+  let s = '';
+  while (n > 0n) { s = B58[Number(n % 58n)] + s; n /= 58n; }
+  for (const b of bytes) { if (b !== 0) break; s = '1' + s; }
+  return s;
+}
+
+// In 1.4.1 the message callback's second argument is an AnonymousSenderTag: a wasm-bindgen
+// handle with no accessor. The handle points at the Rust value inside its RefCell: a 4-byte
+// borrow flag, then the tag's 16 bytes. Reading them lets the suite compare the tag the
+// official client saw with the one nymkit's sender chose; a wrong guess shows as a mismatch.
+function senderTagOf(tag) {
+  if (tag === undefined || tag === null) return null;
+  if (typeof tag === 'string') return tag;
+  const ptr = tag.__wbg_ptr;
+  if (typeof ptr !== 'number' || ptr === 0) return null;
+  return base58(new Uint8Array(wasm.memory.buffer, ptr + 4, 16));
+}
+
 const onMessage = (msg, senderTag) => {
   const b = Buffer.from(msg);
-  // In 1.4.1 the sender tag arrives as an opaque object; print what can be printed.
-  let tag = null;
-  if (senderTag !== undefined && senderTag !== null) tag = typeof senderTag === 'string' ? senderTag : String(senderTag);
-  emit('received', { len: b.length, hex: b.toString('hex'), sender_tag: tag });
+  emit('received', {
+    len: b.length,
+    hex: b.toString('hex'),
+    sha256: createHash('sha256').update(b).digest('hex'),
+    sender_tag: senderTagOf(senderTag),
+  });
 };
-const options = () => ({
+
+const options = (extra = {}) => ({
   clientId: opt['client-id'],
   nymApiUrl: opt.api.endsWith('/') ? opt.api : opt.api + '/',
   forceTls: false,
+  ...extra,
   clientOverride: {
     topology: { disableRefreshing: true },
     statsReporting: { enabled: false },
@@ -57,45 +98,59 @@ const options = () => ({
 });
 
 let client;
-async function start() {
+try {
   client = await new nym.NymClient(onMessage, options());
   emit('ready', { address: client.selfAddress() });
-}
-try {
-  await start();
 } catch (e) {
   emit('error', { stage: 'start', message: String(e?.message ?? e) });
   process.exit(1);
 }
 
-const bytesOf = (c) => (c.hex !== undefined ? Uint8Array.from(Buffer.from(c.hex, 'hex')) : new TextEncoder().encode(c.text ?? ''));
+const bytesOf = (c) => (c.hex !== undefined ? Uint8Array.from(Buffer.from(c.hex, 'hex'))
+  : new TextEncoder().encode(c.text ?? ''));
 async function handle(c) {
   switch (c.cmd) {
     case 'send': await client.send_regular_message(bytesOf(c), c.to ?? client.selfAddress()); break;
-    case 'send_anonymous': await client.send_anonymous_message(bytesOf(c), c.to ?? client.selfAddress(), c.surbs ?? 5); break;
+    case 'send_anonymous':
+      await client.send_anonymous_message(bytesOf(c), c.to ?? client.selfAddress(), c.surbs ?? 5);
+      break;
     case 'reply': await client.send_reply(bytesOf(c), c.tag); break;
     case 'restart': {
       // Drop the client (its gateway connection goes with it), then start again under the same
-      // id: the stored keys and shared key are reused, so it only authenticates.
+      // id: the keys and the shared key stored at registration are reused, so it only
+      // authenticates. Without preferredGateway 1.4.1 looks for a gateway it has not
+      // registered with yet, and there is none.
       const before = client.selfAddress();
       client.free();
-      await new Promise((r) => setTimeout(r, 500));
-      await start();
-      emit('restarted', { same_address: before === client.selfAddress() });
+      client = null;
+      // free() leaves the gateway connection open; close it as a closed browser tab would.
+      const closed = [...openSockets].map((ws) => new Promise((r) => {
+        ws.addEventListener('close', r);
+        ws.close(1000);
+        setTimeout(() => { ws.terminate(); r(); }, 1000);
+      }));
+      await Promise.all(closed);
+      await new Promise((r) => setTimeout(r, 200));
+      client = await new nym.NymClient(onMessage, options({ preferredGateway: before.split('@')[1] }));
+      emit('restarted', { address: client.selfAddress(), same_address: before === client.selfAddress() });
       break;
     }
-    case 'quit': emit('exit'); process.exit(0); return;
+    case 'quit': emit('exit', { reason: 'quit' }); process.exit(0); return;
     default: throw new Error(`unknown cmd '${c.cmd}'`);
   }
-  emit('ok', { cmd: c.cmd });
+  emit('ok', { cmd: c.cmd, ...(c.id !== undefined ? { id: c.id } : {}) });
 }
 
 // Commands run one after another, in order.
 let queue = Promise.resolve();
-createInterface({ input: process.stdin }).on('line', (line) => {
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
   if (!line.trim()) return;
   let c;
   try { c = JSON.parse(line); } catch { emit('error', { stage: 'stdin', message: 'not JSON' }); return; }
-  queue = queue.then(() => handle(c)).catch((e) => emit('error', { stage: c.cmd, message: String(e?.message ?? e) }));
+  queue = queue.then(() => handle(c))
+    .catch((e) => emit('error', { stage: c.cmd, message: String(e?.message ?? e), ...(c.id !== undefined ? { id: c.id } : {}) }));
 });
+// End of stdin: finish what was asked, then leave (pending packets go out first).
+rl.on('close', () => queue.then(() => setTimeout(() => { emit('exit', { reason: 'stdin' }); process.exit(0); }, 200)));
 setTimeout(() => { emit('exit', { reason: 'duration' }); process.exit(0); }, Number(opt.duration) * 1000);

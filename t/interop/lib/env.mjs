@@ -20,7 +20,15 @@ const tolerant = (fn) => (typeof fn !== 'function' ? fn : function (...args) {
     if (process.env.INTEROP_DEBUG) console.error(`[env] websocket handler threw: ${e.message}`);
   }
 });
+// Every socket the client opens is remembered until it closes, so that a harness can cut a
+// client's gateway connection (NymClient.free() leaves it open).
+export const openSockets = new Set();
 class TolerantWebSocket extends WebSocket {
+  constructor(...args) {
+    super(...args);
+    openSockets.add(this);
+    super.addEventListener('close', () => openSockets.delete(this));
+  }
   addEventListener(type, fn, o) { return super.addEventListener(type, tolerant(fn), o); }
 }
 for (const name of ['onopen', 'onmessage', 'onerror', 'onclose']) {
@@ -45,10 +53,12 @@ if (!globalThis.CloseEvent) {
 }
 
 // The package's default loader fetch()es the .wasm by URL; hand it the bytes instead.
+// Returns the module and the instance's exports (its linear memory is needed to read
+// the bytes of an AnonymousSenderTag, which 1.4.1 hands over as an opaque object).
 export async function loadOfficialClient() {
   const require = createRequire(import.meta.url);
   const dir = require.resolve('@nymproject/nym-client-wasm/package.json').replace(/package\.json$/, '');
   const mod = await import('@nymproject/nym-client-wasm');
-  mod.initSync({ module: readFileSync(dir + 'nym_client_wasm_bg.wasm') });
-  return mod;
+  const exports = mod.initSync({ module: readFileSync(dir + 'nym_client_wasm_bg.wasm') });
+  return { nym: mod, exports };
 }
