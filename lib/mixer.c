@@ -685,11 +685,14 @@ nym_mixer_take_due(struct nym_mixer *m, uint64_t now_ns, size_t max,
 	size_t total = 0;
 	uint64_t v;
 
-	/* Reset the wake-up before looking, so a packet queued after the look
-	 * wakes the caller again. */
-	if (atomic_exchange(&m->wake_pending, 0)) {
+	/* Reset the wake-up before looking: drain the eventfd first, then clear
+	 * the flag. A worker that saw the flag still set did not signal, but its
+	 * packet is already in the heap, where this call and the caller's next
+	 * nym_mixer_next_due see it; one that comes after the clear signals. */
+	if (atomic_load(&m->wake_pending)) {
 		ssize_t r = read(m->wakefd, &v, sizeof v);
 		(void)r;
+		atomic_store(&m->wake_pending, 0);
 	}
 	for (;;) {
 		size_t n = 0;
