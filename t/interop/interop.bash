@@ -83,6 +83,8 @@ localnet_up() {
 	INTEROP_API=$(jq -r .api_url <<<"$out")
 	INTEROP_GW=$(jq -r .gateway.identity_key <<<"$out")
 	export INTEROP_NET INTEROP_API INTEROP_GW
+	# nymkit's clients pick their hop delays from this, as on this network's env file.
+	export NYM_DELAY_MEAN_MS=0
 }
 
 localnet_down() {
