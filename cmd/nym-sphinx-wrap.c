@@ -38,7 +38,8 @@ static const char usage_text[] =
 	"  -s, --size SIZE           regular (default), ack, extended8, extended16, extended32\n"
 	"  -u, --unwrap              peel one layer with --key: next packet to stdout, next hop\n"
 	"                            and delay to stderr; the payload at the final hop\n"
-	"  -k, --key FILE            the node's sphinx private key (PEM X25519 PRIVATE KEY)\n"
+	"  -k, --key FILE            the node's sphinx private key (PEM X25519 PRIVATE KEY);\n"
+	"                            twice for a node's two rotation keys, tried in turn\n"
 	"  -S, --surb                create a SURB for the route instead of a packet\n"
 	"  -K, --surb-keys FILE      where --surb writes, and --unwrap-reply reads, the keys\n"
 	"  -U, --use-surb FILE       wrap stdin into a reply through the SURB in FILE\n"
@@ -61,6 +62,8 @@ static struct {
 	enum enc enc;
 	int json;
 	const char *route_file, *destination, *key_file, *surb_keys, *surb_file;
+	const char *key_files[2]; /* --key twice: a node's two rotation keys */
+	size_t nkeys;
 	const char *hops[NYM_SPHINX_MAX_HOPS + 1];
 	size_t nhops;
 	int too_many_hops;
@@ -230,10 +233,13 @@ read_packet(size_t *len)
 }
 
 static void
-read_node_key(uint8_t sk[32])
+read_node_key(uint8_t sk[32], const char *path)
 {
 	uint8_t buf[NYM_SPHINX_KEYFILE_LEN];
-	int rc = nym_keyfile_read_private(opt.key_file, NYM_PEM_X25519_PRIVATE, sk, 32);
+	int rc;
+
+	opt.key_file = path;
+	rc = nym_keyfile_read_private(opt.key_file, NYM_PEM_X25519_PRIVATE, sk, 32);
 
 	if (rc == NYM_EPEM &&
 	    nym_keyfile_read_private(opt.key_file, NYM_PEM_X25519_SPHINX_PRIVATE, buf, sizeof buf) == 0) {
@@ -430,19 +436,36 @@ describe_error(int rc)
 	die("cannot process the packet: %s", nym_strerror(rc));
 }
 
+/* Process with each --key in turn: a wrong key fails the MAC and leaves
+ * the packet as it was, as a node with two rotation keys does. */
+static int
+process_with_keys(uint8_t *pkt, size_t len, struct nym_sphinx_processed *out)
+{
+	struct nym_sphinx_secret s;
+	uint8_t sk[32];
+	int rc = NYM_EMAC;
+
+	for (size_t i = 0; i < opt.nkeys && rc == NYM_EMAC; i++) {
+		read_node_key(sk, opt.key_files[i]);
+		if ((rc = nym_sphinx_derive(&s, pkt, len, sk)) == 0)
+			rc = nym_sphinx_process_secret(&ctx, pkt, len, &s, out);
+		nym_wipe(&s, sizeof s);
+		nym_wipe(sk, sizeof sk);
+	}
+	return rc;
+}
+
 static int
 do_unwrap(void)
 {
 	struct nym_sphinx_processed out;
-	uint8_t sk[32], *pkt;
+	uint8_t *pkt;
 	size_t len, mlen;
 	char b58[NYM_B58_KEY_MAX], hop[NYM_NODE_ADDR_STR_MAX], idhex[33];
 	int rc;
 
-	read_node_key(sk);
 	pkt = read_packet(&len);
-	rc = nym_sphinx_process(&ctx, pkt, len, sk, &out);
-	nym_wipe(sk, sizeof sk);
+	rc = process_with_keys(pkt, len, &out);
 	if (rc < 0)
 		describe_error(rc);
 	if (!out.final) {
@@ -679,13 +702,10 @@ do_inspect(void)
 	json_object_set_new(o, "alpha", jbytes(pkt, 32, HEX));
 	json_object_set_new(o, "mac", jbytes(pkt + NYM_SPHINX_OFF_MAC, 16, HEX));
 	json_object_set_new(o, "routing_info", jbytes(pkt + NYM_SPHINX_OFF_BETA, 300, HEX));
-	if (opt.key_file) {
+	if (opt.nkeys) {
 		struct nym_sphinx_processed out;
-		uint8_t sk[32];
 		char s[NYM_NODE_ADDR_STR_MAX + NYM_B58_KEY_MAX];
-		read_node_key(sk);
-		int rc = nym_sphinx_process(&ctx, pkt, len, sk, &out);
-		nym_wipe(sk, sizeof sk);
+		int rc = process_with_keys(pkt, len, &out);
 		json_object_set_new(o, "mac_valid", json_boolean(rc != NYM_EMAC));
 		if (rc == 0) {
 			json_object_set_new(o, "version", json_integer(out.version));
@@ -788,7 +808,11 @@ main(int argc, char **argv)
 			opt.size_tag = (uint8_t)t;
 			break;
 		case 'u': set_mode(UNWRAP); break;
-		case 'k': opt.key_file = optarg; break;
+		case 'k':
+			if (opt.nkeys == 2)
+				usage_error("--key at most twice (a node's two rotation keys)");
+			opt.key_files[opt.nkeys++] = optarg;
+			break;
 		case 'S': set_mode(SURB); break;
 		case 'K': opt.surb_keys = optarg; break;
 		case 'U': set_mode(USE_SURB); opt.surb_file = optarg; break;
@@ -808,7 +832,7 @@ main(int argc, char **argv)
 		usage_error("a route is needed: --hop HOST:PORT:KEY (1 to 5 times) or --route FILE");
 	if ((opt.mode == WRAP || opt.mode == SURB) && opt.route_file && opt.nhops)
 		usage_error("give either --hop or --route, not both");
-	if (opt.mode == UNWRAP && !opt.key_file)
+	if (opt.mode == UNWRAP && !opt.nkeys)
 		usage_error("--unwrap needs --key NODE_KEY_FILE");
 	if (opt.mode == UNWRAP_REPLY && !opt.surb_keys)
 		usage_error("--unwrap-reply needs --surb-keys FILE");

@@ -121,6 +121,16 @@ peel() {
 	[ "$(hexof out)" = "$(jq -r '.packets[0].sphinx.hops[3].final_payload[32:4128]' "$A1")" ]
 }
 
+@test "--key twice: a node's two rotation keys are tried in turn" {
+	node_keys "$A1"
+	jq -r '.packets[0].packet' "$A1" | xxd -r -p > p
+	nym-sphinx-wrap -u -k node3.pem -k node1.pem < p > q 2> err
+	grep -q "next hop 127.0.0.1:17892" err
+	[ "$(sha q)" = "$(jq -r '.packets[0].sphinx.hops[0].output_sha256' "$A1")" ]
+	run --separate-stderr nym-sphinx-wrap -u -k node3.pem -k node2.pem < p
+	one_line_fail
+}
+
 @test "unwrap --json: one object per hop, piped into the next unwrap" {
 	node_keys "$A1"
 	jq -r '.packets[0].packet' "$A1" > p.hex
