@@ -23,7 +23,7 @@ static const char usage_text[] =
 	"process each with the node's sphinx key, hold it for the delay its header asks\n"
 	"(at most --max-delay) and forward it over a persistent connection to the next\n"
 	"hop. Replays, bad MACs, bad frames and unreachable next hops are dropped and\n"
-	"counted. Runs until SIGINT or SIGTERM.\n"
+	"counted. Runs until SIGINT or SIGTERM; SIGHUP reloads the keys (key rotation).\n"
 	"\n"
 	"  -k, --keys DIR          the node's data directory (nym-keygen --node --dir DIR)\n"
 	"  -i, --id NAME           the node's keys in $NYM_HOME_DIR (or $HOME)/.nym/nym-nodes/NAME/data\n"
@@ -48,13 +48,15 @@ static const char usage_text[] =
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n";
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		stop = 1;
 }
 
 struct node {
@@ -251,18 +253,23 @@ parse_num(const char *opt, const char *s, unsigned long max)
 }
 
 /* The node's sphinx keys: the primary from the key set, and the secondary
- * (previous rotation's) if the data directory has one. */
-static void
-load_keys(const char *dir, struct nym_mixer_keys *mk)
+ * (the previous rotation's, kept through the transition) if the data
+ * directory has one. 0, or -1 with a message in why. */
+static int
+load_keys(const char *dir, struct nym_mixer_keys *mk, char *why, size_t whylen)
 {
 	struct nym_node_keys k;
 	const char *bad = NULL;
 	char path[4200];
 	uint8_t sec[NYM_SPHINX_KEYFILE_LEN];
 
+	memset(mk, 0, sizeof *mk);
 	int r = nym_node_keys_load(dir, &k, &bad);
-	if (r < 0)
-		die("%s/%s: %s", dir, bad ? bad : "", r == NYM_EIO ? strerror(errno) : nym_strerror(r));
+	if (r < 0) {
+		snprintf(why, whylen, "%s/%s: %s", dir, bad ? bad : "",
+		         r == NYM_EIO ? strerror(errno) : nym_strerror(r));
+		return -1;
+	}
 	memcpy(mk->primary, k.sphinx_sk, 32);
 	mk->primary_rotation = k.sphinx_rotation;
 	nym_wipe(&k, sizeof k);
@@ -272,9 +279,12 @@ load_keys(const char *dir, struct nym_mixer_keys *mk)
 		memcpy(mk->secondary, sec + 4, 32);
 		mk->has_secondary = 1;
 	} else if (!(r == NYM_EIO && errno == ENOENT)) {
-		die("%s: %s", path, r == NYM_EIO ? strerror(errno) : nym_strerror(r));
+		snprintf(why, whylen, "%s: %s", path, r == NYM_EIO ? strerror(errno) : nym_strerror(r));
+		nym_wipe(mk, sizeof *mk);
+		return -1;
 	}
 	nym_wipe(sec, sizeof sec);
+	return 0;
 }
 
 int
@@ -358,7 +368,9 @@ main(int argc, char **argv)
 			usage_error("--id: not a usable name: '%s'", id);
 		keys = dirbuf;
 	}
-	load_keys(keys, &mc.keys);
+	char why[4400];
+	if (load_keys(keys, &mc.keys, why, sizeof why) < 0)
+		die("%s", why);
 	if (topology)
 		load_topology(&n, topology);
 
@@ -388,6 +400,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!n.quiet) {
 		char shown[64];
@@ -402,6 +415,18 @@ main(int argc, char **argv)
 	double t0 = (double)nym_mixer_now() / 1e9, next_stats = t0 + stats;
 	struct snap last = {.t = 0};
 	while (!stop) {
+		if (reload) {
+			struct nym_mixer_keys nk;
+			reload = 0;
+			if (load_keys(keys, &nk, why, sizeof why) < 0) {
+				warnx("keys not reloaded: %s", why);
+			} else {
+				nym_mixer_set_keys(n.mx, &nk);
+				warnx("keys reloaded: primary of rotation %u%s", nk.primary_rotation,
+				      nk.has_secondary ? ", and a secondary key" : "");
+			}
+			nym_wipe(&nk, sizeof nk);
+		}
 		uint64_t now = nym_mixer_now();
 		int64_t due = nym_mixer_next_due(n.mx, now);
 		int timeout = due < 0 ? 1000 : (int)((due + 999999) / 1000000);

@@ -223,6 +223,9 @@ struct nym_mixer {
 	unsigned busy;
 	int stop;
 
+	/* keys (replaced by nym_mixer_set_keys; workers copy them per packet) */
+	pthread_mutex_t k_mx;
+
 	/* replay */
 	pthread_mutex_t r_mx;
 	struct nym_mixer_replay replay;
@@ -361,8 +364,13 @@ static void
 handle(struct nym_mixer *m, void *tls, struct pkt *p)
 {
 	struct nym_mixer_result res;
+	struct nym_mixer_keys k;
 	const uint8_t *keys[2];
-	int nk = pick_keys(&m->cfg.keys, p->rotation, keys), rc = NYM_EMAC;
+
+	pthread_mutex_lock(&m->k_mx);
+	k = m->cfg.keys;
+	pthread_mutex_unlock(&m->k_mx);
+	int nk = pick_keys(&k, p->rotation, keys), rc = NYM_EMAC;
 
 	if (nk <= 0) {
 		nym_mixer_count_drop(m, nk == 0 ? NYM_MIXER_DROP_KEY : NYM_MIXER_DROP_FRAME);
@@ -408,14 +416,17 @@ handle(struct nym_mixer *m, void *tls, struct pkt *p)
 	nym_wipe(&res, sizeof res);
 	if (rc != 0) {
 		nym_mixer_count_drop(m, NYM_MIXER_DROP_OVERLOAD);
+		nym_wipe(&k, sizeof k);
 		pool_put(m, p);
 		return;
 	}
 	if (was_top)
 		wake_io(m);
+	nym_wipe(&k, sizeof k);
 	return;
 recycle:
 	nym_wipe(&res, sizeof res);
+	nym_wipe(&k, sizeof k);
 	pool_put(m, p);
 }
 
@@ -529,6 +540,7 @@ nym_mixer_destroy(struct nym_mixer *m)
 	pthread_mutex_destroy(&m->pool_mx);
 	pthread_mutex_destroy(&m->q_mx);
 	pthread_mutex_destroy(&m->r_mx);
+	pthread_mutex_destroy(&m->k_mx);
 	pthread_mutex_destroy(&m->dq_mx);
 	pthread_cond_destroy(&m->q_cv);
 	pthread_cond_destroy(&m->idle_cv);
@@ -552,6 +564,7 @@ nym_mixer_create(const struct nym_mixer_config *cfg)
 	pthread_mutex_init(&m->pool_mx, NULL);
 	pthread_mutex_init(&m->q_mx, NULL);
 	pthread_mutex_init(&m->r_mx, NULL);
+	pthread_mutex_init(&m->k_mx, NULL);
 	pthread_mutex_init(&m->dq_mx, NULL);
 	pthread_cond_init(&m->q_cv, NULL);
 	pthread_cond_init(&m->idle_cv, NULL);
@@ -656,6 +669,14 @@ nym_mixer_submit(struct nym_mixer *m, uint8_t rotation, const uint8_t *pkt, size
 		pthread_cond_signal(&m->q_cv);
 	pthread_mutex_unlock(&m->q_mx);
 	return 0;
+}
+
+void
+nym_mixer_set_keys(struct nym_mixer *m, const struct nym_mixer_keys *keys)
+{
+	pthread_mutex_lock(&m->k_mx);
+	m->cfg.keys = *keys;
+	pthread_mutex_unlock(&m->k_mx);
 }
 
 int

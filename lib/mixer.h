@@ -228,6 +228,10 @@ void nym_mixer_destroy(struct nym_mixer *m);
 int nym_mixer_submit(struct nym_mixer *m, uint8_t rotation, const uint8_t *pkt, size_t len,
                      uint64_t now_ns);
 
+/* Replace the sphinx keys (a key rotation): packets a worker picks up
+ * after this use the new keys. Thread-safe. */
+void nym_mixer_set_keys(struct nym_mixer *m, const struct nym_mixer_keys *keys);
+
 /* Count a drop the caller detected. Thread-safe. */
 void nym_mixer_count_drop(struct nym_mixer *m, enum nym_mixer_drop why);
 

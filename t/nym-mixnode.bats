@@ -329,3 +329,39 @@ EOF
 	send_to "$P2" even-old.bin
 	wait_stat solo '.dropped.expired_key == 1'
 }
+
+@test "SIGHUP reloads the keys: a live rotation, the previous key kept as secondary" {
+	P1=$(free_port) PG=$(free_port)
+	nym-keygen --node --rotation 1 --dir "$BATS_TEST_TMPDIR/live" >/dev/null
+	nym-keygen --node --rotation 2 --dir "$BATS_TEST_TMPDIR/next" >/dev/null
+	mknode gw
+	start_mix live "$P1"
+	start_sink "$PG" got.bin
+	pkt() { # KEY-NODE ROTATION-BYTE OUT
+		printf 'h' | nym-sphinx-wrap --hop "127.0.0.1:$P1:$(sphinx_key "$1")" \
+			--hop "127.0.0.1:$PG:$(sphinx_key gw)" --destination "$(identity_key gw)" \
+			--delay-mean 0 >p.bin
+		{ printf "\\010\\001\\000\\$2"; cat p.bin; } >"$3"
+	}
+	pkt next 002 new1.bin
+	pkt next 002 new2.bin
+	pkt live 001 old.bin
+	send_to "$P1" new1.bin
+	wait_stat live '.dropped.expired_key == 1'
+	# rotate: the new key becomes primary, the old one secondary
+	cp "$BATS_TEST_TMPDIR/live/x25519_sphinx_primary" "$BATS_TEST_TMPDIR/live/x25519_sphinx_secondary"
+	cp "$BATS_TEST_TMPDIR/next/x25519_sphinx_primary" "$BATS_TEST_TMPDIR/live/x25519_sphinx_primary"
+	kill -HUP "$(head -1 "$BATS_TEST_TMPDIR/pids")"
+	for _ in $(seq 100); do grep -q 'keys reloaded' "$BATS_TEST_TMPDIR/live.log" && break; sleep 0.05; done
+	run cat "$BATS_TEST_TMPDIR/live.log"
+	assert_output --partial "keys reloaded: primary of rotation 2, and a secondary key"
+	send_to "$P1" new2.bin old.bin
+	wait_stat live '.forwarded == 2 and .dropped.expired_key == 1 and .dropped.bad_mac == 0'
+	wait_size got.bin $((2 * 2417))
+	# a broken key file on reload: the old keys stay, one line says why
+	echo junk >"$BATS_TEST_TMPDIR/live/x25519_sphinx_secondary"
+	kill -HUP "$(head -1 "$BATS_TEST_TMPDIR/pids")"
+	for _ in $(seq 100); do grep -q 'keys not reloaded' "$BATS_TEST_TMPDIR/live.log" && break; sleep 0.05; done
+	grep -q 'keys not reloaded' "$BATS_TEST_TMPDIR/live.log"
+	kill -0 "$(head -1 "$BATS_TEST_TMPDIR/pids")"
+}
