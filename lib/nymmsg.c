@@ -217,6 +217,33 @@ send_split(struct nym_msg_sender *s, const struct nym_address *to, const struct 
 	return e;
 }
 
+size_t
+nym_msg_sender_capacity(const struct nym_msg_sender *s)
+{
+	return s->cap;
+}
+
+int
+nym_msg_send_part(struct nym_msg_sender *s, const struct nym_address *to, const struct nym_split *plan,
+                  size_t first, size_t count, const struct nym_route_source *routes,
+                  const struct nym_rng *rng, nym_msg_emit_fn emit, void *ctx)
+{
+	struct nym_msg_packet p;
+	int e;
+
+	if (plan->P != s->cap || first > plan->nfrags || count > plan->nfrags - first || count > INT32_MAX)
+		return NYM_EINVAL;
+	for (size_t i = first; i < first + count; i++) {
+		memset(&p, 0, sizeof p);
+		p.index = i;
+		p.count = plan->nfrags;
+		if ((e = nym_split_fragment(plan, i, s->frag, p.frag_id)) < 0 ||
+		    (e = build_regular(s, to, &p, routes, rng)) < 0 || (e = emit(ctx, &p)) < 0)
+			return e;
+	}
+	return (int)count;
+}
+
 int
 nym_msg_send(struct nym_msg_sender *s, const struct nym_address *to, const uint8_t *nym_message,
              size_t len, const struct nym_route_source *routes, const struct nym_rng *rng,

@@ -83,6 +83,16 @@ void nym_msg_sender_set_rotation(struct nym_msg_sender *s, uint8_t key_rotation)
 int nym_msg_send(struct nym_msg_sender *s, const struct nym_address *to, const uint8_t *nym_message,
                  size_t len, const struct nym_route_source *routes, const struct nym_rng *rng,
                  nym_msg_emit_fn emit, void *ctx);
+/* For parallel preparation: the caller plans the split once
+ * (nym_split_init over the serialized NymMessage at capacity
+ * nym_msg_sender_capacity()) and lets several senders — one per thread,
+ * each with its own route source and a thread-safe rng — build fragments
+ * [first, first + count) of the same plan. The plan is only read. Returns
+ * the number of packets emitted. */
+size_t nym_msg_sender_capacity(const struct nym_msg_sender *s);
+int nym_msg_send_part(struct nym_msg_sender *s, const struct nym_address *to, const struct nym_split *plan,
+                      size_t first, size_t count, const struct nym_route_source *routes,
+                      const struct nym_rng *rng, nym_msg_emit_fn emit, void *ctx);
 /* Plain message (type 0). */
 int nym_msg_send_plain(struct nym_msg_sender *s, const struct nym_address *to, const uint8_t *data,
                        size_t len, const struct nym_route_source *routes, const struct nym_rng *rng,

@@ -407,6 +407,45 @@ anonymous_and_reply(void)
 	nym_reply_keys_free(keysA);
 }
 
+/* Two senders build the halves of one plan (as two threads would). */
+static void
+parts(void)
+{
+	struct nym_rng rng = nym_rng_system();
+	struct nym_route_source rs = { pick, NULL };
+	struct nym_msg_sender *t1 = nym_msg_sender_new(&A, gw_identity, NULL), *t2 = nym_msg_sender_new(&A, gw_identity, NULL);
+	struct nym_msg_receiver *rx = nym_msg_receiver_new(&B, NULL, NULL);
+	struct capture c = { 0 };
+	struct nym_split sp;
+	size_t len = 5 * 1604;
+	uint8_t *m = malloc(len);
+	int got = 0;
+
+	m[0] = 0;
+	for (size_t i = 1; i < len; i++)
+		m[i] = (uint8_t)i;
+	c.version = 259;
+	memcpy(c.dest, B.identity_pk, 32);
+	nym_split_init(&sp, m, len, nym_msg_sender_capacity(t1), &rng);
+	CHECK(nym_msg_send_part(t2, &addrB, &sp, 3, sp.nfrags - 3, &rs, &rng, emit, &c) == (int)sp.nfrags - 3 &&
+	      nym_msg_send_part(t1, &addrB, &sp, 0, 3, &rs, &rng, emit, &c) == 3 && c.bad == 0,
+	      "a plan of %zu fragments built by two senders", sp.nfrags);
+	CHECK(nym_msg_send_part(t1, &addrB, &sp, 5, 9, &rs, &rng, emit, &c) == NYM_EINVAL, "range beyond the plan refused");
+	for (size_t i = 0; i < c.n; i++) {
+		struct nym_msg_received out;
+		if (nym_msg_receive(rx, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE)
+			got += out.len == len && !memcmp(out.data, m, len);
+		nym_msg_received_free(&out);
+	}
+	CHECK(got == 1, "the receiver reassembles the message built in parts");
+	nym_split_free(&sp);
+	capture_free(&c);
+	free(m);
+	nym_msg_sender_free(t1);
+	nym_msg_sender_free(t2);
+	nym_msg_receiver_free(rx);
+}
+
 static int
 stop_emit(void *ctx, const struct nym_msg_packet *p)
 {
@@ -458,6 +497,7 @@ main(void)
 	e2e(100 * 1604 - 2, 100, "100 packets");
 	e2e(255 * 1604 - 1, 256, "linked sets (255 + 1)");
 	anonymous_and_reply();
+	parts();
 	errors();
 	return t_done();
 }
