@@ -98,8 +98,10 @@ const options = (extra = {}) => ({
 });
 
 let client;
+let authAt = 0; // when the client last authenticated
 try {
   client = await new nym.NymClient(onMessage, options());
+  authAt = Date.now();
   emit('ready', { address: client.selfAddress() });
 } catch (e) {
   emit('error', { stage: 'start', message: String(e?.message ?? e) });
@@ -130,8 +132,12 @@ async function handle(c) {
         setTimeout(() => { ws.terminate(); r(); }, 1000);
       }));
       await Promise.all(closed);
-      await new Promise((r) => setTimeout(r, 200));
+      // authenticateV2 carries a timestamp in whole seconds that a gateway must see grow
+      // strictly: authenticate again in a later second than the last time.
+      const next = (Math.floor(authAt / 1000) + 1) * 1000 + 50;
+      await new Promise((r) => setTimeout(r, Math.max(200, next - Date.now())));
       client = await new nym.NymClient(onMessage, options({ preferredGateway: before.split('@')[1] }));
+      authAt = Date.now();
       emit('restarted', { address: client.selfAddress(), same_address: before === client.selfAddress() });
       break;
     }
