@@ -379,6 +379,19 @@ test_engine(void)
 	CHECK(atomic_load(&finals) == 1 && st.final_hop == 1, "engine: final hop handed over");
 	CHECK(st.held == 3 && st.dropped[NYM_MIXER_DROP_OVERLOAD] == 2,
 	      "engine: delay queue bound of 3: 2 dropped as overload");
+	/* A key rotation while running: odd primary 0xB2, even secondary 0xA1. */
+	struct nym_mixer_keys nk = {0};
+	nk.primary[0] = 0xB2;
+	nk.primary_rotation = 9;
+	nk.has_secondary = 1;
+	nk.secondary[0] = 0xA1;
+	nym_mixer_set_keys(m, &nk);
+	fake_pkt(p, 0xB2, 1, 0, 40); /* odd frame, new primary: a final hop, handed over */
+	nym_mixer_submit(m, NYM_MIXER_ROT_ODD, p, FAKE_LEN, t);
+	fake_pkt(p, 0xA1, 1, 0, 41); /* even frame: the old key, now secondary */
+	nym_mixer_submit(m, NYM_MIXER_ROT_EVEN, p, FAKE_LEN, t);
+	nym_mixer_drain(m, 2000000000ull);
+	CHECK(atomic_load(&finals) == 3, "engine: after set_keys both rotations' packets processed");
 	nym_mixer_destroy(m); /* frees held packets (ASan checks) */
 
 	/* Throughput of the plumbing alone, and the wake-up fd. */
