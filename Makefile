@@ -29,11 +29,14 @@ TOOLS = $(TOOL_SRC:%.c=$(O)/%)
 TOOL_SCRIPTS = $(filter-out %.c %.h,$(wildcard cmd/nym-*))
 UNIT_SRC = $(sort $(wildcard t/unit/test_*.c))
 UNITS = $(UNIT_SRC:%.c=$(O)/%)
+# Helper programs the bats tests drive (e.g. a scriptable websocket peer).
+TBIN_SRC = $(sort $(wildcard t/bin/*.c))
+TBINS = $(TBIN_SRC:%.c=$(O)/%)
 FUZZ_SRC = $(sort $(wildcard t/fuzz/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 HDRS = $(wildcard lib/*.h) $(wildcard cmd/*.h)
 
-all: deps $(TOOLS) $(UNITS)
+all: deps $(TOOLS) $(UNITS) $(TBINS)
 
 deps:
 	@sh mk/deps.sh build
@@ -57,14 +60,19 @@ $(O)/t/unit/%: t/unit/%.c t/unit/test.h $(LIB) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(O)/t/bin/%: t/bin/%.c $(LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 check: deps-check
-	@$(MAKE) --no-print-directory $(TOOLS) $(UNITS)
+	@$(MAKE) --no-print-directory $(TOOLS) $(UNITS) $(TBINS)
 	@sh t/run $(O)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan: deps-check
 	@$(MAKE) --no-print-directory O=build/asan CFLAGS="-O1 -g $(SAN)" \
-		build/asan/lib/libnym.a $(TOOLS:$(O)/%=build/asan/%) $(UNITS:$(O)/%=build/asan/%)
+		build/asan/lib/libnym.a $(TOOLS:$(O)/%=build/asan/%) $(UNITS:$(O)/%=build/asan/%) \
+		$(TBINS:$(O)/%=build/asan/%)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		sh t/run build/asan
 
@@ -106,7 +114,7 @@ install: all
 		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
 
 clean:
-	rm -rf build lib/*.o lib/libnym.a $(TOOLS) $(UNITS)
+	rm -rf build lib/*.o lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
 
 .PHONY: all deps deps-check check asan fuzz bench demo install clean
 .SECONDARY:
