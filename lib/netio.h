@@ -24,7 +24,9 @@
  * Nothing here is thread-safe: call everything from the loop's thread.
  * Nothing is printed: things worth a log line arrive at on_event.
  * Buffers are per connection and per peer (grown to need, within bounds),
- * never per frame; a steady flow of frames allocates nothing. */
+ * never per frame; a steady flow of frames allocates nothing. Memory bound:
+ * max_conns * max_frame for inbound buffers, and per peer up to
+ * peer_queue_max frames. */
 #ifndef NYM_NETIO_H
 #define NYM_NETIO_H
 
@@ -69,8 +71,9 @@ struct nym_netio_event {
 struct nym_netio_config {
 	/* Where a frame ends: given the first avail (>= 1) bytes of a stream,
 	 * return the whole frame's length (it may exceed avail), 0 when more
-	 * bytes are needed to tell, or a negative NYM_E* code when these bytes
-	 * cannot start a frame (the connection is dropped). Required. */
+	 * bytes are needed to tell (at most 63: with 64 bytes and no verdict the
+	 * connection counts as a bad frame), or a negative NYM_E* code when these
+	 * bytes cannot start a frame (the connection is dropped). Required. */
 	long (*frame_len)(const uint8_t *buf, size_t avail);
 	/* One whole frame from an inbound connection; frame is valid during the
 	 * call only. from: the remote address. Required. */
