@@ -169,6 +169,8 @@ struct gw {
 	struct lws_context *ctx;
 	struct lws_vhost *ws_vh;
 	struct nym_node_keys keys;
+	uint8_t secondary[32];    /* previous rotation's sphinx key, if kept */
+	int has_secondary;
 	struct nym_inbox *inbox;
 	struct nym_rng rng;
 	struct conn *table[NBUCKETS];
@@ -562,7 +564,6 @@ mix_on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame,
 {
 	struct mixside *mx = ctx;
 	struct nym_frame_header h;
-	struct nym_sphinx_secret s;
 	struct nym_sphinx_processed pr;
 	struct nym_mix_packet ack;
 	const uint8_t *push;
@@ -579,19 +580,29 @@ mix_on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame,
 	}
 	plen = h.packet_len;
 	memcpy(pkt, frame + h.header_len, plen);
-	if (nym_sphinx_derive(&s, pkt, plen, mx->g->keys.sphinx_sk) != 0) {
-		mx->st.dropped_malformed++;
-		return;
+	/* Key rotation as nym-node: Odd/Even pick the key of that parity, Unknown
+	 * (and v7) tries the primary, then the secondary. A wrong key fails the
+	 * MAC and leaves the packet untouched. */
+	const struct nym_node_keys *k = &mx->g->keys;
+	const uint8_t *first = k->sphinx_sk, *second = mx->g->has_secondary ? mx->g->secondary : NULL;
+	if (h.key_rotation != NYM_ROTATION_UNKNOWN) {
+		int want_odd = h.key_rotation == NYM_ROTATION_ODD;
+		if ((int)(k->sphinx_rotation & 1) != want_odd)
+			first = second;
+		second = NULL;
 	}
-	if (replay_seen(mx, s.okm + NYM_SPHINX_OKM_REPLAY)) {
-		nym_wipe(&s, sizeof s);
-		mx->st.dropped_replay++;
-		return;
-	}
-	rc = nym_sphinx_process_secret(&mx->sphinx, pkt, plen, &s, &pr);
-	nym_wipe(&s, sizeof s);
+	rc = first ? nym_sphinx_process(&mx->sphinx, pkt, plen, first, &pr) : NYM_EMAC;
+	if (rc == NYM_EMAC && second)
+		rc = nym_sphinx_process(&mx->sphinx, pkt, plen, second, &pr);
 	if (rc) {
-		mx->st.dropped_mac++;
+		if (rc == NYM_EMAC)
+			mx->st.dropped_mac++;
+		else
+			mx->st.dropped_malformed++;
+		return;
+	}
+	if (replay_seen(mx, pr.replay_tag)) {
+		mx->st.dropped_replay++;
 		return;
 	}
 	if (!pr.final) {
@@ -1438,6 +1449,19 @@ main(int argc, char **argv)
 	if ((o = nym_node_keys_load(keydir, &g.keys, &bad)) != 0)
 		die("%s/%s: %s%s", keydir, bad ? bad : "", o == NYM_EIO ? strerror(errno) : nym_strerror(o),
 		    o == NYM_EIO && errno == ENOENT ? " (create node keys with nym-keygen --node)" : "");
+	{
+		uint8_t sec[NYM_SPHINX_KEYFILE_LEN];
+		char path[4200];
+		snprintf(path, sizeof path, "%s/%s", keydir, NYM_NODE_SPHINX_SECONDARY);
+		o = nym_keyfile_read_private(path, NYM_PEM_X25519_SPHINX_PRIVATE, sec, sizeof sec);
+		if (o == 0) {
+			memcpy(g.secondary, sec + 4, 32);
+			g.has_secondary = 1;
+		} else if (!(o == NYM_EIO && errno == ENOENT)) {
+			die("%s: %s", path, o == NYM_EIO ? strerror(errno) : nym_strerror(o));
+		}
+		nym_wipe(sec, sizeof sec);
+	}
 	if (!inbox) {
 		snprintf(inboxbuf, sizeof inboxbuf, "%s/gateway_inbox.sqlite", keydir);
 		inbox = inboxbuf;
@@ -1552,6 +1576,7 @@ main(int argc, char **argv)
 	}
 	nym_sphinx_ctx_free(&mx->sphinx);
 	nym_wipe(&g.keys, sizeof g.keys);
+	nym_wipe(g.secondary, sizeof g.secondary);
 	for (size_t i = 0; i < g.n_allowed; i++)
 		free(g.allowed[i]);
 	free(g.allowed);

@@ -239,7 +239,7 @@ port = int(sys.argv[1])
 hop = bytes([4, port >> 8, port & 255, 127, 0, 0, 1]) + bytes(12)
 sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 ' "$2" "$3" | nym-sphinx-wrap --hop "127.0.0.1:$MIX:$SK" --destination "$1" --delay-mean 0 > "$BATS_TEST_TMPDIR/pkt"
-	{ printf '\x08\x01\x00\x00'; cat "$BATS_TEST_TMPDIR/pkt"; } > "/dev/tcp/127.0.0.1/$MIX"
+	{ printf "${HDR:-\\x08\\x01\\x00\\x00}"; cat "$BATS_TEST_TMPDIR/pkt"; } > "/dev/tcp/127.0.0.1/$MIX"
 }
 
 @test "nym-gateway: final hop: SURB-ack forwarded, payload pushed to a connected client" {
@@ -326,4 +326,20 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	# plain ws on the TLS port does not work
 	run peer text '{"type":"supportedProtocol"}' recv
 	assert_failure
+}
+
+@test "nym-gateway: key rotation byte: Even uses the (even) primary key, Odd has no key" {
+	start_gw --stats 1
+	s=$(seed)
+	id=$(peer register "$s" key | jq -r 'select(.client).client')
+	HDR='\x08\x01\x00\x02' final_hop_packet "$id" 9 "even"
+	HDR='\x08\x01\x00\x01' final_hop_packet "$id" 9 "odd"
+	HDR='\x07\x01\x00' final_hop_packet "$id" 9 "v7"
+	sleep 1.5
+	run peer auth "$s" key recvuntil authenticate
+	assert_success
+	[ "$(grep -c pushed <<< "$output")" -eq 2 ]
+	assert_line --index 0 --partial "\"pushed\":\"$(printf even | od -An -tx1 | tr -d ' \n')"
+	assert_line --index 1 --partial "\"pushed\":\"$(printf v7 | od -An -tx1 | tr -d ' \n')"
+	tail -1 "$BATS_TEST_TMPDIR/gw.out" | jq -e '.dropped.mac == 1'
 }
