@@ -20,7 +20,9 @@
  *                          the part after '@' in the client's address;
  *   (issue 7 adds the client-gateway shared key in a file of its own).
  * A client directory without gateway_identity.pem is a client that has not
- * chosen a gateway yet: its address is incomplete.
+ * chosen a gateway yet: its address is incomplete. The gateway files belong
+ * to the keys they were made with: replacing the keys must drop them
+ * (nym-keygen --force does; issue 7's shared-key file must follow suit).
  *
  * Permissions. Private key files must not be accessible by group or others:
  * loading one that is (mode & 077) fails with NYM_EPERM, as ssh refuses an
