@@ -283,12 +283,14 @@ nym_msg_send_plain(struct nym_msg_sender *s, const struct nym_address *to, const
 	return send_encoded(s, to, &m, routes, rng, emit, ctx);
 }
 
-int
-nym_msg_send_anonymous(struct nym_msg_sender *s, const struct nym_address *to,
-                       const uint8_t sender_tag[NYM_SENDER_TAG_LEN], const uint8_t *data, size_t len,
-                       size_t nsurbs, struct nym_reply_keys *keys, uint64_t now_ms,
-                       const struct nym_route_source *routes, const struct nym_rng *rng,
-                       nym_msg_emit_fn emit, void *ctx)
+/* A Repliable message with nsurbs fresh SURBs; data only for the Data
+ * variants (with_data). */
+static int
+send_repliable(struct nym_msg_sender *s, const struct nym_address *to,
+               const uint8_t sender_tag[NYM_SENDER_TAG_LEN], int with_data, const uint8_t *data,
+               size_t len, size_t nsurbs, struct nym_reply_keys *keys, uint64_t now_ms,
+               const struct nym_route_source *routes, const struct nym_rng *rng,
+               nym_msg_emit_fn emit, void *ctx)
 {
 	struct nym_message m = { 0 };
 	struct nym_reply_surb rs;
@@ -298,6 +300,7 @@ nym_msg_send_anonymous(struct nym_msg_sender *s, const struct nym_address *to,
 	uint8_t *surbs = NULL;
 	size_t one = 0;
 
+	memset(&rs, 0, sizeof rs);
 	if (nsurbs > (v1 ? 100000u : 0xffffu) || (nsurbs && !keys))
 		return NYM_EINVAL;
 	for (size_t i = 0; i < nsurbs; i++) {
@@ -324,13 +327,16 @@ nym_msg_send_anonymous(struct nym_msg_sender *s, const struct nym_address *to,
 	if (e >= 0) {
 		m.type = NYM_MSG_REPLIABLE;
 		memcpy(m.sender_tag, sender_tag, NYM_SENDER_TAG_LEN);
-		m.content_tag = v1 ? NYM_REPLIABLE_DATA_V1 : NYM_REPLIABLE_DATA_V2;
+		if (with_data)
+			m.content_tag = v1 ? NYM_REPLIABLE_DATA_V1 : NYM_REPLIABLE_DATA_V2;
+		else
+			m.content_tag = v1 ? NYM_REPLIABLE_SURBS_V1 : NYM_REPLIABLE_SURBS_V2;
 		m.nsurbs = nsurbs;
 		m.surb_len = one;
 		m.surb_rotation = s->cfg.key_rotation;
 		m.surbs = surbs;
 		m.data = data;
-		m.data_len = len;
+		m.data_len = with_data ? len : 0;
 		e = send_encoded(s, to, &m, routes, rng, emit, ctx);
 	}
 	if (surbs) {
@@ -338,6 +344,49 @@ nym_msg_send_anonymous(struct nym_msg_sender *s, const struct nym_address *to,
 		free(surbs);
 	}
 	return e;
+}
+
+int
+nym_msg_send_anonymous(struct nym_msg_sender *s, const struct nym_address *to,
+                       const uint8_t sender_tag[NYM_SENDER_TAG_LEN], const uint8_t *data, size_t len,
+                       size_t nsurbs, struct nym_reply_keys *keys, uint64_t now_ms,
+                       const struct nym_route_source *routes, const struct nym_rng *rng,
+                       nym_msg_emit_fn emit, void *ctx)
+{
+	return send_repliable(s, to, sender_tag, 1, data, len, nsurbs, keys, now_ms, routes, rng, emit, ctx);
+}
+
+int
+nym_msg_send_additional_surbs(struct nym_msg_sender *s, const struct nym_address *to,
+                              const uint8_t sender_tag[NYM_SENDER_TAG_LEN], size_t nsurbs,
+                              struct nym_reply_keys *keys, uint64_t now_ms,
+                              const struct nym_route_source *routes, const struct nym_rng *rng,
+                              nym_msg_emit_fn emit, void *ctx)
+{
+	if (nsurbs == 0 || nsurbs > NYM_SURBS_PER_MESSAGE)
+		return NYM_EINVAL;
+	return send_repliable(s, to, sender_tag, 0, NULL, 0, nsurbs, keys, now_ms, routes, rng, emit, ctx);
+}
+
+int
+nym_msg_send_surb_request(struct nym_msg_sender *s, const struct nym_reply_surb *surbs, size_t nsurbs,
+                          const struct nym_address *self, uint32_t amount,
+                          const struct nym_route_source *routes, const struct nym_rng *rng,
+                          nym_msg_emit_fn emit, void *ctx)
+{
+	struct nym_message m = { 0 };
+	uint8_t buf[2 + NYM_RECIPIENT_LEN + 4];
+	int e;
+
+	m.type = NYM_MSG_REPLY;
+	m.content_tag = NYM_REPLY_SURB_REQUEST;
+	memcpy(m.recipient, self->identity, 32);
+	memcpy(m.recipient + 32, self->encryption, 32);
+	memcpy(m.recipient + 64, self->gateway, 32);
+	m.amount = amount;
+	if ((e = nym_message_encode(buf, sizeof buf, &m)) < 0)
+		return e;
+	return nym_msg_send_reply(s, surbs, nsurbs, buf, (size_t)e, routes, rng, emit, ctx);
 }
 
 int

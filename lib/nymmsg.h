@@ -105,6 +105,22 @@ int nym_msg_send_anonymous(struct nym_msg_sender *s, const struct nym_address *t
                            size_t len, size_t nsurbs, struct nym_reply_keys *keys, uint64_t now_ms,
                            const struct nym_route_source *routes, const struct nym_rng *rng,
                            nym_msg_emit_fn emit, void *ctx);
+/* AdditionalSurbs (type 1, content tag 4 with 259 / 1 with 258): nsurbs
+ * (1..NYM_SURBS_PER_MESSAGE) fresh SURBs for `to`, the answer to its
+ * SurbRequest; split larger requests (clamped to NYM_MAX_SURB_REQUEST)
+ * into several calls as the official client does. */
+#define NYM_SURBS_PER_MESSAGE 100
+int nym_msg_send_additional_surbs(struct nym_msg_sender *s, const struct nym_address *to,
+                                  const uint8_t sender_tag[NYM_SENDER_TAG_LEN], size_t nsurbs,
+                                  struct nym_reply_keys *keys, uint64_t now_ms,
+                                  const struct nym_route_source *routes, const struct nym_rng *rng,
+                                  nym_msg_emit_fn emit, void *ctx);
+/* SurbRequest (type 2, content tag 1: our own address `self` and amount),
+ * sent through one of the peer's SURBs. */
+int nym_msg_send_surb_request(struct nym_msg_sender *s, const struct nym_reply_surb *surbs, size_t nsurbs,
+                              const struct nym_address *self, uint32_t amount,
+                              const struct nym_route_source *routes, const struct nym_rng *rng,
+                              nym_msg_emit_fn emit, void *ctx);
 /* Reply through SURBs (one per fragment, used in order): the serialized
  * NymMessage (type 2: data or SurbRequest). NYM_EFULL when fewer than
  * nym_message_packets() SURBs are given; returns the SURBs used. */

@@ -381,6 +381,29 @@ anonymous_and_reply(void)
 	nym_msg_received_free(&out);
 	capture_free(&c);
 
+	/* B asks for more SURBs through its last one; A answers with 3 */
+	c.version = 259;
+	memcpy(c.dest, A.identity_pk, 32);
+	CHECK(nym_msg_send_surb_request(txB, &surbs[4], 1, &addrB, 3, &rs, &rng, emit, &c) == 1 && c.bad == 0,
+	      "B sends a SurbRequest through SURB 5");
+	int r0 = nym_msg_receive(rxA, c.push[0], c.push_len[0], 0, &out);
+	CHECK(r0 == NYM_RECV_MESSAGE && out.msg.type == 2 && out.msg.content_tag == 1 && out.msg.amount == 3 &&
+	      !memcmp(out.msg.recipient, &addrB, 96) && nym_reply_keys_count(keysA) == 0,
+	      "A reads the SurbRequest: B's address, amount 3 (all 5 reply keys now spent)");
+	nym_msg_received_free(&out);
+	capture_free(&c);
+	c.version = 259;
+	memcpy(c.dest, B.identity_pk, 32);
+	CHECK(nym_msg_send_additional_surbs(txA, &addrB, tag, 3, keysA, 0, &rs, &rng, emit, &c) == 1 && c.bad == 0 &&
+	      nym_reply_keys_count(keysA) == 3, "A answers with AdditionalSurbs (3 fresh reply keys kept)");
+	CHECK(nym_msg_receive(rxB, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE && out.msg.type == 1 &&
+	      out.msg.content_tag == 4 && out.msg.nsurbs == 3 && !memcmp(out.msg.sender_tag, tag, 16) && !out.msg.data,
+	      "B receives AdditionalSurbsV2 with 3 SURBs under A's tag");
+	nym_msg_received_free(&out);
+	CHECK(nym_msg_send_additional_surbs(txA, &addrB, tag, 101, keysA, 0, &rs, &rng, emit, &c) == NYM_EINVAL,
+	      "more than 100 SURBs in one message refused");
+	capture_free(&c);
+
 	/* an unknown reply digest falls back to the ephemeral path: garbage */
 	uint8_t junk[1643];
 	memset(junk, 0x11, sizeof junk);
