@@ -430,6 +430,59 @@ anonymous_and_reply(void)
 	nym_reply_keys_free(keysA);
 }
 
+/* Legacy form: a 258 sender attaches v1 SURBs (1164 bytes, DataV1); the
+ * peer replies through them. */
+static void
+legacy_surbs(void)
+{
+	struct nym_rng rng = nym_rng_system();
+	struct nym_route_source rs = { pick, NULL };
+	struct nym_msg_config cfg;
+	struct nym_reply_keys *keysA = nym_reply_keys_new(0, 0);
+	struct nym_msg_sender *txA, *txB = nym_msg_sender_new(&B, gw_identity, NULL);
+	struct nym_msg_receiver *rxA = nym_msg_receiver_new(&A, keysA, NULL), *rxB = nym_msg_receiver_new(&B, NULL, NULL);
+	struct capture c = { 0 };
+	struct nym_msg_received out;
+	struct nym_reply_surb surbs[2];
+	uint8_t tag[16] = { 1 };
+	size_t ns = 0;
+
+	nym_msg_config_default(&cfg);
+	cfg.sphinx_version = 258;
+	txA = nym_msg_sender_new(&A, gw_identity, &cfg);
+	c.version = 258;
+	memcpy(c.dest, B.identity_pk, 32);
+	CHECK(nym_msg_send_anonymous(txA, &addrB, tag, (const uint8_t *)"old", 3, 2, keysA, 0, &rs, &rng, emit, &c) == 2 &&
+	      c.bad == 0, "v258 sender: repliable message with 2 v1 SURBs (2 packets)");
+	for (size_t i = 0; i < c.n; i++) {
+		if (nym_msg_receive(rxB, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE) {
+			CHECK(out.msg.content_tag == NYM_REPLIABLE_DATA_V1 && out.msg.nsurbs == 2 &&
+			      out.msg.surb_len == NYM_REPLY_SURB_V1_LEN && out.msg.data_len == 3,
+			      "B: DataV1 with 2 SURBs of 1164 bytes");
+			for (ns = 0; ns < 2; ns++)
+				if (nym_reply_surb_parse(&surbs[ns], out.msg.surbs + 1164 * ns, 1164) < 0 || surbs[ns].surb.seeds)
+					break;
+		}
+		nym_msg_received_free(&out);
+	}
+	CHECK(ns == 2, "B parses both as full-key SURBs");
+	capture_free(&c);
+	memcpy(c.dest, A.identity_pk, 32);
+	uint8_t reply[] = { 2, 0, 'o', 'k' };
+	c.version = 258; /* the SURB's header decides the version the hops see */
+	CHECK(nym_msg_send_reply(txB, surbs, 2, reply, sizeof reply, &rs, &rng, emit, &c) == 1 && c.bad == 0,
+	      "B replies through a v1 SURB; the nodes take it to A");
+	CHECK(c.n == 1 && nym_msg_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE &&
+	      out.via_reply && out.msg.data_len == 2 && !memcmp(out.msg.data, "ok", 2), "A decrypts the reply");
+	nym_msg_received_free(&out);
+	capture_free(&c);
+	nym_msg_sender_free(txA);
+	nym_msg_sender_free(txB);
+	nym_msg_receiver_free(rxA);
+	nym_msg_receiver_free(rxB);
+	nym_reply_keys_free(keysA);
+}
+
 /* Two senders build the halves of one plan (as two threads would). */
 static void
 parts(void)
@@ -520,6 +573,7 @@ main(void)
 	e2e(100 * 1604 - 2, 100, "100 packets");
 	e2e(255 * 1604 - 1, 256, "linked sets (255 + 1)");
 	anonymous_and_reply();
+	legacy_surbs();
 	parts();
 	errors();
 	return t_done();
