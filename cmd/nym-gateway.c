@@ -1104,16 +1104,16 @@ conn_writeable(struct conn *c)
 	c->q_bytes -= f->len;
 	if (f->kind == 0) {
 		memmove(f->data + LWS_PRE, f->data, f->len);
-		if (lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len) {
-			free(f);
+		int w = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+		free(f);
+		if (w < 0)
 			return -1;
-		}
 	} else if (f->kind == 2) {
 		memmove(f->data + LWS_PRE, f->data, f->len);
-		if (lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_PING) < 0) {
-			free(f);
+		int w = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_PING);
+		free(f);
+		if (w < 0)
 			return -1;
-		}
 	} else {
 		int n = nym_gw_bin_seal(g->seal_buf + LWS_PRE, MAX_BINARY + 64, NYM_GW_BIN_PUSHED, f->data,
 		                        f->len, c->key, &g->rng);
