@@ -56,10 +56,8 @@ on_signal(int sig)
 static void
 on_ready(struct nym_mixclient *mc, int registered, void *arg)
 {
-	(void)mc, (void)arg;
+	(void)mc, (void)arg, (void)registered;
 	C.ready = 1;
-	if (!C.quiet && registered)
-		warnx("registered at the gateway");
 }
 
 static void
@@ -283,6 +281,7 @@ main(int argc, char **argv)
 		}
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 		printf("%s\n", s);
+		fflush(stdout);
 		free(s);
 		json_decref(o);
 	} else if (!C.fail)

@@ -434,6 +434,7 @@ main(int argc, char **argv)
 		json_object_set_new(o, "ok", json_boolean(!S.fail));
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
 		printf("%s\n", s);
+		fflush(stdout);
 		free(s);
 		json_decref(o);
 	}

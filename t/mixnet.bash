@@ -62,7 +62,9 @@ recv_start() {
 	echo $! > "$BATS_TEST_TMPDIR/$name.pid"
 	local sock="$HOME/.nym/clients/$name/data/control.sock"
 	for _ in $(seq 100); do
-		if [ -S "$sock" ] && grep -q "registered\|connected" "$BATS_TEST_TMPDIR/$name.err" 2>/dev/null; then
+		# up: registered and serving; or already done (--count met by stored messages)
+		if grep -q "registered\|connected" "$BATS_TEST_TMPDIR/$name.err" 2>/dev/null &&
+		    { [ -S "$sock" ] || ! kill -0 "$(cat "$BATS_TEST_TMPDIR/$name.pid")" 2>/dev/null; }; then
 			return 0
 		fi
 		sleep 0.05

@@ -1,0 +1,349 @@
+/* bench_client.c — the client tools' path end to end, through a local mixnet
+ * with zero mix delays (nym-localnet --delay-mean 0 --max-delay 0): two
+ * clients in this process (the run-time client of nym-send and nym-recv,
+ * lib/mixclient.h), three nym-mixnode processes and a nym-gateway.
+ *
+ *   throughput  one 16 MiB message, sent without Poisson pacing, from the
+ *               send call until the recipient has it whole
+ *   latency     1 KiB messages one after another: p50 / p99 from the send
+ *               call to the recipient's message callback
+ *
+ * beside the crypto ceiling for the same traffic, measured in the same run
+ * on one core: building the packets (nymmsg), the gateway's GCM-SIV in and
+ * out, three mix hops and the final hop (Sphinx), and the recipient's
+ * decryption and reassembly. The network path spreads that work over five
+ * processes, so it can beat one core; the ratio shows what the I/O costs.
+ * Run from the top of the tree (it starts cmd/nym-localnet). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "crypto.h"
+#include "err.h"
+#include "gcmsiv.h"
+#include "gwclient.h"
+#include "gwproto.h"
+#include "keys.h"
+#include "mixclient.h"
+#include "nymmsg.h"
+#include "packet.h"
+#include "sphinx.h"
+#include "topology.h"
+
+#define BIG (16u << 20)
+#define SMALL 1024
+#define NLAT 200
+
+static char work[256], netdir[300];
+static int net_up;
+
+static void
+net_down(void)
+{
+	char cmd[600];
+	if (!net_up)
+		return;
+	snprintf(cmd, sizeof cmd, "cmd/nym-localnet down --dir %s >/dev/null 2>&1", netdir);
+	if (system(cmd)) {
+	}
+	net_up = 0;
+	snprintf(cmd, sizeof cmd, "rm -rf %s", work);
+	if (system(cmd)) {
+	}
+}
+
+static void
+bail(const char *why)
+{
+	fprintf(stderr, "bench_client: %s\n", why);
+	net_down();
+	exit(1);
+}
+
+/* ---- the two clients --------------------------------------------------------- */
+
+struct cl {
+	struct nym_mixclient *mc;
+	int ready;
+	uint64_t got, got_len;
+	uint64_t t_got_ns;
+};
+
+static void
+on_ready(struct nym_mixclient *mc, int reg, void *arg)
+{
+	(void)mc, (void)reg;
+	((struct cl *)arg)->ready = 1;
+}
+
+static void
+on_message(struct nym_mixclient *mc, const uint8_t *d, size_t n, const uint8_t *tag, void *arg)
+{
+	struct cl *c = arg;
+	(void)mc, (void)d, (void)tag;
+	c->got++;
+	c->got_len = n;
+	c->t_got_ns = bench_now_ns();
+}
+
+static void
+on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg)
+{
+	(void)mc, (void)err, (void)arg;
+	if (fatal)
+		bail(why);
+}
+
+static void
+start_client(struct nym_loop *l, struct nym_topology *t, const struct nym_node *gw,
+    const char *name, struct nym_client_keys *k, struct nym_rng *rng, struct cl *c)
+{
+	struct nym_mixclient_config cfg;
+	char dir[600];
+	const char *bad;
+	snprintf(dir, sizeof dir, "%s/%s", work, name);
+	nym_client_keys_generate(k, rng);
+	if (nym_client_keys_save(dir, k, 0, &bad) < 0)
+		bail("cannot save client keys");
+	nym_mixclient_defaults(&cfg);
+	cfg.keys = k;
+	cfg.dir = dir;
+	cfg.topo = t;
+	memcpy(cfg.gateway, gw->identity, 32);
+	cfg.rng = rng;
+	cfg.send_mean_ms = 0;
+	cfg.main_cover = 0;
+	cfg.loop_mean_ms = 0;
+	cfg.packet_delay_ms = cfg.ack_delay_ms = 0;
+	cfg.max_retries = 3;
+	struct nym_mixclient_events ev = {on_ready, on_message, NULL, NULL, on_down, NULL, c};
+	if (nym_mixclient_start(&c->mc, l, &cfg, &ev) < 0)
+		bail("cannot start a client");
+}
+
+/* ---- the ceiling: the same crypto in one process ------------------------------- */
+
+struct ceil_ctx {
+	struct nym_sphinx_ctx sx;
+	uint8_t node_sk[4][32];
+	uint8_t gw_key[32];
+	struct nym_msg_receiver *rcv;
+	struct nym_rng *rng;
+	uint8_t *frame, *pt, *pkt;
+	uint64_t packets, delivered;
+};
+
+static const struct nym_topology *ceil_topo;
+
+static int
+ceil_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
+{
+	struct nym_route r;
+	char err[NYM_TOPOLOGY_ERR_MAX];
+	if (nym_topology_route(ceil_topo, ctx, gateway, &r, err, sizeof err) < 0)
+		return NYM_EROUTE;
+	for (size_t i = 0; i < r.n_hops; i++) {
+		struct nym_node_addr a;
+		nym_node_addr_parse(&a, r.hops[i].mix_host);
+		nym_node_addr_encode(hops[i].address, 32, &a);
+		memcpy(hops[i].pubkey, r.hops[i].sphinx_key, 32);
+	}
+	return (int)r.n_hops;
+}
+
+/* What gateway, mix nodes and recipient do with one packet. */
+static int
+ceil_emit(void *arg, const struct nym_msg_packet *p)
+{
+	struct ceil_ctx *c = arg;
+	struct nym_sphinx_processed out;
+	struct nym_mix_packet mp;
+	struct nym_msg_received rec;
+	uint8_t kind;
+	int n;
+
+	/* client -> gateway: sealed and opened */
+	n = nym_gw_bin_seal(c->frame, 40000, 2, p->mix_packet, p->mix_packet_len, c->gw_key, c->rng);
+	n = nym_gw_bin_open(&kind, c->pt, 40000, c->frame, (size_t)n, c->gw_key);
+	if (n < 0 || nym_mix_packet_decode(&mp, NYM_MIX_PACKET_V2, c->pt, (size_t)n) < 0)
+		return NYM_EFORMAT;
+	memcpy(c->pkt, mp.packet, mp.packet_len);
+	/* three mix hops and the final hop */
+	for (int h = 0; h < 4; h++)
+		if (nym_sphinx_process(&c->sx, c->pkt, mp.packet_len, c->node_sk[h], &out) < 0)
+			return NYM_EMAC;
+	/* gateway -> recipient: the payload after the ack block, sealed, opened */
+	const uint8_t *pl = c->pkt + out.payload_off + 16 + 405;
+	size_t plen = nym_packet_plaintext_len(NYM_SIZE_REGULAR) - 405;
+	n = nym_gw_bin_seal(c->frame, 40000, 1, pl, plen, c->gw_key, c->rng);
+	n = nym_gw_bin_open(&kind, c->pt, 40000, c->frame, (size_t)n, c->gw_key);
+	memset(&rec, 0, sizeof rec);
+	if (nym_msg_receive(c->rcv, c->pt, (size_t)n, 0, &rec) == NYM_RECV_MESSAGE)
+		c->delivered++;
+	nym_msg_received_free(&rec);
+	c->packets++;
+	return 0;
+}
+
+/* Seconds the crypto of one message of len bytes takes on this core. */
+static double
+ceiling(const struct nym_topology *t, const struct nym_node *gw, const uint8_t *msg, size_t len,
+    struct nym_rng *rng)
+{
+	struct nym_client_keys s, r;
+	struct ceil_ctx c;
+	struct nym_address to;
+	const char *names[4] = {"mix1", "mix2", "mix3", "gateway"};
+	char dir[700];
+	const char *bad;
+
+	memset(&c, 0, sizeof c);
+	ceil_topo = t;
+	nym_sphinx_ctx_init(&c.sx);
+	/* one route through the three mix nodes: the topology has one per layer */
+	for (int i = 0; i < 4; i++) {
+		struct nym_node_keys nk;
+		snprintf(dir, sizeof dir, "%s/keys/%s", netdir, names[i]);
+		if (nym_node_keys_load(dir, &nk, &bad) < 0)
+			bail("cannot read the node keys of the local mixnet");
+		memcpy(c.node_sk[i], nk.sphinx_sk, 32);
+	}
+	nym_client_keys_generate(&s, rng);
+	nym_client_keys_generate(&r, rng);
+	nym_client_address(&to, &r, gw->identity);
+	nym_rng_fill(rng, c.gw_key, 32);
+	c.rng = rng;
+	c.rcv = nym_msg_receiver_new(&r, NULL, NULL);
+	c.frame = malloc(40000);
+	c.pt = malloc(40000);
+	c.pkt = malloc(40000);
+	struct nym_msg_sender *snd = nym_msg_sender_new(&s, gw->identity, NULL);
+	struct nym_route_source routes = {ceil_route, rng};
+	uint64_t t0 = bench_now_ns();
+	if (nym_msg_send_plain(snd, &to, msg, len, &routes, rng, ceil_emit, &c) < 0 || c.delivered != 1)
+		bail("the in-process pipeline did not deliver the message");
+	double secs = (double)(bench_now_ns() - t0) / 1e9;
+	nym_msg_sender_free(snd);
+	nym_msg_receiver_free(c.rcv);
+	nym_sphinx_ctx_free(&c.sx);
+	free(c.frame);
+	free(c.pt);
+	free(c.pkt);
+	return secs;
+}
+
+static void
+run_until(struct nym_loop *l, int *flag, uint64_t *counter, uint64_t want, double max_s)
+{
+	uint64_t t0 = bench_now_ns();
+	while ((flag ? !*flag : *counter < want)) {
+		nym_loop_run(l, 50);
+		if ((double)(bench_now_ns() - t0) / 1e9 > max_s)
+			bail("timed out waiting for the mixnet");
+	}
+}
+
+int
+main(void)
+{
+	struct nym_rng rng = nym_rng_system();
+	struct nym_topology *t;
+	struct nym_loop *l;
+	struct cl snd = {0}, rcv = {0};
+	struct nym_client_keys ks, kr;
+	char cmd[900], err[NYM_TOPOLOGY_ERR_MAX];
+	int ok = 0;
+
+	nym_crypto_init();
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(work, sizeof work, "%s/nymkit-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(work))
+		bail("cannot make a temporary directory");
+	snprintf(netdir, sizeof netdir, "%s/net", work);
+	for (int i = 0; i < 20 && !ok; i++) {
+		uint8_t b[2];
+		nym_rng_fill(&rng, b, 2);
+		int base = 20000 + (b[0] << 8 | b[1]) % 40000;
+		snprintf(cmd, sizeof cmd, "cmd/nym-localnet up --dir %s --base-port %d --delay-mean 0 "
+		    "--max-delay 0 >/dev/null 2>&1", netdir, base);
+		ok = system(cmd) == 0;
+	}
+	if (!ok)
+		bail("cannot start the local mixnet (run from the top of the tree after make)");
+	net_up = 1;
+	snprintf(cmd, sizeof cmd, "%s/topology.json", netdir);
+	if (nym_topology_load_file(&t, cmd, err, sizeof err) < 0)
+		bail(err);
+	const struct nym_node *gw = NULL;
+	for (size_t i = 0; i < t->n_nodes; i++)
+		if (t->nodes[i].is_gateway)
+			gw = &t->nodes[i];
+	if (!gw || nym_loop_new(&l, NULL) < 0)
+		bail("no gateway in the local mixnet");
+
+	start_client(l, t, gw, "sender", &ks, &rng, &snd);
+	start_client(l, t, gw, "recipient", &kr, &rng, &rcv);
+	run_until(l, &snd.ready, NULL, 0, 10);
+	run_until(l, &rcv.ready, NULL, 0, 10);
+	struct nym_address to;
+	nym_client_address(&to, &kr, gw->identity);
+
+	uint8_t *msg = malloc(BIG);
+	nym_rng_fill(&rng, msg, BIG);
+
+	/* latency of 1 KiB messages */
+	double lat[NLAT];
+	for (int i = 0; i < NLAT; i++) {
+		uint64_t t0 = bench_now_ns();
+		uint64_t want = rcv.got + 1;
+		if (nym_mixclient_send(snd.mc, &to, msg, SMALL, -1, 0, NULL) < 0)
+			bail("send failed");
+		run_until(l, NULL, &rcv.got, want, 10);
+		lat[i] = (double)(rcv.t_got_ns - t0) / 1e6;
+	}
+	qsort(lat, NLAT, sizeof *lat, bench_cmp_double);
+	double p50 = lat[NLAT / 2 - 1], p99 = lat[(NLAT * 99) / 100 - 1];
+
+	/* throughput of 16 MiB */
+	uint64_t want = rcv.got + 1;
+	uint64_t t0 = bench_now_ns();
+	if (nym_mixclient_send(snd.mc, &to, msg, BIG, -1, 0, NULL) < 0)
+		bail("send failed");
+	run_until(l, NULL, &rcv.got, want, 300);
+	double secs = (double)(rcv.t_got_ns - t0) / 1e9;
+	if (rcv.got_len != BIG)
+		bail("the 16 MiB message arrived with the wrong size");
+
+	/* the ceilings, same run */
+	double c_big = ceiling(t, gw, msg, BIG, &rng);
+	double c_small[15];
+	for (int i = 0; i < 15; i++)
+		c_small[i] = ceiling(t, gw, msg, SMALL, &rng) * 1e3;
+	double c_lat = bench_median(c_small, 15);
+
+	nym_mixclient_close(snd.mc);
+	nym_mixclient_close(rcv.mc);
+	nym_loop_run(l, 20);
+	nym_mixclient_free(snd.mc);
+	nym_mixclient_free(rcv.mc);
+	nym_loop_free(l);
+	nym_topology_free(t);
+	free(msg);
+	net_down();
+
+	double mbs = BIG / 1e6 / secs, cmbs = BIG / 1e6 / c_big;
+	printf("bench_client: local mixnet (3 mix nodes + gateway, zero delays), clients in-process\n");
+	printf("%-44s %12s %12s %8s\n", "", "network", "ceiling", "ratio");
+	printf("%-44s %9.1f MB/s %7.1f MB/s %7.2fx\n", "16 MiB message, send to delivered", mbs, cmbs,
+	    cmbs / mbs);
+	printf("%-44s %10.2f ms %10.2f ms %7.2fx\n", "1 KiB message latency p50", p50, c_lat, p50 / c_lat);
+	printf("%-44s %10.2f ms %10.2f ms %7.2fx\n", "1 KiB message latency p99", p99, c_lat, p99 / c_lat);
+	printf("(ceiling: packet building, gateway GCM-SIV both ways, 4 Sphinx hops and the\n"
+	       " recipient's decryption and reassembly for the same message, one core)\n");
+	return 0;
+}

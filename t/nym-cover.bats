@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# nym-cover: loop cover traffic through a local mixnet, counted on return.
+load helpers
+load mixnet
+
+setup_file() {
+	mixnet_up
+}
+
+teardown_file() {
+	mixnet_down
+}
+
+setup() {
+	export HOME="$BATS_TEST_TMPDIR/home"
+	export NYM_HOME_DIR="$HOME"
+	unset NYM_ID
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR"
+	mixnet_env
+	client carol
+}
+
+teardown() {
+	recv_stop carol
+}
+
+@test "--json: loops sent and returned, round-trip times in order" {
+	run nym-cover --id carol --rate 40 --duration 2 --json
+	assert_success
+	echo "$output" | jq -e '.sent >= 20 and .returned == .sent and .lost == 0 and .mean_ms == 25
+		and .rtt_ms.min > 0 and .rtt_ms.min <= .rtt_ms.p50 and .rtt_ms.p50 <= .rtt_ms.p99
+		and .rtt_ms.p99 <= .rtt_ms.max'
+}
+
+@test "the loops are cover: they reach no nym-recv as messages (the marker is dropped)" {
+	run nym-cover --id carol --mean 20 --duration 1
+	assert_success
+	assert_output --regexp "^loops sent [0-9]+, returned [0-9]+; rtt ms"
+	recv_start carol --json --timeout 2
+	recv_wait carol 10
+	[ ! -s carol.out ]
+}
+
+@test "a dead mix layer: the loops are lost and it says so (exit 1)" {
+	node_kill9 mix2
+	run nym-cover --id carol --rate 20 --duration 1 --json
+	node_restart mix2
+	assert_failure 1
+	echo "${lines[0]}" | jq -e '.sent > 0 and .returned == 0 and .lost == .sent and .rtt_ms == null'
+	assert_output --partial "no loop came back"
+}
+
+@test "refuses to fight a running nym-recv for the gateway connection" {
+	recv_start carol
+	run nym-cover --id carol --duration 1
+	assert_failure 1
+	assert_output --partial "a nym-recv holds the gateway connection of 'carol'"
+}
+
+@test "usage: --mean with --rate, bad numbers, --help, --version" {
+	run nym-cover --mean 10 --rate 5
+	assert_failure 2
+	run nym-cover --duration 0
+	assert_failure 2
+	run nym-cover --help
+	assert_success
+	assert_output --partial "Usage: nym-cover"
+	run nym-cover --version
+	assert_success
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# nym-recv: messages printed whole, once, in the chosen format; stored
+# messages on start; the control socket; exit codes.
+load helpers
+load mixnet
+
+setup_file() {
+	mixnet_up
+}
+
+teardown_file() {
+	mixnet_down
+}
+
+setup() {
+	export HOME="$BATS_TEST_TMPDIR/home"
+	export NYM_HOME_DIR="$HOME"
+	unset NYM_ID
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR"
+	mixnet_env
+	client alice
+	client bob
+}
+
+teardown() {
+	for n in alice bob; do recv_stop "$n"; done
+}
+
+send() { # TO-NAME, stdin
+	nym-send --id bob --to "$(address "$1")" --rate 500 --timeout 30 --quiet
+}
+
+@test "first start registers at the gateway: shared key stored 0600 beside the keys" {
+	recv_start alice
+	grep -q "registered at the gateway as $(address alice)" alice.err
+	key="$HOME/.nym/clients/alice/data/gateway_shared_key.pem"
+	[ "$(stat -c %a "$key")" = 600 ]
+	grep -q "BEGIN AES-256-GCM-SIV GATEWAY SHARED KEY" "$key"
+	recv_stop alice
+	# the next start authenticates with the stored key
+	recv_start alice
+	grep -q "connected as" alice.err
+}
+
+@test "--json: size, data (base64), text only for UTF-8, sender_tag null" {
+	recv_start alice --json --count 2
+	printf 'caf\xc3\xa9' | send alice
+	printf '\xff\xfe\x00' | send alice
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	sed -n 1p alice.out | jq -e '.size == 5 and .data == "Y2Fmw6k=" and .text == "café" and .sender_tag == null'
+	sed -n 2p alice.out | jq -e '.size == 3 and .data == "//4A" and (has("text") | not) and .sender_tag == null'
+	# keys in this order, one object per line
+	sed -n 1p alice.out | grep -q '^{"size":5,"data":"Y2Fmw6k=","text":"caf\\u00E9","sender_tag":null}$'
+}
+
+@test "raw output by default, -0 puts a NUL after each message" {
+	recv_start alice -0 --count 2
+	printf 'one' | send alice
+	printf 'two' | send alice
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	[ "$(od -An -c alice.out | tr -s ' ')" = " o n e \0 t w o \0" ]
+}
+
+@test "nym-recv stopped, three messages sent, nym-recv started again: all three arrive" {
+	recv_start alice
+	recv_stop alice
+	for m in first second third; do echo "$m" | send alice; done
+	recv_start alice --json --count 3
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.text' alice.out | grep -c .)" -eq 3 ]
+	for m in first second third; do jq -r .text alice.out | grep -qx "$m"; done
+}
+
+@test "--count and --timeout: exit 0 at the count, 1 when the timeout comes first, 0 on a bare timeout" {
+	recv_start alice --count 2 --timeout 2
+	echo "only one" | send alice
+	recv_wait alice 10
+	[ "$status" -eq 1 ]
+	grep -q "timed out after 2 s with 1 of 2 messages" alice.err
+	recv_start alice --timeout 1
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+}
+
+@test "one nym-recv per identity: a second one is refused; its control socket is 0600" {
+	recv_start alice
+	sock="$HOME/.nym/clients/alice/data/control.sock"
+	[ "$(stat -c %a "$sock")" = 600 ]
+	run nym-recv --id alice --timeout 5
+	assert_failure 1
+	assert_output --partial "another nym-recv already serves identity 'alice'"
+	recv_stop alice
+	[ ! -e "$sock" ]
+}
+
+@test "a stale control socket (nym-recv killed -9) is replaced" {
+	recv_start alice
+	kill -9 "$(cat alice.pid)"
+	sleep 0.2
+	[ -S "$HOME/.nym/clients/alice/data/control.sock" ]
+	recv_start alice --count 1
+	echo "after a crash" | send alice
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	[ "$(cat alice.out)" = "after a crash" ]
+}
+
+@test "SIGTERM stops it with exit 0; no partial message is ever printed" {
+	recv_start alice
+	head -c 400000 /dev/urandom > big
+	nym-send --id bob --to "$(address alice)" --file big --rate 50 --timeout 30 --quiet 3>&- &
+	sender=$!
+	sleep 1
+	kill -TERM "$(cat alice.pid)"
+	recv_wait alice 5
+	[ "$status" -eq 0 ]
+	[ ! -s alice.out ]
+	kill "$sender" 2>/dev/null || true
+	wait "$sender" || true
+}
+
+@test "an unknown identity and a missing network are clear errors" {
+	run nym-recv --id nobody --timeout 1
+	assert_failure 1
+	assert_output --partial "no client 'nobody'"
+	assert_output --partial "nym-keygen --id nobody"
+	unset NYM_TOPOLOGY
+	run nym-recv --id alice --timeout 1
+	assert_failure 2
+	assert_output --partial "no network"
+}
+
+@test "an unreachable gateway: it keeps retrying (a receiver does), --timeout still ends it" {
+	port=$(free_port)
+	run nym-recv --id alice --gateway "ws://127.0.0.1:$port" --timeout 2
+	assert_success
+	assert_output --partial "reconnecting"
+}
+
+@test "usage: --help, --version, bad numbers" {
+	run nym-recv --help
+	assert_success
+	assert_output --partial "Usage: nym-recv"
+	run nym-recv --version
+	assert_success
+	run nym-recv --count 0
+	assert_failure 2
+	run nym-recv --timeout -1
+	assert_failure 2
+	run nym-recv extra
+	assert_failure 2
+}
