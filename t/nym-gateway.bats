@@ -343,3 +343,20 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	assert_line --index 1 --partial "\"pushed\":\"$(printf v7 | od -An -tx1 | tr -d ' \n')"
 	tail -1 "$BATS_TEST_TMPDIR/gw.out" | jq -e '.dropped.mac == 1'
 }
+
+@test "nym-gateway: --topology restricts next hops to known nodes" {
+	hop=$(free_port)
+	printf '{"layers":{"1":[{"node_id":1,"mix_host":"127.0.0.1:%s"}],"2":[],"3":[]},"gateways":[]}\n' "$hop" > "$BATS_TEST_TMPDIR/topo.json"
+	start_gw --topology "$BATS_TEST_TMPDIR/topo.json" --stats 1
+	listen_tcp "$hop" "$BATS_TEST_TMPDIR/hop.bin"
+	run peer register "$(seed)" key text '{"type":"claimFreeTestnetBandwidth"}' recv \
+		forward "127.0.0.1:$hop" recv forward 127.0.0.1:9 recv
+	assert_success
+	sleep 1.5
+	run stat -c %s "$BATS_TEST_TMPDIR/hop.bin"
+	assert_output 2417
+	tail -1 "$BATS_TEST_TMPDIR/gw.out" | jq -e '.dropped.no_route == 1 and .forwarded == 1'
+	grep -q "next hop 127.0.0.1:9 is not in the topology" "$BATS_TEST_TMPDIR/gw.log"
+	run nym-gateway --keys "$BATS_TEST_TMPDIR/gw" --topology /dev/null --listen 127.0.0.1:$(free_port)
+	assert_failure 1
+}
