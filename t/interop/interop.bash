@@ -28,12 +28,17 @@ interop_npm() {
 		npm ci --no-audit --no-fund --loglevel=error >&2 || { echo "interop: npm ci failed" >&2; exit 1; }
 		printf "%s\n" "$3" >"$2"
 	' sh "$INTEROP_DIR" "$stamp" "$want" || return 1
-	# The module must load in this Node (on Node 18 through env.mjs's Web Crypto shim).
+	# The module must load in this Node (on Node 18 through env.mjs's Web Crypto shim);
+	# checked once per Node version and install.
+	local loads
+	loads=$INTEROP_DIR/node_modules/.nymkit-loads-$(node --version)
+	[ -f "$loads" ] && return 0
 	(cd "$INTEROP_DIR" && node --input-type=module -e '
 		import { loadOfficialClient } from "./lib/env.mjs";
 		const { nym } = await loadOfficialClient();
 		if (typeof nym.NymClient !== "function") throw new Error("no NymClient export");
-	') || { echo "interop: the official client does not load under node $(node --version)" >&2; return 1; }
+	' >/dev/null) || { echo "interop: the official client does not load under node $(node --version)" >&2; return 1; }
+	: >"$loads"
 }
 
 # ---------------------------------------------------------------- deadlines
@@ -100,17 +105,20 @@ node_stats() { tail -n 1 "$INTEROP_NET/$1.stats"; }
 # teardown, by their ids.
 track() { echo "$1" >>"$BATS_TEST_TMPDIR/pids"; }
 
+# Running, not merely a zombie waiting to be reaped.
+running() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
 stop_tracked() {
 	local f=$BATS_TEST_TMPDIR/pids p i
 	[ -f "$f" ] || return 0
 	for p in $(cat "$f"); do kill "$p" 2>/dev/null; done
 	for i in $(seq 40); do
 		local left=
-		for p in $(cat "$f"); do kill -0 "$p" 2>/dev/null && left=1; done
+		for p in $(cat "$f"); do running "$p" && left=1; done
 		[ -z "$left" ] && break
 		sleep 0.05
 	done
-	for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null; done
+	for p in $(cat "$f"); do running "$p" && kill -9 "$p" 2>/dev/null; done
 	rm -f "$f"
 }
 
