@@ -63,7 +63,7 @@ static const char usage_text[] =
 #define DUP_PING_MS 1000          /* duplicate-connection liveness wait */
 #define MAX_TEXT (256 * 1024)     /* largest text message accepted */
 #define MAX_BINARY (40 * 1024)    /* largest binary message (extended32 + overhead) */
-#define CONN_QUEUE_MAX (4u << 20) /* bytes queued to one client before we stop */
+#define CONN_QUEUE_MAX (1u << 20) /* bytes queued to one client before we stop */
 #define PEER_QUEUE_MAX 2000       /* packets queued to one next hop */
 #define INBOX_BATCH 100
 #define INBOX_MAX_AGE 86400       /* s, stored messages are purged after this */
@@ -1546,8 +1546,9 @@ main(int argc, char **argv)
 	char b58[NYM_B58_KEY_MAX], sb58[NYM_B58_KEY_MAX];
 	nym_base58_encode(b58, sizeof b58, g.keys.identity_pk, 32);
 	nym_base58_encode(sb58, sizeof sb58, g.keys.sphinx_pk, 32);
-	logf(LOG_INFO, "gateway %s (sphinx key %s): clients on %s://%s:%d, mix port %s, inbox %s",
-	     b58, sb58, cert ? "wss" : "ws", ws_host[0] ? ws_host : "*", ws_port, mix_hostport, inbox);
+	logf(LOG_INFO, "gateway %s (sphinx key %s): clients on %s://%s%s%s:%d, mix port %s, inbox %s",
+	     b58, sb58, cert ? "wss" : "ws", strchr(ws_host, ':') ? "[" : "", ws_host[0] ? ws_host : "*",
+	     strchr(ws_host, ':') ? "]" : "", ws_port, mix_hostport, inbox);
 
 	sig_ctx = g.ctx;
 	signal(SIGINT, on_signal);
