@@ -360,3 +360,14 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	run nym-gateway --keys "$BATS_TEST_TMPDIR/gw" --topology /dev/null --listen 127.0.0.1:$(free_port)
 	assert_failure 1
 }
+
+@test "nym-gateway: a client that floods requests and never reads its replies is cut off" {
+	start_gw
+	run "$GWPEER" -t 10 "127.0.0.1:$WS" "$GK" register "$(seed)" key flood 400000 drain
+	assert_success
+	assert_line --partial '"closed":true'
+	grep -q "client does not read its replies; closing" "$BATS_TEST_TMPDIR/gw.log"
+	run peer text '{"type":"supportedProtocol"}' recv
+	assert_success
+	assert_output '{"type":"supportedProtocol","version":6}'
+}

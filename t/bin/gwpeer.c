@@ -23,6 +23,9 @@
  *   recv                     wait for one message and print it
  *   recvuntil TYPE           print messages until a text one of "type" TYPE
  *   expect-closed            wait for the gateway to close the connection
+ *   flood N                  send N supportedProtocol requests without reading
+ *   drain                    read (without printing) until the gateway closes;
+ *                            print {"drained":MESSAGES,"closed":true}
  *   nopong                   stop answering pings (a dead client)
  *   hold MS                  keep the connection, answering pings, for MS
  *   many N MS                open N more websocket connections, hold them MS
@@ -519,6 +522,36 @@ main(int argc, char **argv)
 				free(m);
 			}
 			printf("{\"closed\":true}\n");
+		} else if (!strcmp(st, "flood")) {
+			static const char req[] = "{\"type\":\"supportedProtocol\"}";
+			long n = atol(ARG(1));
+			size_t fl = 6 + sizeof req - 1, chunk = 4096;
+			uint8_t *buf = malloc(fl * chunk);
+			for (size_t k = 0; k < chunk; k++) { /* unmasked-key (zero mask) frames */
+				uint8_t *f = buf + k * fl;
+				f[0] = 0x81;
+				f[1] = (uint8_t)(0x80 | (sizeof req - 1));
+				memset(f + 2, 0, 4);
+				memcpy(f + 6, req, sizeof req - 1);
+			}
+			for (long sent = 0; sent < n && !closed; sent += (long)chunk)
+				write_all_fd(fd, buf, fl * (size_t)(n - sent < (long)chunk ? n - sent : (long)chunk));
+			free(buf);
+			i++;
+		} else if (!strcmp(st, "drain")) {
+			long got = 0;
+			for (;;) {
+				uint8_t *m;
+				size_t len;
+				int op = recv_msg(&m, &len, timeout_ms);
+				if (op == -2)
+					fail("%s", "the gateway did not close the connection");
+				if (op == -1)
+					break;
+				free(m);
+				got++;
+			}
+			printf("{\"drained\":%ld,\"closed\":true}\n", got);
 		} else if (!strcmp(st, "nopong")) {
 			answer_pings = 0;
 		} else if (!strcmp(st, "hold")) {
