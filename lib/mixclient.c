@@ -357,13 +357,26 @@ inflight_remove(struct nym_mixclient *mc, struct mc_frag *f)
 	f->fnext = f->fprev = NULL;
 }
 
+struct emit_ctx {
+	struct nym_mixclient *mc;
+	struct mc_msg *m;
+	struct mc_frag *f;            /* resend: the fragment being rebuilt */
+};
+static int emit(void *ctx, const struct nym_msg_packet *p);
+
 /* Hand fragment f's packet to the gateway; its ack timer starts now. */
 static int
 send_frag(struct nym_mixclient *mc, struct mc_frag *f)
 {
 	int e;
-	if (!f->mp)
-		return NYM_EINVAL;
+	if (!f->mp) {
+		/* first transmission of a plain message's fragment: built now,
+		 * so that building overlaps sending and the loop stays responsive */
+		struct emit_ctx x = {mc, f->m, f};
+		if ((e = nym_msg_resend(mc->sender, &f->m->to, NULL, f->frag, f->frag_len, &mc->routes,
+		         mc->c.rng, emit, &x)) < 0)
+			return e;
+	}
 	if ((e = nym_gw_forward(mc->gw, f->mp, f->mp_len)) < 0)
 		return e;
 	free(f->mp);
@@ -442,12 +455,6 @@ loop_fire(struct nym_timer *t, void *arg)
 }
 
 /* ---- messages out ----------------------------------------------------------- */
-
-struct emit_ctx {
-	struct nym_mixclient *mc;
-	struct mc_msg *m;
-	struct mc_frag *f;            /* resend: the fragment being rebuilt */
-};
 
 /* Keep one packet nymmsg built: its MixPacket, fragment, ack id, timeout. */
 static int
@@ -616,7 +623,7 @@ static int
 msg_commit(struct nym_mixclient *mc, struct mc_msg *m, uint64_t *msg_id)
 {
 	for (size_t i = 0; i < m->nfrags; i++)
-		if (!m->frags[i].m || !m->frags[i].mp)
+		if (!m->frags[i].m || !m->frags[i].frag)
 			return NYM_EINVAL;
 	for (size_t i = 0; i < m->nfrags; i++) {
 		struct mc_frag *f = &m->frags[i];
@@ -670,6 +677,52 @@ nym_mixclient_sender_tag(const struct nym_mixclient *mc, const struct nym_addres
 	nym_mixclient_tag_derive(&mc->keys, to, tag);
 }
 
+/* A plain message cut into its fragments; packets are built when sent. */
+static int
+split_plain(struct nym_mixclient *mc, struct mc_msg *m, const uint8_t *data, size_t len)
+{
+	struct nym_message msg;
+	struct nym_split sp;
+	uint8_t *buf, id[NYM_FRAG_ID_LEN];
+	size_t n;
+	int e;
+
+	memset(&msg, 0, sizeof msg);
+	msg.type = NYM_MSG_PLAIN;
+	msg.data = data;
+	msg.data_len = len;
+	n = nym_message_encoded_len(&msg);
+	if (!(buf = malloc(n)))
+		return NYM_ENOMEM;
+	if ((e = nym_message_encode(buf, n, &msg)) < 0 ||
+	    (e = nym_split_init(&sp, buf, n, mc->P, mc->c.rng)) < 0) {
+		free(buf);
+		return e;
+	}
+	if (!(m->frags = calloc(sp.nfrags, sizeof *m->frags))) {
+		e = NYM_ENOMEM;
+		goto out;
+	}
+	m->nfrags = sp.nfrags;
+	for (size_t i = 0; i < sp.nfrags; i++) {
+		struct mc_frag *f = &m->frags[i];
+		if (!(f->frag = malloc(mc->P))) {
+			e = NYM_ENOMEM;
+			goto out;
+		}
+		if ((e = nym_split_fragment(&sp, i, f->frag, id)) < 0)
+			goto out;
+		f->frag_len = (size_t)e;
+		f->m = m;
+		f->key = frag_key(id);
+	}
+	e = 0;
+out:
+	nym_split_free(&sp);
+	free(buf);
+	return e;
+}
+
 int
 nym_mixclient_send(struct nym_mixclient *mc, const struct nym_address *to, const uint8_t *data,
     size_t len, int surbs, uint64_t lane, uint64_t *msg_id)
@@ -686,7 +739,7 @@ nym_mixclient_send(struct nym_mixclient *mc, const struct nym_address *to, const
 	m->to = *to;
 	struct emit_ctx x = {mc, m, NULL};
 	if (surbs < 0)
-		e = nym_msg_send_plain(mc->sender, to, data, len, &mc->routes, mc->c.rng, emit, &x);
+		e = split_plain(mc, m, data, len);
 	else {
 		uint8_t tag[16];
 		nym_mixclient_tag_derive(&mc->keys, to, tag);
