@@ -12,7 +12,8 @@ net="$work/net"
 export NYM_HOME_DIR="$work/home"
 recv_pid=
 
-say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+if [ -t 1 ]; then b='\033[1m' n='\033[0m'; else b= n=; fi
+say() { printf "\n${b}%s${n}\n" "$*"; }
 run() { printf '  $ %s\n' "$*"; "$@"; }
 
 cleanup() {
