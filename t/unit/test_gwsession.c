@@ -1,0 +1,318 @@
+/* test_gwsession.c — the client's gateway session (lib/gwsession.c) against a
+ * small gateway written here from lib/gwproto.h (gateway role), over a
+ * websocket on a unix socket: registration and the stored key, a forwarded
+ * packet, a push, authenticateV2 on the next start, re-registration when
+ * the gateway forgot us, a wrong gateway identity, a too-old protocol. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "gwclient.h"
+#include "gwproto.h"
+#include "keys.h"
+#include "test.h"
+
+/* ---- the gateway ------------------------------------------------------------ */
+
+static struct {
+	struct nym_node_keys id;
+	struct nym_rng rng;
+	int version;                /* announced in supportedProtocol */
+	uint8_t key[32];
+	int registered, auths, claims, frames;
+	uint8_t last_frame[4000];
+	size_t last_len;
+	uint8_t last_kind;
+	struct nym_gw_hs_gateway hs;
+} G;
+
+static void
+g_send(struct nym_ws *ws, const struct nym_gw_msg *m)
+{
+	char *s = NULL;
+	size_t n = 0;
+	if (nym_gw_msg_encode(m, &s, &n) == 0)
+		nym_ws_send(ws, 0, (const uint8_t *)s, n);
+	free(s);
+}
+
+static void
+g_error(struct nym_ws *ws, const char *text)
+{
+	char *s = NULL;
+	size_t n = 0;
+	if (nym_gw_json_error(&s, &n, text) == 0)
+		nym_ws_send(ws, 0, (const uint8_t *)s, n);
+	free(s);
+	nym_ws_close(ws);
+}
+
+static void
+g_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
+{
+	struct nym_gw_msg m, r;
+	(void)arg;
+	memset(&r, 0, sizeof r);
+	if (binary) {
+		uint8_t kind;
+		int len = nym_gw_bin_open(&kind, G.last_frame, sizeof G.last_frame, d, n, G.key);
+		if (len < 0)
+			return;
+		G.frames++;
+		G.last_len = (size_t)len;
+		G.last_kind = kind;
+		r.type = NYM_GW_RESP_SEND;
+		r.bandwidth = 1000000000;
+		g_send(ws, &r);
+		/* and push something back */
+		uint8_t frame[200];
+		int fl = nym_gw_bin_seal(frame, sizeof frame, NYM_GW_BIN_PUSHED,
+		    (const uint8_t *)"pushed payload", 14, G.key, &G.rng);
+		nym_ws_send(ws, 1, frame, (size_t)fl);
+		return;
+	}
+	memset(&m, 0, sizeof m);
+	if (nym_gw_msg_parse(&m, 1, (const char *)d, n) < 0)
+		return;
+	switch (m.type) {
+	case NYM_GW_REQ_SUPPORTED_PROTOCOL:
+		r.type = NYM_GW_RESP_SUPPORTED_PROTOCOL;
+		r.has_version = 1;
+		r.version = (uint8_t)G.version;
+		g_send(ws, &r);
+		break;
+	case NYM_GW_REQ_HANDSHAKE:
+		if (m.hs_len == NYM_GW_M1_LEN) {
+			uint8_t m2[NYM_GW_M2_LEN];
+			char *s = NULL;
+			size_t sl;
+			nym_gw_hs_gateway_m1(&G.hs, G.id.identity_seed, m.hs, m.hs_len, &G.rng, m2);
+			nym_gw_json_handshake(&s, &sl, 0, 6, m2, sizeof m2);
+			nym_ws_send(ws, 0, (const uint8_t *)s, sl);
+			free(s);
+		} else {
+			uint8_t m4[1];
+			char *s = NULL;
+			size_t sl;
+			if (nym_gw_hs_gateway_m3(&G.hs, m.hs, m.hs_len, m4, G.key) < 0) {
+				g_error(ws, "bad M3");
+				break;
+			}
+			nym_gw_json_handshake(&s, &sl, 0, 6, m4, 1);
+			nym_ws_send(ws, 0, (const uint8_t *)s, sl);
+			free(s);
+			G.registered++;
+			r.type = NYM_GW_RESP_REGISTER;
+			r.has_version = 1;
+			r.version = 6;
+			r.status = 1;
+			g_send(ws, &r);
+		}
+		break;
+	case NYM_GW_REQ_AUTHENTICATE_V2:
+		if (!G.registered) {
+			g_error(ws, NYM_GW_ERRTXT_NOT_REGISTERED);
+			break;
+		}
+		if (nym_gw_auth_check_request(&m.auth, (uint64_t)time(NULL), NYM_GW_MAX_SKEW) < 0 ||
+		    nym_gw_auth_check_key(&m.auth, G.key, 0) < 0) {
+			g_error(ws, NYM_GW_ERRTXT_BAD_ADDRESS);
+			break;
+		}
+		G.auths++;
+		r.type = NYM_GW_RESP_AUTHENTICATE;
+		r.has_version = 1;
+		r.version = 6;
+		r.status = 1;
+		r.bandwidth = 0; /* makes the client claim */
+		g_send(ws, &r);
+		break;
+	case NYM_GW_REQ_CLAIM_FREE_BANDWIDTH:
+		G.claims++;
+		r.type = NYM_GW_RESP_BANDWIDTH;
+		r.bandwidth = NYM_GW_FREE_BANDWIDTH;
+		g_send(ws, &r);
+		break;
+	default:
+		break;
+	}
+	nym_gw_msg_free(&m);
+}
+
+/* ---- the client --------------------------------------------------------------- */
+
+static struct {
+	int ready, registered, down, fatal, err, pushed;
+	char why[400], push[64];
+} C;
+
+static void
+c_ready(struct nym_gw *gw, int registered, void *arg)
+{
+	(void)gw, (void)arg;
+	C.ready++;
+	C.registered = registered;
+}
+static void
+c_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
+{
+	(void)gw, (void)arg;
+	C.pushed++;
+	snprintf(C.push, sizeof C.push, "%.*s", (int)len, (const char *)pt);
+}
+static void
+c_down(struct nym_gw *gw, int err, const char *why, int fatal, void *arg)
+{
+	(void)gw, (void)arg;
+	C.down++;
+	C.fatal = fatal;
+	C.err = err;
+	snprintf(C.why, sizeof C.why, "%s", why);
+}
+
+static struct nym_loop *L;
+
+static void
+spin(int *flag, int ms)
+{
+	uint64_t t0 = nym_now_ms();
+	while (!*flag && nym_now_ms() - t0 < (uint64_t)ms)
+		nym_loop_run(L, 20);
+}
+
+static struct nym_gw *
+start(const char *url, const struct nym_client_keys *k, const char *dir, const uint8_t gw[32])
+{
+	struct nym_gw_params p = {.url = url, .keys = k, .dir = dir, .rng = &G.rng, .max_retries = 2};
+	struct nym_gw_events ev = {c_ready, c_pushed, c_down, NULL, NULL};
+	struct nym_gw *s = NULL;
+	memcpy(p.gateway, gw, 32);
+	memset(&C, 0, sizeof C);
+	CHECK(nym_gw_start(&s, L, &p, &ev) == 0, "session starts (%s)", url);
+	return s;
+}
+
+static void
+stop(struct nym_gw *s)
+{
+	nym_gw_close(s);
+	for (int i = 0; i < 5; i++)
+		nym_loop_run(L, 10);
+	nym_gw_free(s);
+}
+
+int
+main(void)
+{
+	char tmp[] = "/tmp/nym-gwsession-XXXXXX", sock[200], url[220], dir[300], keyf[400];
+	struct nym_client_keys k;
+	const char *bad;
+	struct stat st;
+	struct nym_gw *s;
+	uint8_t gw[32], loaded[32];
+
+	nym_crypto_init();
+	G.rng = nym_rng_system();
+	G.version = 6;
+	CHECK(mkdtemp(tmp) != NULL, "temp dir");
+	snprintf(sock, sizeof sock, "%s/gw.sock", tmp);
+	snprintf(url, sizeof url, "unix:%s", sock);
+	snprintf(dir, sizeof dir, "%s/client", tmp);
+	snprintf(keyf, sizeof keyf, "%s/%s", dir, NYM_CLIENT_GATEWAY_SHARED_KEY);
+	nym_node_keys_generate(&G.id, &G.rng);
+	memcpy(gw, G.id.identity_pk, 32);
+	nym_client_keys_generate(&k, &G.rng);
+	CHECK(nym_client_keys_save(dir, &k, 0, &bad) == 0, "client keys saved");
+	CHECK(nym_loop_new(&L, NULL) == 0, "loop");
+	struct nym_ws_handler gh = {NULL, g_message, NULL, NULL};
+	CHECK(nym_ws_listen_unix(L, sock, &gh) == 0, "gateway listens");
+
+	/* 1. first start: registration, key stored, bandwidth claimed */
+	s = start(url, &k, dir, gw);
+	spin(&C.ready, 3000);
+	CHECK(C.ready == 1 && C.registered == 1 && G.registered == 1, "registered on first use");
+	CHECK(G.claims == 1, "free bandwidth claimed after registration");
+	CHECK(nym_gw_version(s) == 6, "protocol 6 negotiated");
+	CHECK(stat(keyf, &st) == 0 && (st.st_mode & 0777) == 0600, "shared key file is 0600");
+	uint8_t stored[32];
+	CHECK(nym_keyfile_read(keyf, NYM_PEM_GATEWAY_SHARED_KEY, stored, 32) == 0 &&
+	    !memcmp(stored, G.key, 32), "the stored key is the gateway's");
+	CHECK(nym_client_gateway_load(dir, loaded) == 0 && !memcmp(loaded, gw, 32),
+	    "gateway_identity.pem names the gateway (address complete)");
+
+	/* 2. a packet out (ForwardSphinxV2), a push in */
+	uint8_t mp[2 + 7 + 2413];
+	memset(mp, 0x5a, sizeof mp);
+	mp[0] = 0, mp[1] = 2, mp[2] = 4, mp[3] = 0x06, mp[4] = 0xfd;
+	CHECK(nym_gw_forward(s, mp, sizeof mp) == 0, "forward");
+	spin(&C.pushed, 3000);
+	CHECK(G.frames == 1 && G.last_kind == 2 && G.last_len == sizeof mp &&
+	    !memcmp(G.last_frame, mp, sizeof mp), "gateway got the MixPacket as ForwardSphinxV2");
+	CHECK(C.pushed == 1 && !strcmp(C.push, "pushed payload"), "client got the push decrypted");
+	stop(s);
+
+	/* 3. next start: authenticateV2 with the stored key */
+	s = start(url, &k, dir, gw);
+	spin(&C.ready, 3000);
+	CHECK(C.ready == 1 && C.registered == 0 && G.auths == 1 && G.registered == 1,
+	    "authenticated with the stored key, no new registration");
+	CHECK(G.claims == 2, "claimed again (bandwidth 0 reported)");
+	stop(s);
+
+	/* 4. the gateway lost us: "not registered" -> a fresh registration */
+	G.registered = 0;
+	s = start(url, &k, dir, gw);
+	spin(&C.ready, 5000);
+	CHECK(C.ready == 1 && C.registered == 1 && G.registered == 1, "re-registered (%s)", C.why);
+	CHECK(nym_keyfile_read(keyf, NYM_PEM_GATEWAY_SHARED_KEY, stored, 32) == 0 &&
+	    !memcmp(stored, G.key, 32), "the new key replaced the old one");
+	stop(s);
+
+	/* 5. a gateway that is not the one the topology names */
+	uint8_t other[32];
+	struct nym_node_keys ok;
+	nym_node_keys_generate(&ok, &G.rng);
+	memcpy(other, ok.identity_pk, 32);
+	char dir2[320];
+	snprintf(dir2, sizeof dir2, "%s/client2", tmp);
+	struct nym_client_keys k2;
+	nym_client_keys_generate(&k2, &G.rng);
+	nym_client_keys_save(dir2, &k2, 0, &bad);
+	s = start(url, &k2, dir2, other);
+	spin(&C.fatal, 3000);
+	CHECK(C.fatal && C.err == NYM_EMAC && strstr(C.why, "signature"),
+	    "wrong gateway identity: fatal, says why (%s)", C.why);
+	CHECK(access(dir2, F_OK) == 0 && nym_client_gateway_load(dir2, loaded) != 0,
+	    "nothing stored for it");
+	nym_gw_free(s);
+
+	/* 6. a gateway below protocol 4 */
+	G.version = 3;
+	s = start(url, &k2, dir2, gw);
+	spin(&C.fatal, 3000);
+	CHECK(C.fatal && C.err == NYM_EVERSION, "protocol 3: fatal (%s)", C.why);
+	nym_gw_free(s);
+	G.version = 6;
+
+	/* 7. nobody listening: retries, then gives up */
+	char url2[240];
+	snprintf(url2, sizeof url2, "unix:%s/none.sock", tmp);
+	s = start(url2, &k2, dir2, gw);
+	spin(&C.fatal, 8000);
+	CHECK(C.fatal && C.down == 3 && strstr(C.why, "gave up after 3 attempts"),
+	    "unreachable: two retries, then fatal (%s)", C.why);
+	nym_gw_free(s);
+
+	nym_loop_free(L);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+	if (system(cmd)) {
+	}
+	return t_done();
+}
