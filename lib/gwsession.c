@@ -77,8 +77,8 @@ gw_fatal(struct nym_gw *gw, int err, const char *why)
 	gw->state = GW_DEAD;
 	gw->ws = NULL;
 	if (ws) {
-		nym_ws_set_user(ws, NULL);
 		nym_ws_close(ws);
+		nym_ws_detach(ws); /* gw may be freed before it has closed */
 	}
 	nym_timer_cancel(gw->retry);
 	if (gw->ev.down)
