@@ -141,6 +141,26 @@ send() { # TO-NAME, stdin
 	assert_output --partial "reconnecting"
 }
 
+@test "wss://: certificate verified (NYM_CA_FILE to trust a local CA); an untrusted one is a TLS failure" {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem \
+		-out cert.pem -days 1 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+	# a TLS listener with the localnet gateway's identity (registration checks it)
+	port=$(free_port)
+	mport=$(free_port)
+	nym-gateway --keys "$MIXNET_DIR/keys/gateway" --listen "127.0.0.1:$port" --mix-listen "127.0.0.1:$mport" \
+		--inbox "$BATS_TEST_TMPDIR/tls.sqlite" --cert cert.pem --key key.pem > tls.log 2>&1 3>&- &
+	gwpid=$!
+	for _ in $(seq 100); do grep -q "clients on wss" tls.log && break; sleep 0.05; done
+	NYM_CA_FILE="$PWD/cert.pem" run nym-recv --id alice --gateway "wss://localhost:$port" --timeout 2 --no-cover
+	assert_success
+	assert_output --partial "registered at the gateway as $(address alice)"
+	run nym-send --id bob --to "$(address alice)" --gateway "wss://localhost:$port" --timeout 20 <<< "x"
+	kill "$gwpid"
+	assert_failure 1
+	assert_output --partial "TLS failure"
+	assert_output --partial "gave up"
+}
+
 @test "usage: --help, --version, bad numbers" {
 	run nym-recv --help
 	assert_success
