@@ -1,18 +1,26 @@
 /* nym-sphinx-wrap — Sphinx packets through pipes: wrap a payload for a
- * route, peel one layer with a node key, make and use SURBs, inspect. */
+ * route, peel one layer with a node key, make and use SURBs, inspect; and
+ * whole Nym messages: the packets a client sends for one, and decryption of
+ * what arrives at the final hop. */
 #include <ctype.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <time.h>
 
 #include "codec.h"
+#include "cover.h"
 #include "crypto.h"
 #include "keys.h"
+#include "mixclient.h"
+#include "nymmsg.h"
 #include "packet.h"
+#include "payload.h"
 #include "sphinx.h"
 #include "surb.h"
 #include "tool.h"
+#include "topology.h"
 
 static const char usage_text[] =
 	"Usage: nym-sphinx-wrap (--hop HOST:PORT:KEY... | --route FILE) --destination ADDRESS\n"
@@ -23,6 +31,10 @@ static const char usage_text[] =
 	"       nym-sphinx-wrap --use-surb FILE [--size SIZE] < payload > packet\n"
 	"       nym-sphinx-wrap --unwrap-reply --surb-keys FILE < packet > payload\n"
 	"       nym-sphinx-wrap --inspect [--key NODE_KEY_FILE] < packet\n"
+	"       nym-sphinx-wrap --nym --to ADDRESS [--topology FILE] [--id NAME] [--surbs N]\n"
+	"                       [--reply-keys FILE] [--size SIZE] [--version N] < message > packets\n"
+	"       nym-sphinx-wrap --decrypt [--id NAME] [--reply-keys FILE] < payloads > messages\n"
+	"       nym-sphinx-wrap --inspect [--id NAME] < final-hop payload\n"
 	"\n"
 	"Build, peel and inspect Sphinx packets byte-compatible with the Nym mixnet\n"
 	"(sphinx-packet 0.6.0). Packets and SURBs are read raw, as hex, as base64 or as\n"
@@ -45,15 +57,27 @@ static const char usage_text[] =
 	"  -U, --use-surb FILE       wrap stdin into a reply through the SURB in FILE\n"
 	"  -R, --unwrap-reply        recover a reply packet as the SURB's creator\n"
 	"  -i, --inspect             print what the packet shows (and with --key what one\n"
-	"                            layer reveals) as JSON\n"
+	"                            layer reveals) as JSON; a MixPacket, or a final-hop\n"
+	"                            payload (with --id: its fragment and message type)\n"
+	"  -n, --nym                 the MixPackets (v2) a client sends for the message on\n"
+	"                            stdin: fragments, encryption, SURB-acks\n"
+	"  -t, --to ADDRESS          --nym: the recipient's client address\n"
+	"  -T, --topology FILE       --nym: the network (default $NYM_TOPOLOGY)\n"
+	"  -I, --id NAME             the client whose keys send or decrypt (default $NYM_ID,\n"
+	"                            else 'default')\n"
+	"      --surbs N             --nym: an anonymous message carrying N reply SURBs\n"
+	"      --reply-keys FILE     --nym --surbs writes the reply keys there; --decrypt\n"
+	"                            reads them to open replies\n"
+	"  -D, --decrypt             final-hop payloads (as --unwrap writes them) on stdin:\n"
+	"                            raw back to back, or one per line as hex, base64 or\n"
+	"                            --unwrap --json; each message to stdout once complete\n"
 	"  -x, --hex                 write hex\n"
 	"  -b, --base64              write base64\n"
 	"  -j, --json                one JSON object on stdout instead of raw data\n"
 	"  -h, --help                this text\n"
 	"  -V, --version             (with no number) the program's version\n";
 
-enum mode { WRAP, UNWRAP, SURB, USE_SURB, UNWRAP_REPLY, INSPECT
-	/* issue 4 adds NYM (a Nym message) and DECRYPT here */ };
+enum mode { WRAP, UNWRAP, SURB, USE_SURB, UNWRAP_REPLY, INSPECT, NYM, DECRYPT };
 enum enc { RAW, HEX, B64 };
 
 static struct {
@@ -62,6 +86,8 @@ static struct {
 	enum enc enc;
 	int json;
 	const char *route_file, *destination, *key_file, *surb_keys, *surb_file;
+	const char *to, *topology, *id, *reply_keys;
+	int surbs; /* --surbs N; -1: a plain message */
 	const char *key_files[2]; /* --key twice: a node's two rotation keys */
 	size_t nkeys;
 	const char *hops[NYM_SPHINX_MAX_HOPS + 1];
@@ -70,7 +96,7 @@ static struct {
 	uint16_t version;
 	double delay_mean_ms;
 	uint8_t size_tag;
-} opt = { .version = 259, .delay_mean_ms = 15, .size_tag = NYM_SIZE_REGULAR };
+} opt = { .version = 259, .delay_mean_ms = 15, .size_tag = NYM_SIZE_REGULAR, .surbs = -1 };
 
 static struct nym_sphinx_ctx ctx;
 
@@ -219,13 +245,33 @@ read_blob(FILE *f, const char *what, size_t *len)
 	return out;
 }
 
-/* A packet to process: must have one of the Nym Sphinx sizes. */
+/* A MixPacket (v2, else v1) around a Sphinx packet, as --nym writes them:
+ * returns its version, or 0 when b is none. */
+static int
+as_mix_packet(struct nym_mix_packet *mp, const uint8_t *b, size_t len)
+{
+	if (nym_mix_packet_decode(mp, NYM_MIX_PACKET_V2, b, len) == 0 &&
+	    nym_packet_size_of_len(mp->packet_len) >= 0)
+		return NYM_MIX_PACKET_V2;
+	if (nym_mix_packet_decode(mp, NYM_MIX_PACKET_V1, b, len) == 0 &&
+	    nym_packet_size_of_len(mp->packet_len) >= 0)
+		return NYM_MIX_PACKET_V1;
+	return 0;
+}
+
+/* A packet to process: must have one of the Nym Sphinx sizes, or be a
+ * MixPacket around one (its framing is dropped). */
 static uint8_t *
 read_packet(size_t *len)
 {
+	struct nym_mix_packet mp;
 	uint8_t *p = read_blob(stdin, "packet", len);
 	if (*len == 0)
 		die("no packet on standard input");
+	if (nym_packet_size_of_len(*len) < 0 && as_mix_packet(&mp, p, *len)) {
+		memmove(p, mp.packet, mp.packet_len);
+		*len = mp.packet_len;
+	}
 	if (nym_packet_size_of_len(*len) < 0)
 		die("packet is %zu bytes, not a Nym Sphinx packet size (regular 2413, ack 386, "
 		    "extended8 8557, extended16 16749, extended32 33133)", *len);
@@ -683,14 +729,666 @@ do_unwrap_reply(void)
 	return EXIT_OK;
 }
 
+/* ---- Nym messages: --nym, --decrypt, and payloads for --inspect ------------ */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *
+client_id(void)
+{
+	const char *id = opt.id ? opt.id : getenv("NYM_ID");
+	return id && *id ? id : "default";
+}
+
+/* The client's key set from its directory (keys.h layout under tool_home()). */
+static void
+load_client(struct nym_client_keys *k, char *dir, size_t cap)
+{
+	const char *home = tool_home(), *bad = NULL, *id = client_id();
+	int rc;
+
+	if (!home)
+		die("no home directory: set HOME or NYM_HOME_DIR");
+	if (nym_client_dir(dir, cap, home, id) < 0)
+		die("'%s' is not a usable client name", id);
+	rc = nym_client_keys_load(dir, k, &bad);
+	if (rc == NYM_EIO && errno == ENOENT)
+		die("client '%s' has no keys (%s/%s is missing): create them with nym-keygen --id %s",
+		    id, dir, bad ? bad : "", id);
+	if (rc == NYM_EPERM)
+		die("%s/%s: private key is accessible by group or others (chmod 600 it)", dir, bad ? bad : "");
+	if (rc < 0)
+		die("cannot load the keys of client '%s' (%s): %s", id, bad ? bad : dir,
+		    rc == NYM_EIO ? strerror(errno) : nym_strerror(rc));
+}
+
+/* The --reply-keys file (text, mode 0600; documented in the man page):
+ *   nym-reply-keys 1
+ *   recipient <address>      whom the SURBs were sent to
+ *   sender-tag <base58>      the tag the recipient sees
+ *   key <32 hex>             one line per reply key (one per SURB)
+ * Lines starting with # are comments; --decrypt reads only the key lines. */
+struct rk_writer {
+	FILE *f;
+};
+
+static int
+write_reply_key(void *ctx, const uint8_t key[16], uint64_t added_ms)
+{
+	struct rk_writer *w = ctx;
+	char hex[33];
+	(void)added_ms;
+	nym_hex_encode(hex, sizeof hex, key, 16);
+	fprintf(w->f, "key %s\n", hex);
+	nym_wipe(hex, sizeof hex);
+	return 0;
+}
+
+static void
+save_reply_keys(const struct nym_reply_keys *rk, const uint8_t tag[16])
+{
+	int fd = open(opt.reply_keys, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct rk_writer w;
+	char b58[NYM_B58_KEY_MAX];
+
+	if (fd < 0 || !(w.f = fdopen(fd, "w")))
+		die("%s: %s", opt.reply_keys, strerror(errno));
+	nym_base58_encode(b58, sizeof b58, tag, 16);
+	fprintf(w.f, "# nym-sphinx-wrap reply keys: secret, keep private\nnym-reply-keys 1\n"
+	        "recipient %s\nsender-tag %s\n", opt.to, b58);
+	nym_reply_keys_each(rk, write_reply_key, &w);
+	if (fclose(w.f) != 0)
+		die("%s: %s", opt.reply_keys, strerror(errno));
+}
+
+static struct nym_reply_keys *
+load_reply_keys(void)
+{
+	FILE *f = fopen(opt.reply_keys, "r");
+	struct nym_reply_keys *rk = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS);
+	char line[256], hex[64];
+	uint8_t key[16];
+	int magic = 0, lineno = 0;
+
+	if (!f)
+		die("%s: %s", opt.reply_keys, strerror(errno));
+	if (!rk)
+		die("out of memory");
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!magic) {
+			if (strcmp(line, "nym-reply-keys 1\n") != 0)
+				die("%s: not a reply keys file (first line must be 'nym-reply-keys 1')", opt.reply_keys);
+			magic = 1;
+		} else if (sscanf(line, "key %63s", hex) == 1) {
+			if (nym_hex_decode(key, sizeof key, hex, strlen(hex)) != 16)
+				die("%s: line %d: a key is 32 hex digits", opt.reply_keys, lineno);
+			if (nym_reply_keys_add(rk, key, now_ms()) < 0)
+				die("%s: too many keys", opt.reply_keys);
+		} else if (strncmp(line, "recipient ", 10) != 0 && strncmp(line, "sender-tag ", 11) != 0) {
+			die("%s: line %d is malformed", opt.reply_keys, lineno);
+		}
+	}
+	fclose(f);
+	nym_wipe(line, sizeof line);
+	nym_wipe(hex, sizeof hex);
+	nym_wipe(key, sizeof key);
+	if (!magic)
+		die("%s: empty reply keys file", opt.reply_keys);
+	return rk;
+}
+
+/* A route source over the topology: L1, L2, L3 at random, then the gateway. */
+struct topo_routes {
+	const struct nym_topology *t;
+	struct nym_rng rng;
+};
+
+static int
+pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
+{
+	struct topo_routes *tr = ctx;
+	struct nym_route r;
+	char err[NYM_TOPOLOGY_ERR_MAX];
+
+	if (nym_topology_route(tr->t, &tr->rng, gateway, &r, err, sizeof err) < 0)
+		return NYM_EROUTE;
+	for (size_t i = 0; i < r.n_hops; i++) {
+		struct nym_node_addr a;
+		if (nym_node_addr_parse(&a, r.hops[i].mix_host) < 0 ||
+		    nym_node_addr_encode(hops[i].address, 32, &a) < 0)
+			return NYM_EROUTE;
+		memcpy(hops[i].pubkey, r.hops[i].sphinx_key, 32);
+	}
+	return (int)r.n_hops;
+}
+
+struct emit_state {
+	size_t n, bytes;
+};
+
+static int
+emit_packet(void *ctx, const struct nym_msg_packet *p)
+{
+	struct emit_state *st = ctx;
+
+	st->n++;
+	st->bytes += p->mix_packet_len;
+	if (!opt.json) {
+		write_data(p->mix_packet, p->mix_packet_len);
+		return 0;
+	}
+	struct nym_mix_packet mp;
+	char hop[NYM_NODE_ADDR_STR_MAX], id[11];
+	uint32_t set_id = 0;
+	uint8_t pos = 0;
+	json_t *o = json_object();
+	if (nym_mix_packet_decode(&mp, NYM_MIX_PACKET_V2, p->mix_packet, p->mix_packet_len) < 0)
+		die("internal error: a MixPacket that does not decode");
+	addr_text(hop, sizeof hop, mp.next_hop, mp.next_hop_len);
+	nym_fragment_id_decode(&set_id, &pos, p->frag_id);
+	nym_hex_encode(id, sizeof id, p->frag_id, NYM_FRAG_ID_LEN);
+	json_object_set_new(o, "index", json_integer((json_int_t)p->index));
+	json_object_set_new(o, "count", json_integer((json_int_t)p->count));
+	json_object_set_new(o, "fragment_id", json_string(id));
+	json_object_set_new(o, "set_id", json_integer(set_id));
+	json_object_set_new(o, "position", json_integer(pos));
+	json_object_set_new(o, "next_hop", json_string(hop));
+	json_object_set_new(o, "key_rotation", json_integer(mp.key_rotation));
+	json_object_set_new(o, "length", json_integer((json_int_t)p->mix_packet_len));
+	json_object_set_new(o, "delay_ns", json_integer((json_int_t)p->delay_ns));
+	json_object_set_new(o, "timeout_ms", json_integer((json_int_t)p->timeout_ms));
+	json_object_set_new(o, "packet", jbytes(p->mix_packet, p->mix_packet_len, opt.enc));
+	json_print(o);
+	return 0;
+}
+
+static void
+gateway_known(const struct nym_topology *t, const uint8_t gw[32], const char *whose)
+{
+	char b58[NYM_B58_KEY_MAX];
+	if (nym_topology_find_identity(t, gw))
+		return;
+	nym_base58_encode(b58, sizeof b58, gw, 32);
+	die("%s gateway %s is not in the network (%s)", whose, b58, opt.topology);
+}
+
+static int
+do_nym(void)
+{
+	struct nym_address to;
+	struct nym_client_keys keys;
+	struct nym_topology *topo = NULL;
+	struct nym_msg_config cfg;
+	struct nym_msg_sender *s;
+	struct nym_reply_keys *rk = NULL;
+	struct topo_routes tr = { .rng = nym_rng_system() };
+	struct nym_route_source routes = { pick_route, &tr };
+	struct nym_rng rng = nym_rng_system();
+	struct emit_state st = { 0 };
+	char dir[4096], why[NYM_ADDRESS_WHY_MAX], err[NYM_TOPOLOGY_ERR_MAX], b58[NYM_B58_KEY_MAX];
+	uint8_t gw[32], tag[16], *msg;
+	size_t len;
+	int rc;
+
+	if (nym_address_parse(&to, opt.to, why, sizeof why) < 0)
+		die("recipient '%s': %s", opt.to, why);
+	load_client(&keys, dir, sizeof dir);
+	rc = nym_client_gateway_load(dir, gw);
+	if (rc == NYM_ENOTFOUND || (rc == NYM_EIO && errno == ENOENT))
+		die("client '%s' has no gateway (no %s in its key directory), so its acks and SURBs "
+		    "have no way back: choose one with nym-keygen --id %s --gateway GATEWAY",
+		    client_id(), NYM_CLIENT_GATEWAY_IDENTITY, client_id());
+	if (rc < 0)
+		die("cannot read the gateway of client '%s': %s", client_id(),
+		    rc == NYM_EIO ? strerror(errno) : nym_strerror(rc));
+	if (nym_topology_load_file(&topo, opt.topology, err, sizeof err) < 0)
+		die("%s: %s", opt.topology, err);
+	gateway_known(topo, gw, "the sender's");
+	gateway_known(topo, to.gateway, "the recipient's");
+	tr.t = topo;
+
+	if (!(msg = read_all(stdin, &len, NYM_REASM_DEFAULT_MAX_BYTES)))
+		die("cannot read the message: %s", errno == EFBIG ? "larger than 64 MiB, more than a "
+		    "recipient reassembles" : strerror(errno));
+
+	nym_msg_config_default(&cfg);
+	cfg.sphinx_version = opt.version;
+	cfg.packet_delay_ns = cfg.ack_delay_ns = (uint64_t)llround(opt.delay_mean_ms * 1e6);
+	cfg.size_tag = opt.size_tag;
+	cfg.key_rotation = nym_rotation_of_id(topo->rotation_id);
+	cfg.mix_packet_version = NYM_MIX_PACKET_V2;
+	if (!(s = nym_msg_sender_new(&keys, gw, &cfg)))
+		die("out of memory");
+	if (opt.surbs >= 0) {
+		nym_mixclient_tag_derive(&keys, &to, tag);
+		if (!(rk = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)))
+			die("out of memory");
+		rc = nym_msg_send_anonymous(s, &to, tag, msg, len, (size_t)opt.surbs, rk, now_ms(), &routes,
+		                            &rng, emit_packet, &st);
+	} else {
+		rc = nym_msg_send_plain(s, &to, msg, len, &routes, &rng, emit_packet, &st);
+	}
+	if (rc < 0)
+		die("cannot build the packets: %s", nym_strerror(rc));
+	if (rk) {
+		if (opt.reply_keys)
+			save_reply_keys(rk, tag);
+		nym_base58_encode(b58, sizeof b58, tag, 16);
+		warnx("%zu packet%s (%zu bytes) for a %zu-byte anonymous message with %d reply SURBs; "
+		      "sender tag %s%s%s", st.n, st.n == 1 ? "" : "s", st.bytes, len, opt.surbs, b58,
+		      opt.reply_keys ? ", reply keys in " : "", opt.reply_keys ? opt.reply_keys : "");
+	} else {
+		warnx("%zu packet%s (%zu bytes) for a %zu-byte message", st.n, st.n == 1 ? "" : "s", st.bytes, len);
+	}
+	if (fflush(stdout) != 0)
+		die("cannot write output: %s", strerror(errno));
+	nym_reply_keys_free(rk);
+	nym_msg_sender_free(s);
+	nym_topology_free(topo);
+	nym_wipe(&keys, sizeof keys);
+	free(msg);
+	return EXIT_OK;
+}
+
+/* What a final-hop payload of len bytes is: 1 = Sphinx plaintext with the
+ * SURB-ack block (as --unwrap writes it), 2 = a gateway push (the same
+ * without the block), 3 = an ack body, 0 = none of them. */
+static int
+payload_kind(size_t len)
+{
+	static const uint8_t tags[] = { NYM_SIZE_REGULAR, NYM_SIZE_EXTENDED8, NYM_SIZE_EXTENDED16,
+	                                NYM_SIZE_EXTENDED32 };
+	if (len == NYM_ACK_BODY_LEN)
+		return 3;
+	for (size_t i = 0; i < sizeof tags; i++) {
+		if (len == nym_packet_plaintext_len(tags[i]))
+			return 1;
+		if (len + NYM_ACK_BLOCK_LEN == nym_packet_plaintext_len(tags[i]))
+			return 2;
+	}
+	return 0;
+}
+
+static const char payload_sizes[] =
+	"2048 regular, 8192 extended8, 16384 extended16, 32768 extended32; or a gateway push, "
+	"405 bytes fewer; or a 21-byte ack";
+
+/* The part a gateway pushes to the client (after the SURB-ack block). */
+static int
+payload_push(const uint8_t *b, size_t len, const uint8_t **push, size_t *plen, size_t idx)
+{
+	struct nym_mix_packet ack;
+	int k = payload_kind(len);
+
+	if (!k)
+		die("payload %zu is %zu bytes, not a final-hop payload (%s)", idx, len, payload_sizes);
+	if (k != 1) {
+		*push = b;
+		*plen = len;
+		return k;
+	}
+	if (nym_ack_block_split(&ack, push, plen, b, len) < 0)
+		die("payload %zu does not start with a SURB-ack block (its first 19 bytes are no node "
+		    "address): not a final-hop payload", idx);
+	return k;
+}
+
+static const char *
+message_type_name(uint8_t t)
+{
+	return t == NYM_MSG_PLAIN ? "plain" : t == NYM_MSG_REPLIABLE ? "repliable" :
+	       t == NYM_MSG_REPLY ? "reply" : "unknown";
+}
+
+static const char *
+content_name(const struct nym_message *m)
+{
+	if (m->type == NYM_MSG_PLAIN)
+		return "data";
+	if (m->type == NYM_MSG_REPLY)
+		return m->content_tag == NYM_REPLY_DATA ? "data" : "surb_request";
+	switch (m->content_tag) {
+	case NYM_REPLIABLE_DATA_V1: case NYM_REPLIABLE_DATA_V2: return "data";
+	case NYM_REPLIABLE_SURBS_V1: case NYM_REPLIABLE_SURBS_V2: return "additional_surbs";
+	default: return "heartbeat";
+	}
+}
+
+/* The message fields as JSON (data as base64, text when UTF-8). */
+static void
+message_json(json_t *o, const struct nym_message *m)
+{
+	char b58[NYM_B58_KEY_MAX];
+	json_t *txt;
+
+	json_object_set_new(o, "type", json_string(message_type_name(m->type)));
+	json_object_set_new(o, "content", json_string(content_name(m)));
+	json_object_set_new(o, "size", json_integer((json_int_t)m->data_len));
+	json_object_set_new(o, "data", jbytes(m->data ? m->data : (const uint8_t *)"", m->data_len, B64));
+	if (m->data && (txt = json_stringn((const char *)m->data, m->data_len)))
+		json_object_set_new(o, "text", txt);
+	if (m->type == NYM_MSG_REPLIABLE) {
+		nym_base58_encode(b58, sizeof b58, m->sender_tag, 16);
+		json_object_set_new(o, "sender_tag", json_string(b58));
+		json_object_set_new(o, "surbs", json_integer((json_int_t)m->nsurbs));
+		json_object_set_new(o, "surb_len", json_integer((json_int_t)m->surb_len));
+	} else {
+		json_object_set_new(o, "sender_tag", json_null());
+	}
+	if (m->type == NYM_MSG_REPLY && m->content_tag == NYM_REPLY_SURB_REQUEST)
+		json_object_set_new(o, "amount", json_integer(m->amount));
+}
+
+struct decrypt_state {
+	struct nym_msg_receiver *r;
+	size_t messages, acks, covers, duplicates;
+};
+
+static void
+decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
+{
+	struct nym_msg_received out;
+	const uint8_t *push;
+	size_t plen;
+	int rc;
+
+	payload_push(b, len, &push, &plen, idx);
+	rc = nym_msg_receive(d->r, push, plen, now_ms(), &out);
+	if (rc == NYM_EREPLAY) {
+		d->duplicates++;
+		return;
+	}
+	if (rc == NYM_EFORMAT || rc == NYM_ESHORT)
+		die("payload %zu is no fragment for client '%s': encrypted to another key, or a "
+		    "corrupt or impossible fragment header", idx, client_id());
+	if (rc == NYM_EFULL)
+		die("payload %zu: reassembly limit reached (%u MiB of unfinished messages)", idx,
+		    NYM_REASM_DEFAULT_MAX_BYTES >> 20);
+	if (rc < 0)
+		die("payload %zu: %s", idx, nym_strerror(rc));
+	if (rc == NYM_RECV_COVER) {
+		d->covers++;
+		warnx("payload %zu is loop cover (dropped)", idx);
+	} else if (rc == NYM_RECV_ACK) {
+		char id[11];
+		d->acks++;
+		nym_hex_encode(id, sizeof id, out.frag_id, NYM_FRAG_ID_LEN);
+		if (opt.json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "ack", json_string(id));
+			json_object_set_new(o, "set_id", json_integer(out.set_id));
+			json_object_set_new(o, "position", json_integer(out.position));
+			json_print(o);
+		} else {
+			warnx("payload %zu is an ack for fragment %s (set %u, position %u)", idx, id,
+			      out.set_id, out.position);
+		}
+	} else if (rc == NYM_RECV_MESSAGE) {
+		const struct nym_message *m = &out.msg;
+		d->messages++;
+		if (opt.json) {
+			json_t *o = json_object();
+			message_json(o, m);
+			json_object_set_new(o, "via_reply", json_boolean(out.via_reply));
+			json_print(o);
+			fflush(stdout);
+		} else {
+			if (m->data_len && write_all(1, m->data, m->data_len) < 0)
+				die("cannot write output: %s", strerror(errno));
+			if (m->type == NYM_MSG_REPLIABLE) {
+				char b58[NYM_B58_KEY_MAX];
+				nym_base58_encode(b58, sizeof b58, m->sender_tag, 16);
+				warnx("anonymous message (%s) with %zu reply SURBs, sender tag %s",
+				      content_name(m), m->nsurbs, b58);
+			} else if (!m->data) {
+				warnx("%s message (%s) with no data", message_type_name(m->type), content_name(m));
+			}
+		}
+	}
+	nym_msg_received_free(&out);
+}
+
+/* One payload from a text line: hex, base64, or the JSON --unwrap --json
+ * prints (its "payload" field). Returns a malloc'd buffer. */
+static uint8_t *
+decode_line(char *s, size_t *len, size_t idx)
+{
+	size_t n = strlen(s);
+	uint8_t *out;
+	json_t *j = NULL;
+	int r;
+
+	if (*s == '{') {
+		json_error_t err;
+		json_t *v;
+		if (!(j = json_loads(s, 0, &err)))
+			die("payload %zu looks like JSON but is not: %s", idx, err.text);
+		if (!json_is_string(v = json_object_get(j, "payload")))
+			die("payload %zu: the JSON has no \"payload\" field (as --unwrap --json prints)", idx);
+		s = (char *)json_string_value(v);
+		n = strlen(s);
+	}
+	if (!(out = malloc(n + 1)))
+		die("out of memory");
+	if ((r = nym_hex_decode(out, n, s, n)) < 0 && (r = nym_base64_decode(out, n, s, n)) < 0)
+		die("payload %zu is text but neither hex, base64 nor JSON", idx);
+	json_decref(j);
+	*len = (size_t)r;
+	return out;
+}
+
+static int
+do_decrypt(void)
+{
+	struct nym_client_keys keys;
+	struct nym_reply_keys *rk = NULL;
+	struct decrypt_state d = { 0 };
+	char dir[4096];
+	size_t idx = 0, rec = nym_packet_plaintext_len(opt.size_tag), n;
+	int c;
+
+	load_client(&keys, dir, sizeof dir);
+	if (opt.reply_keys)
+		rk = load_reply_keys();
+	if (!(d.r = nym_msg_receiver_new(&keys, rk, NULL)))
+		die("out of memory");
+	nym_wipe(&keys, sizeof keys);
+	if ((c = getc(stdin)) == EOF)
+		die("no payload on standard input");
+	ungetc(c, stdin);
+	if (c == 4 || c == 6) {
+		/* raw: back-to-back payloads of one size class, each starting
+		 * with its SURB-ack block's first hop (04 IPv4 / 06 IPv6) */
+		uint8_t *buf = malloc(rec);
+		if (!buf)
+			die("out of memory");
+		while ((n = fread(buf, 1, rec, stdin)) > 0) {
+			idx++;
+			if (n < rec)
+				die("payload %zu is truncated: %zu of %zu bytes (%s)", idx, n, rec,
+				    nym_packet_size_name(opt.size_tag));
+			decrypt_one(&d, buf, rec, idx);
+		}
+		free(buf);
+	} else {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t l;
+		while ((l = getline(&line, &cap, stdin)) >= 0) {
+			char *s = line, *e = line + l;
+			while (s < e && isspace((unsigned char)*s))
+				s++;
+			while (e > s && isspace((unsigned char)e[-1]))
+				*--e = 0;
+			if (s == e)
+				continue;
+			idx++;
+			uint8_t *b = decode_line(s, &n, idx);
+			decrypt_one(&d, b, n, idx);
+			free(b);
+		}
+		free(line);
+	}
+	if (ferror(stdin))
+		die("cannot read the payloads: %s", strerror(errno));
+	n = nym_reasm_bytes(nym_msg_receiver_reasm(d.r));
+	nym_msg_receiver_free(d.r);
+	nym_reply_keys_free(rk);
+	if (fflush(stdout) != 0)
+		die("cannot write output: %s", strerror(errno));
+	if (n)
+		die("input ended with a message incomplete (%zu bytes of its fragments held)", n);
+	return EXIT_OK;
+}
+
+/* --inspect of a final-hop payload: what shows without keys (the SURB-ack
+ * block, the prefix), and with --id the fragment and message inside. */
+static int
+inspect_payload(const uint8_t *b, size_t len)
+{
+	json_t *o = json_object();
+	const uint8_t *push;
+	size_t plen;
+	int k = payload_push(b, len, &push, &plen, 1), status = EXIT_OK;
+	char s[NYM_NODE_ADDR_STR_MAX];
+
+	json_object_set_new(o, "kind", json_string(k == 1 ? "final_payload" : k == 2 ? "gateway_push" : "ack"));
+	json_object_set_new(o, "size", json_integer((json_int_t)len));
+	if (k == 1) {
+		json_t *a = json_object();
+		addr_text(s, sizeof s, b, NYM_ACK_FIRST_HOP_LEN);
+		json_object_set_new(a, "first_hop", json_string(s));
+		json_object_set_new(a, "packet_len", json_integer(NYM_ACK_PACKET_LEN));
+		json_object_set_new(a, "alpha", jbytes(b + NYM_ACK_FIRST_HOP_LEN, 32, HEX));
+		json_object_set_new(o, "surb_ack", a);
+	}
+	if (k != 3)
+		json_object_set_new(o, "prefix", jbytes(push, 32, HEX));
+	if (opt.id || getenv("NYM_ID")) {
+		struct nym_client_keys keys;
+		struct nym_aes128_ctr *aes = NULL;
+		char dir[4096], id[11];
+		uint8_t *frag = malloc(plen), key[16];
+		int rc;
+
+		if (!frag)
+			die("out of memory");
+		load_client(&keys, dir, sizeof dir);
+		if (k == 3) {
+			uint32_t set_id;
+			uint8_t pos;
+			if (nym_ack_open(aes, frag, push, plen, keys.ack_key) < 0 ||
+			    nym_fragment_id_decode(&set_id, &pos, frag) < 0) {
+				json_object_set_new(o, "error", json_string("not an ack under this client's ack key"));
+				status = EXIT_FAIL;
+			} else {
+				nym_hex_encode(id, sizeof id, frag, NYM_FRAG_ID_LEN);
+				json_object_set_new(o, "fragment_id", json_string(id));
+				json_object_set_new(o, "set_id", json_integer(set_id));
+				json_object_set_new(o, "position", json_integer(pos));
+				json_object_set_new(o, "cover", json_boolean(nym_ack_is_cover(frag)));
+			}
+		} else {
+			struct nym_reply_keys *rk = opt.reply_keys ? load_reply_keys() : NULL;
+			struct nym_fragment f;
+			size_t n = plen - 32;
+			if (rk && nym_reply_keys_take(rk, push, key, now_ms()) == 0) {
+				rc = nym_payload_reply_decrypt(aes, frag, push, plen, key);
+				json_object_set_new(o, "encryption", json_string("reply"));
+			} else {
+				rc = nym_payload_decrypt(aes, frag, push, plen, keys.encryption_sk);
+				json_object_set_new(o, "encryption", json_string("regular"));
+			}
+			nym_wipe(key, sizeof key);
+			nym_reply_keys_free(rk);
+			if (rc < 0)
+				die("cannot decrypt: %s", nym_strerror(rc));
+			if (nym_cover_is(frag, n)) {
+				json_object_set_new(o, "cover", json_true());
+			} else if (nym_fragment_parse(&f, frag, n) < 0) {
+				json_object_set_new(o, "error", json_string("no valid fragment header: encrypted to "
+				                    "another key, or a corrupt or impossible header"));
+				json_object_set_new(o, "header", jbytes(frag, NYM_FRAG_LINKED_HEADER_LEN, HEX));
+				status = EXIT_FAIL;
+			} else {
+				json_t *fj = json_object();
+				size_t hl = (size_t)(f.payload - frag);
+				uint8_t fid[NYM_FRAG_ID_LEN];
+				json_object_set_new(o, "cover", json_false());
+				nym_fragment_id_encode(fid, f.set_id, f.position);
+				nym_hex_encode(id, sizeof id, fid, NYM_FRAG_ID_LEN);
+				json_object_set_new(fj, "header", jbytes(frag, hl, HEX));
+				json_object_set_new(fj, "id", json_string(id));
+				json_object_set_new(fj, "set_id", json_integer(f.set_id));
+				json_object_set_new(fj, "total", json_integer(f.total));
+				json_object_set_new(fj, "position", json_integer(f.position));
+				json_object_set_new(fj, "linked", json_boolean(hl == NYM_FRAG_LINKED_HEADER_LEN));
+				json_object_set_new(fj, "previous_set", f.prev_id ? json_integer(f.prev_id) : json_null());
+				json_object_set_new(fj, "next_set", f.next_id ? json_integer(f.next_id) : json_null());
+				json_object_set_new(fj, "payload_len", json_integer((json_int_t)f.payload_len));
+				json_object_set_new(o, "fragment", fj);
+				/* the message starts in the first fragment of the first set */
+				if (f.position == 1 && !f.prev_id && f.payload_len) {
+					json_t *mj = json_object();
+					long ul;
+					struct nym_message m;
+					json_object_set_new(mj, "type", json_string(message_type_name(f.payload[0])));
+					if (f.total == 1 && !f.next_id &&
+					    (ul = nym_message_unpad(f.payload, f.payload_len)) >= 0 &&
+					    nym_message_parse(&m, f.payload, (size_t)ul) == 0) {
+						json_object_del(mj, "type");
+						message_json(mj, &m);
+					}
+					json_object_set_new(o, "message", mj);
+				}
+			}
+		}
+		nym_wipe(&keys, sizeof keys);
+		nym_wipe(frag, plen);
+		free(frag);
+	}
+	json_print(o);
+	if (status != EXIT_OK)
+		warnx("the client's keys do not open this payload");
+	return status;
+}
+
 static int
 do_inspect(void)
 {
 	size_t len;
 	uint8_t *pkt = read_blob(stdin, "packet", &len);
 	json_t *o = json_object();
-	int tag, status = EXIT_OK;
+	struct nym_mix_packet mp;
+	int tag, mpv, status = EXIT_OK;
 
+	if (payload_kind(len)) {
+		status = inspect_payload(pkt, len);
+		free(pkt);
+		return status;
+	}
+	if (nym_packet_size_of_len(len) < 0 && (mpv = as_mix_packet(&mp, pkt, len))) {
+		json_t *m = json_object();
+		char h[NYM_NODE_ADDR_STR_MAX];
+		addr_text(h, sizeof h, mp.next_hop, mp.next_hop_len);
+		json_object_set_new(m, "version", json_integer(mpv));
+		json_object_set_new(m, "packet_type", json_integer(mp.packet_type));
+		json_object_set_new(m, "key_rotation", json_integer(mp.key_rotation));
+		json_object_set_new(m, "next_hop", json_string(h));
+		json_object_set_new(m, "length", json_integer((json_int_t)len));
+		json_object_set_new(o, "mix_packet", m);
+		memmove(pkt, mp.packet, mp.packet_len);
+		len = mp.packet_len;
+	}
 	if (len < NYM_SPHINX_MIN_PACKET)
 		die("packet is %zu bytes, shorter than the smallest Sphinx packet (%d)", len,
 		    NYM_SPHINX_MIN_PACKET);
@@ -740,7 +1438,7 @@ static void
 set_mode(enum mode m)
 {
 	if (opt.mode_set && opt.mode != m)
-		usage_error("choose one of --unwrap, --surb, --use-surb, --unwrap-reply, --inspect");
+		usage_error("choose one of --unwrap, --surb, --use-surb, --unwrap-reply, --inspect, --nym, --decrypt");
 	opt.mode = m;
 	opt.mode_set = 1;
 }
@@ -765,6 +1463,13 @@ main(int argc, char **argv)
 		{"hex", no_argument, 0, 'x'},
 		{"base64", no_argument, 0, 'b'},
 		{"json", no_argument, 0, 'j'},
+		{"nym", no_argument, 0, 'n'},
+		{"to", required_argument, 0, 't'},
+		{"topology", required_argument, 0, 'T'},
+		{"id", required_argument, 0, 'I'},
+		{"surbs", required_argument, 0, 1001},
+		{"reply-keys", required_argument, 0, 1002},
+		{"decrypt", no_argument, 0, 'D'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -772,7 +1477,7 @@ main(int argc, char **argv)
 	char *end;
 
 	tool_init("nym-sphinx-wrap");
-	while ((c = getopt_long(argc, argv, "H:r:d:v::m:s:uk:SK:U:RixbjhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:r:d:v::m:s:uk:SK:U:RixbjhVnt:T:I:D", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			if (opt.nhops == NYM_SPHINX_MAX_HOPS)
@@ -821,6 +1526,19 @@ main(int argc, char **argv)
 		case 'x': opt.enc = HEX; break;
 		case 'b': opt.enc = B64; break;
 		case 'j': opt.json = 1; break;
+		case 'n': set_mode(NYM); break;
+		case 't': opt.to = optarg; break;
+		case 'T': opt.topology = optarg; break;
+		case 'I': opt.id = optarg; break;
+		case 1001: {
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || n > NYM_MAX_SURB_REQUEST)
+				usage_error("--surbs takes a number of reply SURBs, 0 to %d", NYM_MAX_SURB_REQUEST);
+			opt.surbs = (int)n;
+			break;
+		}
+		case 1002: opt.reply_keys = optarg; break;
+		case 'D': set_mode(DECRYPT); break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); return EXIT_OK;
 		default: fprintf(stderr, "Try 'nym-sphinx-wrap --help'.\n"); return EXIT_USAGE;
@@ -836,6 +1554,20 @@ main(int argc, char **argv)
 		usage_error("--unwrap needs --key NODE_KEY_FILE");
 	if (opt.mode == UNWRAP_REPLY && !opt.surb_keys)
 		usage_error("--unwrap-reply needs --surb-keys FILE");
+	if (opt.mode == NYM) {
+		if (!opt.to)
+			usage_error("--nym needs --to ADDRESS (the recipient)");
+		if (!opt.topology && !(opt.topology = getenv("NYM_TOPOLOGY")))
+			usage_error("--nym needs --topology FILE (or NYM_TOPOLOGY)");
+		if (opt.size_tag == NYM_SIZE_ACK)
+			usage_error("--nym --size must be regular, extended8, extended16 or extended32");
+		if (opt.reply_keys && opt.surbs < 0)
+			usage_error("--reply-keys goes with --surbs N");
+	} else if (opt.to || opt.topology || opt.surbs >= 0) {
+		usage_error("--to, --topology and --surbs go with --nym");
+	}
+	if (opt.mode == DECRYPT && opt.size_tag == NYM_SIZE_ACK)
+		usage_error("--decrypt --size must be regular, extended8, extended16 or extended32");
 	if (nym_crypto_init() < 0 || nym_sphinx_ctx_init(&ctx) < 0)
 		die("cannot initialise the crypto libraries");
 	switch (opt.mode) {
@@ -845,6 +1577,8 @@ main(int argc, char **argv)
 	case USE_SURB: rc = do_use_surb(); break;
 	case UNWRAP_REPLY: rc = do_unwrap_reply(); break;
 	case INSPECT: rc = do_inspect(); break;
+	case NYM: rc = do_nym(); break;
+	case DECRYPT: rc = do_decrypt(); break;
 	default: rc = EXIT_USAGE;
 	}
 	nym_sphinx_ctx_free(&ctx);

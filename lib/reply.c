@@ -227,6 +227,18 @@ nym_reply_keys_count(const struct nym_reply_keys *k)
 	return k->n;
 }
 
+int
+nym_reply_keys_each(const struct nym_reply_keys *k,
+                    int (*fn)(void *ctx, const uint8_t key[16], uint64_t added_ms), void *ctx)
+{
+	int rc;
+
+	for (size_t i = 0; k && i < k->cap; i++)
+		if (k->tab[i].used && (rc = fn(ctx, k->tab[i].key, k->tab[i].t)) != 0)
+			return rc;
+	return 0;
+}
+
 size_t
 nym_reply_keys_expire(struct nym_reply_keys *k, uint64_t now_ms)
 {

@@ -69,6 +69,10 @@ int nym_reply_keys_add(struct nym_reply_keys *k, const uint8_t key[16], uint64_t
 int nym_reply_keys_take(struct nym_reply_keys *k, const uint8_t digest[32], uint8_t key[16],
                         uint64_t now_ms);
 size_t nym_reply_keys_count(const struct nym_reply_keys *k);
+/* Call fn for every key held, in no particular order (a tool saving the keys
+ * it handed out); stops at and returns fn's first non-zero result. */
+int nym_reply_keys_each(const struct nym_reply_keys *k,
+                        int (*fn)(void *ctx, const uint8_t key[16], uint64_t added_ms), void *ctx);
 size_t nym_reply_keys_expire(struct nym_reply_keys *k, uint64_t now_ms);
 
 #endif
