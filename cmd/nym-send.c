@@ -207,7 +207,7 @@ main(int argc, char **argv)
 	const char *topo = getenv("NYM_TOPOLOGY"), *api = getenv("NYM_API"), *gwurl = NULL, *home;
 	double timeout = 300, rate = 50;
 	long surbs = -1;
-	int nopoisson = 0, direct = 0, size_tag = NYM_SIZE_REGULAR, c;
+	int nopoisson = 0, direct = 0, size_tag = NYM_SIZE_REGULAR, pacing = 0, c;
 	char *end, why[NYM_ADDRESS_WHY_MAX + 64];
 	struct nym_address to;
 	uint8_t tag[16];
@@ -233,13 +233,15 @@ main(int argc, char **argv)
 			rate = strtod(optarg, &end);
 			if (*end || end == optarg || rate <= 0)
 				usage_error("--rate wants a positive number of packets per second, not '%s'", optarg);
+			pacing = 1;
 			break;
-		case 'N': nopoisson = 1; break;
+		case 'N': nopoisson = 1; pacing = 1; break;
 		case 'P':
 			if ((size_tag = nym_packet_size_by_name(optarg)) < 0 || size_tag == NYM_SIZE_ACK ||
 			    size_tag > NYM_SIZE_EXTENDED16)
 				usage_error("--packet-size: regular, extended8, extended16 or extended32, not '%s'",
 				    optarg);
+			pacing = 1;
 			break;
 		case 'T': topo = optarg; api = NULL; break;
 		case 'A': api = optarg; topo = NULL; break;
@@ -313,6 +315,9 @@ main(int argc, char **argv)
 		nym_wipe(&k, sizeof k);
 	}
 
+	if (via_recv && pacing && !S.quiet)
+		warnx("the running nym-recv of '%s' paces and sizes these packets: --rate, "
+		      "--no-poisson and --packet-size apply to an own connection (--direct)", id);
 	if (via_recv) {
 		struct nym_ws_handler h = {NULL, ctl_message, ctl_closed, NULL};
 		struct nym_wsapi_req r = {0};

@@ -55,6 +55,21 @@ teardown() {
 	[ "$(cat alice.out)" = "hello through the mixnet" ]
 }
 
+@test "--packet-size extended8/16/32 with --no-poisson: fewer, larger packets, the same bytes" {
+	recv_start alice --json --count 3
+	head -c 200000 /dev/urandom > in
+	for s in extended8 extended16 extended32; do
+		run nym-send --id bob --to "$(address alice)" --file in --packet-size "$s" --no-poisson --json --timeout 30
+		assert_success
+		echo "$output" | jq -e '.ok' >/dev/null
+		echo "$output" | jq -r .packets >> packets
+	done
+	[ "$(cat packets | tr '\n' ' ')" = "26 13 7 " ]
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	for i in 1 2 3; do [ "$(json_sha alice.out $i)" = "$(sha256sum < in | cut -d' ' -f1)" ]; done
+}
+
 @test "kill -9 of a mix node during a 1 MiB transfer, then restart: the message arrives whole and once" {
 	recv_start alice --json
 	head -c 1048576 /dev/urandom > big
