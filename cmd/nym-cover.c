@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "mixclient.h"
 #include "tool.h"
+#include "wsapi.h"
 
 #define GRACE_MS 5000
 
@@ -44,6 +45,7 @@ static struct {
 	double mean_ms;
 	volatile sig_atomic_t stop;
 	const struct nym_rng *rng;
+	struct nym_ws *ws;          /* through nym-recv */
 } C;
 
 static void
@@ -61,9 +63,8 @@ on_ready(struct nym_mixclient *mc, int registered, void *arg)
 }
 
 static void
-on_loop(struct nym_mixclient *mc, uint64_t rtt_us, void *arg)
+loop_back(uint64_t rtt_us)
 {
-	(void)mc, (void)arg;
 	C.back++;
 	if (C.nrtt == C.cap) {
 		size_t cap = C.cap ? C.cap * 2 : 256;
@@ -74,6 +75,48 @@ on_loop(struct nym_mixclient *mc, uint64_t rtt_us, void *arg)
 		C.cap = cap;
 	}
 	C.rtt[C.nrtt++] = (double)rtt_us / 1000.0;
+}
+
+static void
+on_loop(struct nym_mixclient *mc, uint64_t id, uint64_t rtt_us, void *arg)
+{
+	(void)mc, (void)id, (void)arg;
+	loop_back(rtt_us);
+}
+
+/* ---- through a running nym-recv (nymkit extension of its control socket) ---- */
+
+static void
+ctl_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
+{
+	struct nym_wsapi_resp p;
+	(void)ws, (void)arg;
+	if (!binary || nym_wsapi_resp_decode(&p, d, n, NULL) < 0)
+		return;
+	if (p.tag == NYM_WSAPI_RESP_NYMKIT_LOOP_SENT)
+		C.sent++;
+	else if (p.tag == NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED)
+		loop_back(p.rtt_us);
+	else if (p.tag == NYM_WSAPI_RESP_ERROR && !C.quiet)
+		warnx("nym-recv: %.*s", (int)(p.data_len > 300 ? 300 : p.data_len), (const char *)p.data);
+}
+
+static void
+ctl_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg)
+{
+	(void)ws, (void)err, (void)unsent, (void)arg;
+	C.ws = NULL;
+	C.ready = 0;
+	C.fail = 1;
+	C.done = 1;
+	snprintf(C.why, sizeof C.why, "the control socket of nym-recv closed (%s)", why);
+}
+
+static void
+ctl_open(struct nym_ws *ws, void *arg)
+{
+	(void)ws, (void)arg;
+	C.ready = 1;
 }
 
 static void
@@ -103,7 +146,11 @@ loop_tick(struct nym_timer *t, void *arg)
 {
 	uint64_t ns = 0;
 	(void)arg;
-	if (C.ready && nym_mixclient_send_loop(C.mc) == 0)
+	if (C.ws) {
+		uint8_t req = NYM_WSAPI_REQ_NYMKIT_LOOP;
+		if (C.ready)
+			nym_ws_send(C.ws, 1, &req, 1);
+	} else if (C.ready && nym_mixclient_send_loop(C.mc, NULL) == 0)
 		C.sent++;
 	nym_delay_sample(&ns, (uint64_t)(C.mean_ms * 1e6), C.rng);
 	nym_timer_set(t, ns / 1000);
@@ -189,8 +236,6 @@ main(int argc, char **argv)
 		usage_error("give --mean or --rate, not both");
 	if (!id || !*id)
 		id = "default";
-	if (!topo && !api)
-		usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 	if (!(home = tool_home()))
@@ -200,14 +245,12 @@ main(int argc, char **argv)
 	struct nym_mixclient_setup su;
 	struct nym_mixclient_config cfg;
 	struct nym_loop *loop;
-	char err[600], sock[4200];
-	int e;
+	char err[600], dir[4096], sock[4200];
+	int e, have_setup = 0;
 	C.rng = &rng;
-	if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
-		die("%s", err);
-	snprintf(sock, sizeof sock, "%s/control.sock", su.dir);
-	if (strlen(sock) < 108 && nym_unix_alive(sock))
-		die("a nym-recv holds the gateway connection of '%s': stop it, or use another --id", id);
+	if (nym_client_dir(dir, sizeof dir, home, id) < 0)
+		usage_error("bad identity name '%s'", id);
+	snprintf(sock, sizeof sock, "%s/control.sock", dir);
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
@@ -215,23 +258,37 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (nym_loop_new(&loop, getenv("NYM_CA_FILE")) < 0)
 		die("cannot set up the event loop");
-	nym_mixclient_defaults(&cfg);
-	cfg.keys = &su.keys;
-	cfg.dir = su.dir;
-	cfg.topo = su.topo;
-	memcpy(cfg.gateway, su.gateway, 32);
-	cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
-	cfg.rng = &rng;
-	cfg.send_mean_ms = 0;   /* only the loop stream below */
-	cfg.main_cover = 0;
-	cfg.loop_mean_ms = 0;
-	cfg.max_retries = 3;
-	const char *dm = getenv("NYM_DELAY_MEAN_MS");
-	if (dm && *dm)
-		cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
-	struct nym_mixclient_events ev = {on_ready, NULL, NULL, on_loop, on_down, on_warning, NULL};
-	if ((e = nym_mixclient_start(&C.mc, loop, &cfg, &ev)) < 0)
-		die("cannot start the client: %s", nym_strerror(e));
+	if (strlen(sock) < 108 && nym_unix_alive(sock)) {
+		/* nym-recv holds the gateway connection: it sends the loops */
+		struct nym_ws_handler h = {ctl_open, ctl_message, ctl_closed, NULL};
+		char url[4300];
+		snprintf(url, sizeof url, "unix:%s", sock);
+		if (nym_ws_connect(loop, url, &h, &C.ws) < 0)
+			die("cannot connect to %s", sock);
+	} else {
+		if (!topo && !api)
+			usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
+		if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
+			die("%s", err);
+		have_setup = 1;
+		nym_mixclient_defaults(&cfg);
+		cfg.keys = &su.keys;
+		cfg.dir = su.dir;
+		cfg.topo = su.topo;
+		memcpy(cfg.gateway, su.gateway, 32);
+		cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
+		cfg.rng = &rng;
+		cfg.send_mean_ms = 0;   /* only the loop stream below */
+		cfg.main_cover = 0;
+		cfg.loop_mean_ms = 0;
+		cfg.max_retries = 3;
+		const char *dm = getenv("NYM_DELAY_MEAN_MS");
+		if (dm && *dm)
+			cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
+		struct nym_mixclient_events ev = {on_ready, NULL, NULL, on_loop, on_down, on_warning, NULL};
+		if ((e = nym_mixclient_start(&C.mc, loop, &cfg, &ev)) < 0)
+			die("cannot start the client: %s", nym_strerror(e));
+	}
 	struct nym_timer *t = nym_timer_new(loop, loop_tick, NULL);
 
 	/* wait for the gateway, then send for `duration`, then wait for stragglers */
@@ -256,11 +313,19 @@ main(int argc, char **argv)
 			break;
 	}
 	nym_timer_free(t);
-	nym_mixclient_close(C.mc);
-	nym_loop_run(loop, 20);
-	nym_mixclient_free(C.mc);
+	if (C.ws) {
+		nym_ws_detach(C.ws);
+		nym_ws_close(C.ws);
+		nym_loop_run(loop, 20);
+	}
+	if (C.mc) {
+		nym_mixclient_close(C.mc);
+		nym_loop_run(loop, 20);
+		nym_mixclient_free(C.mc);
+	}
 	nym_loop_free(loop);
-	nym_mixclient_setup_free(&su);
+	if (have_setup)
+		nym_mixclient_setup_free(&su);
 
 	qsort(C.rtt, C.nrtt, sizeof *C.rtt, cmp_double);
 	if (json) {

@@ -44,8 +44,17 @@ struct ctl {
 	int subscribed; /* asked SelfAddress: gets Received pushes */
 };
 
+/* Loops sent for control-socket clients (nym-cover), until they return. */
+#define LOOPS_MAX 4096
+struct pending_loop {
+	uint64_t id;
+	struct ctl *ctl;
+};
+
 static struct {
 	struct nym_loop *loop;
+	struct pending_loop loops[LOOPS_MAX];
+	size_t loop_next;
 	struct nym_mixclient *mc;
 	struct ctl *ctls;
 	int out, quiet;
@@ -233,6 +242,19 @@ ctl_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg
 	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH:
 		ctl_lane(ws, r.connection_id);
 		return;
+	case NYM_WSAPI_REQ_NYMKIT_LOOP: {
+		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_SENT};
+		if ((e = nym_mixclient_send_loop(R.mc, &p.loop_id)) < 0) {
+			ctl_error(ws, NYM_WSAPI_ERR_OTHER, e == NYM_ENET ?
+			    "not connected to the gateway" : nym_strerror(e));
+			return;
+		}
+		struct pending_loop *pl = &R.loops[R.loop_next++ % LOOPS_MAX];
+		pl->id = p.loop_id;
+		pl->ctl = c;
+		ctl_reply(ws, &p);
+		return;
+	}
 	}
 }
 
@@ -262,6 +284,9 @@ ctl_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg
 	(void)err, (void)why, (void)unsent, (void)arg;
 	if (!c)
 		return;
+	for (size_t i = 0; i < LOOPS_MAX; i++)
+		if (R.loops[i].ctl == c)
+			R.loops[i].ctl = NULL;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -308,6 +333,21 @@ on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint
 	R.got++;
 	if (R.count > 0 && R.got >= R.count)
 		finish(0, NULL);
+}
+
+static void
+on_loop(struct nym_mixclient *mc, uint64_t id, uint64_t rtt_us, void *arg)
+{
+	(void)mc, (void)arg;
+	for (size_t i = 0; i < LOOPS_MAX; i++)
+		if (R.loops[i].id == id && R.loops[i].ctl) {
+			struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
+			p.loop_id = id;
+			p.rtt_us = rtt_us;
+			ctl_reply(R.loops[i].ctl->ws, &p);
+			R.loops[i].ctl = NULL;
+			return;
+		}
 }
 
 static void
@@ -429,7 +469,7 @@ main(int argc, char **argv)
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
 	}
-	struct nym_mixclient_events ev = {on_ready, on_message, NULL, NULL, on_down, on_warning, NULL};
+	struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down, on_warning, NULL};
 	if ((e = nym_mixclient_start(&R.mc, R.loop, &cfg, &ev)) < 0)
 		die("cannot start the client: %s", nym_strerror(e));
 

@@ -76,7 +76,7 @@ struct mc_surbs {
 
 struct mc_loop {
 	uint8_t epk[32];
-	uint64_t sent_us;
+	uint64_t sent_us, id;
 };
 
 struct nym_mixclient {
@@ -204,7 +204,7 @@ route_to(struct nym_mixclient *mc, struct nym_sphinx_route *sr, uint16_t version
 /* ---- loop cover ------------------------------------------------------------------ */
 
 static int
-send_loop(struct nym_mixclient *mc)
+send_loop(struct nym_mixclient *mc, uint64_t *loop_id)
 {
 	uint8_t *plain = mc->scratch, *pkt = mc->scratch + NYM_PACKET_MAX_LEN;
 	uint8_t *out = mc->scratch + 2 * NYM_PACKET_MAX_LEN;
@@ -234,9 +234,12 @@ send_loop(struct nym_mixclient *mc)
 		return n;
 	if ((e = nym_gw_forward(mc->gw, out, (size_t)n)) < 0)
 		return e;
-	struct mc_loop *lp = &mc->loops[mc->loop_pos++ % MC_LOOP_RING];
+	struct mc_loop *lp = &mc->loops[mc->loop_pos % MC_LOOP_RING];
 	memcpy(lp->epk, plain + NYM_ACK_BLOCK_LEN, 32);
 	lp->sent_us = now_us();
+	lp->id = ++mc->loop_pos;
+	if (loop_id)
+		*loop_id = lp->id;
 	mc->st.cover_sent++;
 	return 0;
 }
@@ -414,7 +417,7 @@ tick_fire(struct nym_timer *t, void *arg)
 	struct nym_mixclient *mc = arg;
 	if (mc->ready && nym_gw_backlog(mc->gw) < MC_BACKLOG_MAX) {
 		if (!send_next(mc) && mc->c.main_cover) {
-			int e = send_loop(mc);
+			int e = send_loop(mc, NULL);
 			if (e < 0)
 				warn(mc, "cannot build a cover packet: %s", e);
 		}
@@ -447,7 +450,7 @@ loop_fire(struct nym_timer *t, void *arg)
 {
 	struct nym_mixclient *mc = arg;
 	if (mc->ready && nym_gw_backlog(mc->gw) < MC_BACKLOG_MAX) {
-		int e = send_loop(mc);
+		int e = send_loop(mc, NULL);
 		if (e < 0)
 			warn(mc, "cannot build a cover packet: %s", e);
 	}
@@ -838,11 +841,11 @@ nym_mixclient_forget_lane(struct nym_mixclient *mc, uint64_t lane)
 }
 
 int
-nym_mixclient_send_loop(struct nym_mixclient *mc)
+nym_mixclient_send_loop(struct nym_mixclient *mc, uint64_t *loop_id)
 {
 	if (!mc->ready)
 		return NYM_ENET;
-	return send_loop(mc);
+	return send_loop(mc, loop_id);
 }
 
 void
@@ -927,7 +930,7 @@ loop_returned(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
 			mc->loops[i].sent_us = 0;
 			mc->st.loops_returned++;
 			if (mc->ev.loop)
-				mc->ev.loop(mc, rtt, mc->ev.arg);
+				mc->ev.loop(mc, mc->loops[i].id, rtt, mc->ev.arg);
 			return 1;
 		}
 	return 0;

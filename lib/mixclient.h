@@ -59,8 +59,9 @@ struct nym_mixclient_events {
 	    const uint8_t *sender_tag, void *arg);
 	/* One more packet of message msg_id acknowledged; left = still not. */
 	void (*acked)(struct nym_mixclient *mc, uint64_t msg_id, size_t left, void *arg);
-	/* A loop cover packet came back after rtt_us. */
-	void (*loop)(struct nym_mixclient *mc, uint64_t rtt_us, void *arg);
+	/* Loop cover packet loop_id (from nym_mixclient_send_loop, or one of
+	 * the client's own cover streams) came back after rtt_us. */
+	void (*loop)(struct nym_mixclient *mc, uint64_t loop_id, uint64_t rtt_us, void *arg);
 	/* Gateway connection lost (fatal = 0: reconnecting) or given up. */
 	void (*down)(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg);
 	void (*warning)(struct nym_mixclient *mc, const char *why, void *arg);
@@ -94,8 +95,9 @@ size_t nym_mixclient_unacked(const struct nym_mixclient *mc, uint64_t lane);
 size_t nym_mixclient_msg_unacked(const struct nym_mixclient *mc, uint64_t msg_id);
 /* Stop retransmitting the packets of lane and drop them from the queue. */
 void nym_mixclient_forget_lane(struct nym_mixclient *mc, uint64_t lane);
-/* Send one loop cover packet now (ahead of the queue). */
-int nym_mixclient_send_loop(struct nym_mixclient *mc);
+/* Send one loop cover packet now (ahead of the queue); *loop_id (may be
+ * NULL) names it in the loop() event. */
+int nym_mixclient_send_loop(struct nym_mixclient *mc, uint64_t *loop_id);
 /* Our address, and the sender tag we use towards `to`. */
 void nym_mixclient_address(const struct nym_mixclient *mc, struct nym_address *a);
 void nym_mixclient_sender_tag(const struct nym_mixclient *mc, const struct nym_address *to,

@@ -28,7 +28,8 @@ nym_wsapi_req_len(const struct nym_wsapi_req *r)
 	case NYM_WSAPI_REQ_SEND: return 113 + r->data_len;
 	case NYM_WSAPI_REQ_SEND_ANONYMOUS: return 117 + r->data_len;
 	case NYM_WSAPI_REQ_REPLY: return 33 + r->data_len;
-	case NYM_WSAPI_REQ_SELF_ADDRESS: return 1;
+	case NYM_WSAPI_REQ_SELF_ADDRESS:
+	case NYM_WSAPI_REQ_NYMKIT_LOOP: return 1;
 	case NYM_WSAPI_REQ_CLOSED_CONNECTION:
 	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH: return 9;
 	default: return 0;
@@ -90,6 +91,10 @@ nym_wsapi_req_decode(struct nym_wsapi_req *r, const uint8_t *in, size_t len, uin
 	switch (r->tag) {
 	case NYM_WSAPI_REQ_SELF_ADDRESS:
 		return 0;
+	case NYM_WSAPI_REQ_NYMKIT_LOOP:
+		if (len > 1)
+			FAIL(NYM_WSAPI_ERR_MALFORMED_REQUEST, NYM_EFORMAT);
+		return 0;
 	case NYM_WSAPI_REQ_CLOSED_CONNECTION:
 	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH:
 		if (len < 9)
@@ -135,6 +140,8 @@ nym_wsapi_resp_len(const struct nym_wsapi_resp *p)
 	case NYM_WSAPI_RESP_RECEIVED: return 10 + (p->has_sender_tag ? 16 : 0) + p->data_len;
 	case NYM_WSAPI_RESP_SELF_ADDRESS: return 97;
 	case NYM_WSAPI_RESP_LANE_QUEUE_LENGTH: return 17;
+	case NYM_WSAPI_RESP_NYMKIT_LOOP_SENT: return 9;
+	case NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED: return 17;
 	default: return 0;
 	}
 }
@@ -171,6 +178,13 @@ nym_wsapi_resp_encode(uint8_t *out, size_t cap, const struct nym_wsapi_resp *r)
 	case NYM_WSAPI_RESP_LANE_QUEUE_LENGTH:
 		put64(p, r->lane);
 		put64(p + 8, r->queue_length);
+		break;
+	case NYM_WSAPI_RESP_NYMKIT_LOOP_SENT:
+		put64(p, r->loop_id);
+		break;
+	case NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED:
+		put64(p, r->loop_id);
+		put64(p + 8, r->rtt_us);
 		break;
 	}
 	return (int)n;
@@ -226,6 +240,18 @@ nym_wsapi_resp_decode(struct nym_wsapi_resp *r, const uint8_t *in, size_t len, u
 		r->lane = get64(p);
 		r->queue_length = get64(p + 8);
 		return 0;
+	case NYM_WSAPI_RESP_NYMKIT_LOOP_SENT:
+	case NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED: {
+		size_t want = r->tag == NYM_WSAPI_RESP_NYMKIT_LOOP_SENT ? 8 : 16;
+		if (left < want)
+			FAIL(NYM_WSAPI_ERR_TOO_SHORT_RESPONSE, NYM_ESHORT);
+		if (left > want)
+			FAIL(NYM_WSAPI_ERR_MALFORMED_RESPONSE, NYM_EFORMAT);
+		r->loop_id = get64(p);
+		if (want == 16)
+			r->rtt_us = get64(p + 8);
+		return 0;
+	}
 	default:
 		FAIL(NYM_WSAPI_ERR_UNKNOWN_RESPONSE, NYM_EFLAG);
 	}

@@ -15,7 +15,13 @@
  *   0x02 SelfAddress     recipient[96]               (exactly 97 bytes)
  *   0x03 LaneQueueLength lane u64 || queue_length u64
  * Decoders point into the input (no copies); data_len must equal what is
- * left exactly. */
+ * left exactly.
+ *
+ * nymkit extensions (tags >= 0x80, which the official server answers with
+ * an UnknownRequest error), for nym-cover through nym-recv:
+ *   request  0x80 Loop           send one loop cover packet now (1 byte)
+ *   response 0x80 LoopSent       loop_id u64              (exactly 9 bytes)
+ *   response 0x81 LoopReturned   loop_id u64 || rtt_us u64 (exactly 17 bytes) */
 #ifndef NYM_WSAPI_H
 #define NYM_WSAPI_H
 
@@ -29,10 +35,14 @@
 #define NYM_WSAPI_REQ_CLOSED_CONNECTION 0x04
 #define NYM_WSAPI_REQ_LANE_QUEUE_LENGTH 0x05
 
+#define NYM_WSAPI_REQ_NYMKIT_LOOP 0x80
+
 #define NYM_WSAPI_RESP_ERROR 0x00
 #define NYM_WSAPI_RESP_RECEIVED 0x01
 #define NYM_WSAPI_RESP_SELF_ADDRESS 0x02
 #define NYM_WSAPI_RESP_LANE_QUEUE_LENGTH 0x03
+#define NYM_WSAPI_RESP_NYMKIT_LOOP_SENT 0x80
+#define NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED 0x81
 
 /* Error kinds of the Error response. */
 #define NYM_WSAPI_ERR_EMPTY_REQUEST 0x01
@@ -65,6 +75,7 @@ struct nym_wsapi_resp {
 	uint8_t sender_tag[16];
 	uint8_t recipient[96];       /* SelfAddress */
 	uint64_t lane, queue_length; /* LaneQueueLength */
+	uint64_t loop_id, rtt_us;    /* nymkit LoopSent / LoopReturned */
 	const uint8_t *data;         /* Error message / Received data: into the input */
 	size_t data_len;
 };

@@ -51,11 +51,22 @@ teardown() {
 	assert_output --partial "no loop came back"
 }
 
-@test "refuses to fight a running nym-recv for the gateway connection" {
+@test "through a running nym-recv: its connection sends the loops, only ours are counted" {
 	recv_start carol
+	run nym-cover --id carol --rate 30 --duration 1 --json
+	assert_success
+	echo "$output" | jq -e '.sent >= 10 and .returned == .sent'
+	# nym-recv's own cover streams go on meanwhile; none of them is reported to us
+	echo "$output" | jq -e '.returned <= .sent'
+	# and it still receives
+	recv_stop carol
+}
+
+@test "no network and no nym-recv: a usage error" {
+	unset NYM_TOPOLOGY
 	run nym-cover --id carol --duration 1
-	assert_failure 1
-	assert_output --partial "a nym-recv holds the gateway connection of 'carol'"
+	assert_failure 2
+	assert_output --partial "no network"
 }
 
 @test "usage: --mean with --rate, bad numbers, --help, --version" {

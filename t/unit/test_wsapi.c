@@ -47,7 +47,8 @@ resp_vector(const char *name, const struct nym_wsapi_resp *r, const char *hex)
 	    (!d.data_len || !memcmp(d.data, r->data, d.data_len)) &&
 	    d.has_sender_tag == r->has_sender_tag && !memcmp(d.sender_tag, r->sender_tag, 16) &&
 	    !memcmp(d.recipient, r->recipient, 96) && d.lane == r->lane &&
-	    d.queue_length == r->queue_length && d.error_kind == r->error_kind,
+	    d.queue_length == r->queue_length && d.error_kind == r->error_kind &&
+	    d.loop_id == r->loop_id && d.rtt_us == r->rtt_us,
 	    "%s: round trip", name);
 	free(want);
 }
@@ -117,6 +118,18 @@ main(void)
 	p.data = (const uint8_t *)"foomp message";
 	p.data_len = 13;
 	resp_vector("Error", &p, "00" "03" "000000000000000d" "666f6f6d70206d657373616765");
+
+	/* nymkit extensions */
+	memset(&r, 0, sizeof r);
+	r.tag = NYM_WSAPI_REQ_NYMKIT_LOOP;
+	req_vector("nymkit Loop", &r, "80");
+	memset(&p, 0, sizeof p);
+	p.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_SENT;
+	p.loop_id = 7;
+	resp_vector("nymkit LoopSent", &p, "80" "0000000000000007");
+	p.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED;
+	p.rtt_us = 12345;
+	resp_vector("nymkit LoopReturned", &p, "81" "0000000000000007" "0000000000003039");
 
 	/* rejections, with the kind the official server answers */
 	uint8_t buf[200];
