@@ -96,7 +96,7 @@ peel() {
 
 	# ... and each packet alice sent, as our gateway captured it, peels at mix1, mix2, mix3
 	# and the gateway: addressed to bob, carrying a SURB-ack that starts at mix1 and itself
-	# peels through the same four nodes back to alice.
+	# peels through the same four nodes back to alice; bob's keys open what is left.
 	local cap=$BATS_FILE_TMPDIR/capture n=0 f payload ack
 	run jq -r --arg c "$alice_id" 'select(.client == $c) | [.file, .next_hop, .sphinx_len, .packet_type] | @tsv' "$cap/packets.jsonl"
 	assert_success
@@ -112,6 +112,7 @@ peel() {
 		read -r dest payload < <(peel "$(hexof "$cap/$f")")
 		[ "$dest" = "$bob_id" ] || { echo "$f: for '$dest', not bob"; return 1; }
 		[ "${#payload}" = 4096 ] # 2048 bytes
+		printf '%s\n' "$payload" >>payloads.hex
 		[ "${payload:0:38}" = "$mix1_addr" ] || { echo "$f: SURB-ack first hop ${payload:0:38}, not $mix1_addr"; return 1; }
 		read -r dest ack < <(peel "${payload:38:772}") # the 386-byte ack packet
 		[ "$dest" = "$alice_id" ] || { echo "$f: ack for '$dest', not alice"; return 1; }
@@ -119,6 +120,9 @@ peel() {
 		n=$((n + 1))
 	done < <(printf '%s\n' "${lines[@]}")
 	[ "$n" -eq "${#lines[@]}" ]
+	# The final-hop payloads, opened offline with bob's keys, are alice's message.
+	nym-sphinx-wrap --decrypt --id bob <payloads.hex >offline
+	cmp msg offline
 
 	# One wrong byte anywhere in the header and the first hop refuses it (MAC).
 	f=$(printf '%s\n' "${lines[0]}" | cut -f1)
