@@ -911,14 +911,18 @@ emit_packet(void *ctx, const struct nym_msg_packet *p)
 	return 0;
 }
 
+/* The gateway must be in the network; the sender's must be a gateway (the
+ * recipient's may be any node, as the official client's egress). */
 static void
-gateway_known(const struct nym_topology *t, const uint8_t gw[32], const char *whose)
+gateway_known(const struct nym_topology *t, const uint8_t gw[32], const char *whose, int strict)
 {
+	const struct nym_node *n = nym_topology_find_identity(t, gw);
 	char b58[NYM_B58_KEY_MAX];
-	if (nym_topology_find_identity(t, gw))
+	if (n && (n->is_gateway || !strict))
 		return;
 	nym_base58_encode(b58, sizeof b58, gw, 32);
-	die("%s gateway %s is not in the network (%s)", whose, b58, opt.topology);
+	die("%s gateway %s is %s (%s)", whose, b58, n ? "not a gateway of the network" :
+	    "not in the network", opt.topology);
 }
 
 static int
@@ -951,9 +955,9 @@ do_nym(void)
 		die("cannot read the gateway of client '%s': %s", client_id(),
 		    rc == NYM_EIO ? strerror(errno) : nym_strerror(rc));
 	if (nym_topology_load_file(&topo, opt.topology, err, sizeof err) < 0)
-		die("%s: %s", opt.topology, err);
-	gateway_known(topo, gw, "the sender's");
-	gateway_known(topo, to.gateway, "the recipient's");
+		die("%s", err); /* names the file */
+	gateway_known(topo, gw, "the sender's", 1);
+	gateway_known(topo, to.gateway, "the recipient's", 0);
 	tr.t = topo;
 
 	if (!(msg = read_all(stdin, &len, NYM_REASM_DEFAULT_MAX_BYTES)))
@@ -1081,6 +1085,8 @@ message_json(json_t *o, const struct nym_message *m)
 		json_object_set_new(o, "sender_tag", json_string(b58));
 		json_object_set_new(o, "surbs", json_integer((json_int_t)m->nsurbs));
 		json_object_set_new(o, "surb_len", json_integer((json_int_t)m->surb_len));
+		if (m->content_tag >= NYM_REPLIABLE_DATA_V2)
+			json_object_set_new(o, "surb_key_rotation", json_integer(m->surb_rotation));
 	} else {
 		json_object_set_new(o, "sender_tag", json_null());
 	}
