@@ -818,8 +818,7 @@ handle_handshake(struct conn *c, struct nym_gw_msg *m)
 
 	if (c->state == C_FRESH) {
 		/* A "future" proposal is clamped to ours; anything else is accepted. */
-		c->version = !m->has_version ? 0 : m->version > NYM_GW_PROTOCOL_VERSION
-		                                       ? NYM_GW_PROTOCOL_VERSION : m->version;
+		c->version = nym_gw_version_accept(m->has_version, m->version);
 		rc = nym_gw_hs_gateway_m1(&c->hs, g->keys.identity_seed, m->hs, m->hs_len, &g->rng, m2);
 		if (rc == 0 && session_find(g, c->hs.client_pk)) {
 			nym_gw_hs_wipe(&c->hs, sizeof c->hs);

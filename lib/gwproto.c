@@ -15,6 +15,22 @@
 
 enum { HS_START = 0, HS_WAIT_M2, HS_WAIT_M4, HS_DONE, HS_GW_WAIT_M3, HS_FAILED };
 
+uint8_t
+nym_gw_version_accept(int has_version, uint8_t proposed)
+{
+	if (!has_version)
+		return 0;
+	return proposed > NYM_GW_PROTOCOL_VERSION ? NYM_GW_PROTOCOL_VERSION : proposed;
+}
+
+int
+nym_gw_version_propose(uint8_t announced)
+{
+	if (announced < NYM_GW_MIN_AUTH_VERSION)
+		return NYM_EVERSION;
+	return announced > NYM_GW_PROTOCOL_VERSION ? NYM_GW_PROTOCOL_VERSION : announced;
+}
+
 int
 nym_gw_derive_key(uint8_t key[32], const uint8_t eph_sk[32], const uint8_t peer_eph_pk[32],
                   const uint8_t salt[16])

@@ -54,6 +54,14 @@
 #define NYM_GW_FREE_BANDWIDTH INT64_C(68719476736) /* 64 GiB per claim */
 #define NYM_GW_LOW_BANDWIDTH INT64_C(40000000)   /* clients claim below this */
 
+/* Version negotiation (§2). Gateway, at registration: the version its
+ * handshake replies and `register` carry for a client proposal (absent = 0;
+ * a "future" proposal is clamped to 6; no lower bound). Client: the version
+ * to propose to a gateway that announced `announced` in supportedProtocol,
+ * or NYM_EVERSION when it is older than 4 (no GCM-SIV / authenticateV2). */
+uint8_t nym_gw_version_accept(int has_version, uint8_t proposed);
+int nym_gw_version_propose(uint8_t announced);
+
 /* Shared key derivation (both roles): K = HKDF-HMAC-BLAKE3(salt, X25519(sk, peer)). */
 int nym_gw_derive_key(uint8_t key[32], const uint8_t eph_sk[32], const uint8_t peer_eph_pk[32],
                       const uint8_t salt[16]);

@@ -457,6 +457,18 @@ test_json(void)
 }
 
 static void
+test_versions(void)
+{
+	CHECK(nym_gw_version_accept(1, 6 + 42) == 6, "repo test protocol_downgrade: 48 proposed, 6 used");
+	CHECK(nym_gw_version_accept(1, 3) == 3, "an older proposal is accepted as is (wasm 1.4.1 sends 3)");
+	CHECK(nym_gw_version_accept(0, 0) == 0, "absent protocol_version is 0");
+	CHECK(nym_gw_version_propose(6) == 6 && nym_gw_version_propose(5) == 5 &&
+	      nym_gw_version_propose(4) == 4, "client proposes what the gateway announced (4..6)");
+	CHECK(nym_gw_version_propose(9) == 6, "a future gateway gets our current version");
+	CHECK(nym_gw_version_propose(3) == NYM_EVERSION, "a gateway older than 4 is refused");
+}
+
+static void
 test_bandwidth(void)
 {
 	struct nym_gw_bandwidth b = {0};
@@ -483,6 +495,7 @@ main(void)
 	test_roundtrip();
 	test_bad_handshakes();
 	test_json();
+	test_versions();
 	test_bandwidth();
 	while (npool)
 		free(pool[--npool]);
