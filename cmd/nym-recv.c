@@ -11,6 +11,7 @@
 #include "gwclient.h"
 #include "keys.h"
 #include "mixclient.h"
+#include "nymapi.h"
 #include "tool.h"
 #include "wsapi.h"
 
@@ -63,6 +64,36 @@ static struct {
 	int fail;
 	char why[512];
 } R;
+
+/* --api: the network is fetched again every 5 minutes, as the official
+ * client refreshes its topology. */
+static uint64_t refresh_us = 300ull * 1000000; /* NYM_TOPOLOGY_REFRESH seconds */
+static const char *refresh_api;
+static struct nym_topology *topo_now;
+
+static void
+refresh(struct nym_timer *t, void *arg)
+{
+	struct nym_api_opts o = NYM_API_OPTS_DEFAULT;
+	struct nym_topology *nt;
+	char err[NYM_TOPOLOGY_ERR_MAX];
+	(void)arg;
+	o.base_url = refresh_api;
+	o.retries = 1;
+	o.timeout_ms = 10000;
+	if (nym_api_fetch_topology(&o, NULL, &nt, err, sizeof err) < 0) {
+		if (!R.quiet)
+			warnx("topology refresh failed (keeping the old one): %s", err);
+	} else if (nym_mixclient_set_topology(R.mc, nt) < 0) {
+		if (!R.quiet)
+			warnx("topology refresh: our gateway is gone from the network; keeping the old one");
+		nym_topology_free(nt);
+	} else {
+		nym_topology_free(topo_now);
+		topo_now = nt;
+	}
+	nym_timer_set(t, refresh_us);
+}
 
 static void
 on_signal(int sig)
@@ -473,6 +504,15 @@ main(int argc, char **argv)
 	if ((e = nym_mixclient_start(&R.mc, R.loop, &cfg, &ev)) < 0)
 		die("cannot start the client: %s", nym_strerror(e));
 
+	struct nym_timer *rt = NULL;
+	if (api) {
+		const char *rs = getenv("NYM_TOPOLOGY_REFRESH");
+		if (rs && atof(rs) > 0)
+			refresh_us = (uint64_t)(atof(rs) * 1e6);
+		refresh_api = api;
+		rt = nym_timer_new(R.loop, refresh, NULL);
+		nym_timer_set(rt, refresh_us);
+	}
 	uint64_t t0 = nym_now_ms();
 	while (!R.stop) {
 		nym_loop_run(R.loop, 200);
@@ -491,8 +531,10 @@ main(int argc, char **argv)
 	while (nym_now_ms() - t1 < 200 && nym_mixclient_backlog(R.mc))
 		nym_loop_run(R.loop, 50);
 	nym_mixclient_free(R.mc);
+	nym_timer_free(rt);
 	nym_loop_free(R.loop); /* removes the control socket */
 	nym_mixclient_setup_free(&su);
+	nym_topology_free(topo_now);
 	if (R.fail) {
 		warnx("%s", R.why);
 		return EXIT_FAIL;

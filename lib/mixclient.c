@@ -848,6 +848,17 @@ nym_mixclient_send_loop(struct nym_mixclient *mc, uint64_t *loop_id)
 	return send_loop(mc, loop_id);
 }
 
+int
+nym_mixclient_set_topology(struct nym_mixclient *mc, const struct nym_topology *t)
+{
+	if (!nym_topology_find_identity(t, mc->self.gateway))
+		return NYM_EROUTE;
+	mc->c.topo = t;
+	mc->rotation = nym_rotation_of_id(t->rotation_id);
+	nym_msg_sender_set_rotation(mc->sender, mc->rotation);
+	return 0;
+}
+
 void
 nym_mixclient_address(const struct nym_mixclient *mc, struct nym_address *a)
 {

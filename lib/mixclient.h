@@ -98,6 +98,10 @@ void nym_mixclient_forget_lane(struct nym_mixclient *mc, uint64_t lane);
 /* Send one loop cover packet now (ahead of the queue); *loop_id (may be
  * NULL) names it in the loop() event. */
 int nym_mixclient_send_loop(struct nym_mixclient *mc, uint64_t *loop_id);
+/* Use a newer topology from now on (a refresh, as the official client does
+ * every 5 minutes); the caller keeps t alive and may free the old one after
+ * this returns. NYM_EROUTE (nothing changed) if our gateway is not in it. */
+int nym_mixclient_set_topology(struct nym_mixclient *mc, const struct nym_topology *t);
 /* Our address, and the sender tag we use towards `to`. */
 void nym_mixclient_address(const struct nym_mixclient *mc, struct nym_address *a);
 void nym_mixclient_sender_tag(const struct nym_mixclient *mc, const struct nym_address *to,

@@ -40,6 +40,7 @@ mixnet_env() {
 	. "$MIXNET_DIR/env"
 	set +a
 	export NYM_TOPOLOGY="$MIXNET_DIR/topology.json"
+	MIXNET_API=$NYM_API
 	unset NYM_API
 }
 

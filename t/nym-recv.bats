@@ -161,6 +161,18 @@ send() { # TO-NAME, stdin
 	assert_output --partial "gave up"
 }
 
+@test "--api: the network is fetched again while it runs (NYM_TOPOLOGY_REFRESH), and it keeps working" {
+	api=$MIXNET_API
+	unset NYM_TOPOLOGY
+	NYM_TOPOLOGY_REFRESH=0.5 recv_start alice --api "$api" --count 1 --json
+	sleep 1.5
+	echo "after refreshes" | nym-send --id bob --api "$api" --to "$(address alice)" --timeout 20 --quiet
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	jq -e '.text == "after refreshes\n"' alice.out
+	! grep -q "refresh failed" alice.err
+}
+
 @test "usage: --help, --version, bad numbers" {
 	run nym-recv --help
 	assert_success
