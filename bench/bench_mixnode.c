@@ -79,6 +79,7 @@ cpu_ns_per_op(bench_fn fn, int iters)
 }
 
 static double last_cpu_per_packet; /* process CPU time per packet of the last mixer run */
+static double last_handle_ns;      /* mean time a worker spent on one packet (mixer stats) */
 
 static void
 count_out(void *ctx, const struct nym_mixer_out *o)
@@ -112,6 +113,7 @@ mixer_run(unsigned workers)
 	last_cpu_per_packet = (double)(cpu_now(CLOCK_PROCESS_CPUTIME_ID) - c0) / NPKT;
 	struct nym_mixer_stats st;
 	nym_mixer_stats(m, &st);
+	last_handle_ns = st.proc_count ? (double)st.proc_ns / (double)st.proc_count : 0;
 	nym_mixer_destroy(m);
 	if (got != NPKT) {
 		fprintf(stderr, "bench_mixnode: %zu of %d packets came out (%llu overload)\n", got, NPKT,
@@ -122,16 +124,18 @@ mixer_run(unsigned workers)
 }
 
 static double
-mixer_ns(unsigned workers, double *cpu)
+mixer_ns(unsigned workers, double *cpu, double *handle)
 {
-	double v[BENCH_MAX_RUNS], c[BENCH_MAX_RUNS];
+	double v[BENCH_MAX_RUNS], c[BENCH_MAX_RUNS], h[BENCH_MAX_RUNS];
 	int runs = bench_runs();
 	mixer_run(workers); /* warm the pool and the caches */
 	for (int r = 0; r < runs; r++) {
 		v[r] = mixer_run(workers);
 		c[r] = last_cpu_per_packet;
+		h[r] = last_handle_ns;
 	}
 	*cpu = bench_median(c, runs);
+	*handle = bench_median(h, runs);
 	return bench_median(v, runs);
 }
 
@@ -386,8 +390,8 @@ main(void)
 	                cpu_ns_per_op(op_hmac300, 2000) + cpu_ns_per_op(op_aes360, 2000) +
 	                cpu_ns_per_op(op_hkdf192, 2000) + cpu_ns_per_op(op_lioness, 1000);
 	double cdirect = cpu_ns_per_op(op_process, 300);
-	double c1, c2;
-	double m1 = mixer_ns(1, &c1), m2 = mixer_ns(2, &c2);
+	double c1, c2, h1, h2;
+	double m1 = mixer_ns(1, &c1, &h1), m2 = mixer_ns(2, &c2, &h2);
 	double p1 = par_ns(1), p2 = par_ns(2);
 	double n2 = node_run(2);
 
@@ -412,6 +416,8 @@ main(void)
 	printf("%-40s %10.0f %12s %9.2f\n", "nym_sphinx_process, one thread", cdirect, "", cdirect / cfloor);
 	printf("%-40s %10.0f %12s %9.2f %8s\n", "mixer, 1 worker", c1, "", c1 / cfloor, "<= 1.15");
 	printf("%-40s %10.0f %12s %9.2f\n", "mixer, 2 workers", c2, "", c2 / cfloor);
+	printf("%-40s %10.0f %12s %9.2f\n", "  a worker's time on one packet, 1 worker", h1, "", h1 / cfloor);
+	printf("%-40s %10.0f %12s %9.2f\n", "  a worker's time on one packet, 2 workers", h2, "", h2 / cfloor);
 	printf("(floor from this run's primitives: X25519 %.0f ns, symmetric %.0f ns; the node row\n"
 	       " adds the sender, the sink and netio's I/O thread on the same CPUs. Wall-time\n"
 	       " speed-up needs two otherwise idle CPUs: load average now %s)\n", x, sym, loadavg());
