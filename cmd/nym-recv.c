@@ -496,13 +496,16 @@ main(int argc, char **argv)
 	if (dm && *dm)
 		cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
 	cfg.max_retries = -1; /* a receiver keeps trying */
+	char seen[4300];
+	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
+	cfg.seen_path = seen;
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
 	}
 	struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down, on_warning, NULL};
 	if ((e = nym_mixclient_start(&R.mc, R.loop, &cfg, &ev)) < 0)
-		die("cannot start the client: %s", nym_strerror(e));
+		die("cannot start the client: %s", e == NYM_EIO ? strerror(errno) : nym_strerror(e));
 
 	struct nym_timer *rt = NULL;
 	if (api) {

@@ -6,11 +6,13 @@
  * its ephemeral key is known: that is what identifies a returning loop
  * (round-trip times for nym-cover). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ack.h"
 #include "blake3.h"
@@ -37,6 +39,9 @@
 #define MC_LOOP_RING 4096
 #define MC_BACKLOG_MAX (512u * 1024)  /* bytes queued at the gateway socket */
 #define MC_SWEEP_US 50000              /* retransmission check */
+#define MC_SEEN_SECS (24 * 3600)       /* as long as a gateway stores messages */
+#define MC_SEEN_MAX 200000
+#define MC_SEEN_REC 24
 
 enum { F_QUEUED = 1, F_INFLIGHT, F_ACKED, F_LOST };
 
@@ -110,6 +115,11 @@ struct nym_mixclient {
 	int ready;
 	struct nym_mixclient_stats st;
 	uint8_t *scratch;
+	/* delivered-message fingerprints (open addressing, 16-byte keys) */
+	uint8_t *seen;
+	size_t seen_cap, seen_n;
+	int seen_fd;
+	char seen_path[4200];
 };
 
 void
@@ -907,6 +917,108 @@ on_ack(struct nym_mixclient *mc, const uint8_t id[NYM_FRAG_ID_LEN])
 		}
 }
 
+/* ---- delivered messages, remembered across restarts ----------------------- */
+
+static int
+seen_slot(struct nym_mixclient *mc, const uint8_t fp[16], int insert)
+{
+	size_t mask = mc->seen_cap - 1, i;
+	uint64_t h;
+	memcpy(&h, fp, 8);
+	for (i = (size_t)h & mask;; i = (i + 1) & mask) {
+		uint8_t *e = mc->seen + i * 16;
+		static const uint8_t zero[16];
+		if (!memcmp(e, fp, 16))
+			return 1;
+		if (!memcmp(e, zero, 16)) {
+			if (insert && mc->seen_n < mc->seen_cap / 2) {
+				memcpy(e, fp, 16);
+				mc->seen_n++;
+			}
+			return 0;
+		}
+	}
+}
+
+static void
+seen_fp(uint8_t fp[16], uint32_t set_id, const uint8_t *data, size_t len)
+{
+	struct nym_blake3 h;
+	uint8_t id[4] = {(uint8_t)(set_id >> 24), (uint8_t)(set_id >> 16), (uint8_t)(set_id >> 8),
+	                 (uint8_t)set_id}, out[32];
+	nym_blake3_init(&h);
+	nym_blake3_update(&h, id, 4);
+	nym_blake3_update(&h, data, len);
+	nym_blake3_final(&h, out, 32);
+	memcpy(fp, out, 16);
+	if (!memcmp(fp, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16))
+		fp[0] = 1; /* all-zero marks an empty slot */
+}
+
+/* Load the records younger than a day, write them back compacted
+ * (atomically), keep the file open for appending. */
+static int
+seen_open(struct nym_mixclient *mc, const char *path)
+{
+	FILE *f;
+	uint8_t rec[MC_SEEN_REC];
+	uint64_t now = (uint64_t)time(NULL);
+	char tmp[4300];
+	int fd;
+
+	mc->seen_cap = 1u << 19; /* room for MC_SEEN_MAX at half load */
+	if (!(mc->seen = calloc(mc->seen_cap, 16)))
+		return NYM_ENOMEM;
+	snprintf(mc->seen_path, sizeof mc->seen_path, "%s", path);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return NYM_EIO;
+	if ((f = fopen(path, "rb"))) {
+		while (fread(rec, 1, MC_SEEN_REC, f) == MC_SEEN_REC) {
+			uint64_t t = 0;
+			for (int i = 16; i < 24; i++)
+				t = t << 8 | rec[i];
+			if (t + MC_SEEN_SECS < now || mc->seen_n >= MC_SEEN_MAX || seen_slot(mc, rec, 1))
+				continue;
+			if (write(fd, rec, MC_SEEN_REC) != MC_SEEN_REC) {
+				fclose(f);
+				close(fd);
+				unlink(tmp);
+				return NYM_EIO;
+			}
+		}
+		fclose(f);
+	}
+	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+		close(fd);
+		unlink(tmp);
+		return NYM_EIO;
+	}
+	close(fd);
+	if ((mc->seen_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+		return NYM_EIO;
+	return 0;
+}
+
+/* 1 if the message was delivered before (drop it); else remember it. */
+static int
+seen_check(struct nym_mixclient *mc, uint32_t set_id, const uint8_t *data, size_t len)
+{
+	uint8_t rec[MC_SEEN_REC];
+	uint64_t now = (uint64_t)time(NULL);
+	if (!mc->seen)
+		return 0;
+	seen_fp(rec, set_id, data, len);
+	if (seen_slot(mc, rec, 1))
+		return 1;
+	for (int i = 23; i >= 16; i--, now >>= 8)
+		rec[i] = (uint8_t)now;
+	if (mc->seen_fd >= 0 && write(mc->seen_fd, rec, MC_SEEN_REC) != MC_SEEN_REC)
+		warn(mc, "cannot remember a delivered message (%s): a retransmitted copy may be "
+		         "delivered again after a restart", NYM_EIO);
+	return 0;
+}
+
 static void
 deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 {
@@ -961,8 +1073,12 @@ gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
 	int k = nym_msg_receive(mc->receiver, pt, len, nym_now_ms(), &r);
 	if (k == NYM_RECV_ACK)
 		on_ack(mc, r.frag_id);
-	else if (k == NYM_RECV_MESSAGE)
-		deliver(mc, &r.msg);
+	else if (k == NYM_RECV_MESSAGE) {
+		if (seen_check(mc, r.set_id, r.data, r.len))
+			mc->st.duplicates++;
+		else
+			deliver(mc, &r.msg);
+	}
 	nym_msg_received_free(&r);
 }
 
@@ -1051,6 +1167,11 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 		nym_mixclient_free(mc);
 		return NYM_ENOMEM;
 	}
+	mc->seen_fd = -1;
+	if (c->seen_path && (e = seen_open(mc, c->seen_path)) < 0) {
+		nym_mixclient_free(mc);
+		return e;
+	}
 	mc->tick = nym_timer_new(l, tick_fire, mc);
 	mc->loopt = nym_timer_new(l, loop_fire, mc);
 	mc->sweep = nym_timer_new(l, sweep_fire, mc);
@@ -1107,6 +1228,9 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	nym_sphinx_ctx_free(&mc->sx);
 	nym_aes128_ctr_free(&mc->aes);
 	nym_wipe(&mc->keys, sizeof mc->keys);
+	if (mc->seen_fd > 0)
+		close(mc->seen_fd);
+	free(mc->seen);
 	free(mc->scratch);
 	free(mc);
 }

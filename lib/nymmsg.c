@@ -554,5 +554,7 @@ nym_msg_receive(struct nym_msg_receiver *r, const uint8_t *push, size_t len, uin
 	}
 	out->data = padded;
 	out->len = (size_t)ul;
+	out->set_id = f.set_id; /* the set that completed it (persistent dedup) */
+	out->position = f.position;
 	return out->kind = NYM_RECV_MESSAGE;
 }

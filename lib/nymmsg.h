@@ -147,7 +147,8 @@ int nym_msg_cover(struct nym_msg_sender *s, const struct nym_route_source *route
 struct nym_msg_received {
 	int kind;
 	uint8_t frag_id[NYM_FRAG_ID_LEN];  /* ACK */
-	uint32_t set_id;                   /* ACK: decoded id */
+	uint32_t set_id;                   /* ACK: decoded id; MESSAGE: the set of the
+	                                    * fragment that completed it */
 	uint8_t position;
 	int via_reply;             /* the fragment came through one of our SURBs */
 	uint8_t *data;             /* MESSAGE: unpadded NymMessage (malloc'd) */

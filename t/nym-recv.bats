@@ -75,6 +75,23 @@ send() { # TO-NAME, stdin
 	for m in first second third; do jq -r .text alice.out | grep -qx "$m"; done
 }
 
+@test "retransmitted copies of a printed message are not printed again (mix node paused, then resumed)" {
+	recv_start alice --json
+	kill -STOP "$(cat "$MIXNET_DIR/mix1.pid")"
+	echo "only once" | nym-send --id bob --to "$(address alice)" --no-poisson --json --timeout 30 \
+		> send.json 2> send.err 3>&- &
+	sender=$!
+	sleep 4   # the ack timeout passes: copies of the packet queue up behind mix1
+	kill -CONT "$(cat "$MIXNET_DIR/mix1.pid")"
+	wait "$sender"
+	jq -e '.ok and .retransmissions >= 1' send.json
+	sleep 1
+	[ "$(wc -l < alice.out)" -eq 1 ]
+	jq -e '.text == "only once\n"' alice.out
+	# remembered for restarts: one 24-byte record per printed message
+	[ "$(stat -c %s "$HOME/.nym/clients/alice/data/received.seen")" -eq 24 ]
+}
+
 @test "--count and --timeout: exit 0 at the count, 1 when the timeout comes first, 0 on a bare timeout" {
 	recv_start alice --count 2 --timeout 2
 	echo "only one" | send alice
