@@ -254,6 +254,8 @@ nym_netio_create(const struct nym_netio_config *cfg)
 		c->max_peers = 4096;
 	if (!c->peer_queue_max)
 		c->peer_queue_max = 2048;
+	if (!c->total_queue_max)
+		c->total_queue_max = 65536;
 	if (!c->backoff_min_ms)
 		c->backoff_min_ms = 50;
 	if (!c->backoff_max_ms)
@@ -798,7 +800,7 @@ nym_netio_send(struct nym_netio *io, const struct nym_netio_addr *addr, const ui
 		}
 		done = n > 0 ? (size_t)n : 0;
 	}
-	if (p->lcount >= qmax) {
+	if (p->lcount >= qmax || io->st.queued >= io->cfg.total_queue_max) {
 		p->dropped++;
 		io->st.frames_dropped++;
 		if (!p->overflowing) {

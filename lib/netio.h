@@ -26,7 +26,7 @@
  * Buffers are per connection and per peer (grown to need, within bounds),
  * never per frame; a steady flow of frames allocates nothing. Memory bound:
  * max_conns * max_frame for inbound buffers, and per peer up to
- * peer_queue_max frames. */
+ * peer_queue_max frames, total_queue_max frames over all peers. */
 #ifndef NYM_NETIO_H
 #define NYM_NETIO_H
 
@@ -57,7 +57,8 @@ enum nym_netio_ev {
 	NYM_NETIO_EV_READ_ERROR,  /* inbound connection dropped: read error (errno in err) */
 	NYM_NETIO_EV_PEER_UP,     /* outgoing connection established */
 	NYM_NETIO_EV_PEER_DOWN,   /* outgoing connection failed or lost (errno in err); retrying */
-	NYM_NETIO_EV_QUEUE_FULL,  /* a peer's queue overflowed (once per episode, see count) */
+	NYM_NETIO_EV_QUEUE_FULL,  /* a peer's queue (or all queues together) overflowed; once
+	                           * per episode per peer, count = its drops so far */
 	NYM_NETIO_EV_TOO_MANY_PEERS, /* send to a new address refused: max_peers reached */
 };
 struct nym_netio_event {
@@ -87,6 +88,7 @@ struct nym_netio_config {
 	unsigned frame_timeout_ms; /* unfinished-frame limit (0 = 10000) */
 	size_t max_peers;          /* distinct next hops (0 = 4096) */
 	size_t peer_queue_max;     /* frames waiting per peer (0 = 2048) */
+	size_t total_queue_max;    /* frames waiting over all peers (0 = 65536) */
 	unsigned backoff_min_ms;   /* first retry delay (0 = 50) */
 	unsigned backoff_max_ms;   /* longest retry delay (0 = 5000) */
 	unsigned connect_timeout_ms; /* (0 = 3000) */

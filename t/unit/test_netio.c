@@ -263,6 +263,36 @@ test_peers(void)
 	CHECK(rs.last_len == 14 && rs.last[0] == 14 && rs.last[13] == 4, "peers: in order");
 	CHECK(r.ev[NYM_NETIO_EV_PEER_UP] == 1, "peers: one connection");
 
+	/* The bound over all peers: 3 frames in all, whatever the peer (the loop
+	 * does not run, so nothing leaves the queues). */
+	{
+		struct rec rt = {0};
+		struct nym_netio_config c = {0};
+		c.frame_len = toy_len;
+		c.on_frame = on_frame;
+		c.on_event = on_event;
+		c.ctx = &rt;
+		c.total_queue_max = 3;
+		c.backoff_min_ms = 1000;
+		struct nym_netio *t3 = nym_netio_create(&c);
+		int ok = 0;
+		for (int i = 0; i < 5; i++) {
+			struct nym_netio_addr d;
+			char h[32];
+			snprintf(h, sizeof h, "127.0.0.1:%d", port); /* then 127.0.(i).1: five peers */
+			nym_netio_addr_parse(&d, h);
+			((struct sockaddr_in *)&d.ss)->sin_addr.s_addr = htonl(0x7f000001 + (uint32_t)(i << 8));
+			f[0] = 2;
+			if (nym_netio_send(t3, &d, f, 2, NULL, 0) == 0)
+				ok++;
+		}
+		struct nym_netio_stats s3;
+		nym_netio_stats(t3, &s3);
+		CHECK(ok == 3 && s3.queued == 3 && s3.frames_dropped == 2 && rt.ev[NYM_NETIO_EV_QUEUE_FULL] == 2,
+		      "peers: total_queue_max bounds all peers together (%d queued)", ok);
+		nym_netio_destroy(t3);
+	}
+
 	/* Connected and idle: sends go straight out. */
 	for (int i = 0; i < 50; i++) {
 		f[0] = 20;
