@@ -213,7 +213,7 @@ struct nym_mixer {
 	/* pool */
 	pthread_mutex_t pool_mx;
 	struct pkt *free_list[NCLS];
-	size_t pooled;
+	size_t pooled, pooled_bytes;
 
 	/* worker queue */
 	pthread_mutex_t q_mx;
@@ -272,10 +272,12 @@ pool_get(struct nym_mixer *m, size_t len)
 		m->free_list[c] = p->next;
 	} else {
 		/* Warm-up only: buffers are recycled, never freed before destroy. */
-		p = aligned_alloc(16, (sizeof *p + m->csize[c] + 15) & ~(size_t)15);
+		size_t sz = (sizeof *p + m->csize[c] + 15) & ~(size_t)15;
+		p = m->pooled_bytes + sz <= m->cfg.pool_bytes_max ? aligned_alloc(16, sz) : NULL;
 		if (p) {
 			p->cls = (uint8_t)c;
 			m->pooled++;
+			m->pooled_bytes += sz;
 		}
 	}
 	pthread_mutex_unlock(&m->pool_mx);
@@ -588,6 +590,8 @@ nym_mixer_create(const struct nym_mixer_config *cfg)
 		c->max_delay_ns = NYM_MIXER_MAX_DELAY_NS;
 	if (!c->max_packet)
 		c->max_packet = 33133;
+	if (!c->pool_bytes_max)
+		c->pool_bytes_max = (size_t)512 << 20;
 	if (!c->replay_window)
 		c->replay_window = 262144;
 	for (int i = 0; i < NCLS; i++)

@@ -183,6 +183,8 @@ struct nym_mixer_config {
 	size_t held_max;         /* packets held for their delay (0 = 131072) */
 	uint64_t max_delay_ns;   /* delay cap (0 = NYM_MIXER_MAX_DELAY_NS) */
 	size_t max_packet;       /* largest packet accepted (0 = 33133, extended32) */
+	size_t pool_bytes_max;   /* packet buffers in all, bytes (0 = 512 MiB); beyond:
+	                          * dropped as overload */
 	size_t replay_window;    /* see nym_mixer_replay (0 = 262144) */
 	int replay_off;          /* 1: no replay detection (benchmarks only) */
 	uint8_t replay_key[16];  /* secret SipHash key for the replay filter */

@@ -394,6 +394,27 @@ test_engine(void)
 	CHECK(atomic_load(&finals) == 3, "engine: after set_keys both rotations' packets processed");
 	nym_mixer_destroy(m); /* frees held packets (ASan checks) */
 
+	/* The pool's byte bound: room for 2 small buffers only. */
+	struct nym_mixer_config pc = {0};
+	pc.workers = 1;
+	pc.process = fake_process;
+	pc.tls_size = sizeof(int);
+	pc.thread_init = fake_init;
+	pc.pool_bytes_max = 1200;
+	pc.keys.primary[0] = 0xA1;
+	m = nym_mixer_create(&pc);
+	t = nym_mixer_now();
+	int accepted = 0;
+	for (uint64_t i = 0; i < 4; i++) {
+		fake_pkt(p, 0xA1, 0, 1000000000, 50 + i);
+		accepted += nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t) == 0;
+	}
+	nym_mixer_drain(m, 2000000000ull);
+	nym_mixer_stats(m, &st);
+	CHECK(accepted == 2 && st.held == 2 && st.dropped[NYM_MIXER_DROP_OVERLOAD] == 2 && st.pooled == 2,
+	      "engine: pool_bytes_max bounds the buffers (%d accepted)", accepted);
+	nym_mixer_destroy(m);
+
 	/* Throughput of the plumbing alone, and the wake-up fd. */
 	m = mk(0, 0, 0, 0);
 	struct sink s2 = { 0 };
