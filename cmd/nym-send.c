@@ -380,7 +380,7 @@ main(int argc, char **argv)
 		S.packets = S.left = nym_mixclient_msg_unacked(S.mc, S.msg_id);
 		S.got_len = 1;
 	}
-	S.progress = S.progress && (S.packets > 64 || len > 100000 || via_recv);
+	S.progress = S.progress && (S.packets > 64 || len > 100000); /* "large" */
 
 	while (!S.done) {
 		nym_loop_run(S.loop, 100);
