@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The official Nym client (wasm 1.4.1) at nymkit's gateway: registration, authentication with
-# stored keys after a restart, and its packets peeled hop by hop with nymkit's node keys.
+# stored keys after a restart, delivery of what waited in the inbox, and its packets peeled hop
+# by hop with nymkit's node keys.
 load ../helpers
 load interop
 
@@ -81,6 +82,31 @@ peel() {
 	wait_json "$INTEROP_NET/gateway.stats" 'select(.registered >= 1 and .authenticated >= 2)' >/dev/null
 	node_stats gateway | jq -e '.auth_failed == 0'
 }
+
+@test "6: messages that wait in nym-gateway's inbox while the official client is away reach it, once, when it authenticates again" {
+	interop_deadline 35
+	official_start erin
+	local out
+	out=$(official_out erin)
+	official_cmd erin '{"cmd":"stop"}'
+	wait_json "$out" 'select(.event == "stopped")' >/dev/null
+	nym-keygen --id frank --gateway "$INTEROP_GW" >/dev/null
+	head -c 5000 /dev/urandom >msg
+	# the gateway acknowledges what it stores for an absent client
+	run timeout 25 nym-send --id frank --api "$INTEROP_API" --to "$OFFICIAL_ADDR" --file msg \
+		--timeout 20 --quiet
+	assert_success
+	wait_json "$INTEROP_NET/gateway.stats" 'select(.inbox_waiting >= 4)' >/dev/null # four packets
+
+	official_cmd erin '{"cmd":"start"}'
+	wait_json "$out" 'select(.event == "received" and .len == 5000)' >got.json
+	[ "$(jq -r .hex got.json)" = "$(hexof msg)" ]
+	sleep 0.5
+	run jq -c 'select(.event == "received" or .event == "error")' "$out"
+	[ "${#lines[@]}" -eq 1 ] || { printf '%s\n' "${lines[@]}"; return 1; }
+	wait_json "$INTEROP_NET/gateway.stats" 'select(.inbox_waiting == 0)' >/dev/null
+}
+
 
 @test "7: packets the official client sent, captured at nymkit's gateway, peel hop by hop with the node keys" {
 	interop_deadline 40

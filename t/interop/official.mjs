@@ -9,11 +9,13 @@
 // registers at the gateway listed there (nymkit's `nym-gateway`). It is driven by JSON lines on
 // stdin and reports JSON lines on stdout; its own chatter goes to stderr.
 //   stdin:  {"cmd":"send","hex":"..","to":"ADDR"}   {"cmd":"send_anonymous","hex":"..","to":"ADDR","surbs":N}
-//           {"cmd":"reply","hex":"..","tag":"TAG"}  {"cmd":"restart"}  {"cmd":"quit"}
+//           {"cmd":"reply","hex":"..","tag":"TAG"}  {"cmd":"stop"}  {"cmd":"start"}  {"cmd":"restart"}
+//           {"cmd":"quit"}
 //           ("text" may replace "hex"; "to" defaults to the client itself; "id" is echoed back)
 //   stdout: {"event":"ready","address":..}
 //           {"event":"received","len":N,"hex":..,"sha256":..,"sender_tag":<base58 or null>}
-//           {"event":"ok","cmd":..}  {"event":"restarted","address":..,"same_address":bool}
+//           {"event":"ok","cmd":..}  {"event":"stopped","address":..}
+//           {"event":"restarted","address":..,"same_address":bool}
 //           {"event":"error","stage":..,"message":..}  {"event":"exit"}
 //   every event carries "t", seconds since the start.
 // Exit: 0 after quit, end of stdin or --duration; 1 when the client cannot start; 2 on usage.
@@ -117,34 +119,42 @@ async function handle(c) {
       await client.send_anonymous_message(bytesOf(c), c.to ?? client.selfAddress(), c.surbs ?? 5);
       break;
     case 'reply': await client.send_reply(bytesOf(c), c.tag); break;
-    case 'restart': {
-      // Drop the client (its gateway connection goes with it), then start again under the same
-      // id: the keys and the shared key stored at registration are reused, so it only
-      // authenticates. Without preferredGateway 1.4.1 looks for a gateway it has not
-      // registered with yet, and there is none.
-      const before = client.selfAddress();
-      client.free();
-      client = null;
-      // free() leaves the gateway connection open; close it as a closed browser tab would.
-      const closed = [...openSockets].map((ws) => new Promise((r) => {
-        ws.addEventListener('close', r);
-        ws.close(1000);
-        setTimeout(() => { ws.terminate(); r(); }, 1000);
-      }));
-      await Promise.all(closed);
-      // authenticateV2 carries a timestamp in whole seconds that a gateway must see grow
-      // strictly: authenticate again in a later second than the last time.
-      const next = (Math.floor(authAt / 1000) + 1) * 1000 + 50;
-      await new Promise((r) => setTimeout(r, Math.max(200, next - Date.now())));
-      client = await new nym.NymClient(onMessage, options({ preferredGateway: before.split('@')[1] }));
-      authAt = Date.now();
-      emit('restarted', { address: client.selfAddress(), same_address: before === client.selfAddress() });
-      break;
-    }
+    // stop: drop the client, its gateway connection with it. start: a new client under the
+    // same id, which reuses the keys and the shared key stored at registration, so it only
+    // authenticates. restart: both.
+    case 'stop': await stop(); break;
+    case 'start': await startAgain(); break;
+    case 'restart': await stop(); await startAgain(); break;
     case 'quit': emit('exit', { reason: 'quit' }); process.exit(0); return;
     default: throw new Error(`unknown cmd '${c.cmd}'`);
   }
   emit('ok', { cmd: c.cmd, ...(c.id !== undefined ? { id: c.id } : {}) });
+}
+
+let lastAddress = null;
+async function stop() {
+  if (!client) throw new Error('not running');
+  lastAddress = client.selfAddress();
+  client.free();
+  client = null;
+  // free() leaves the gateway connection open; close it as a closed browser tab would.
+  await Promise.all([...openSockets].map((ws) => new Promise((r) => {
+    ws.addEventListener('close', r);
+    ws.close(1000);
+    setTimeout(() => { ws.terminate(); r(); }, 1000);
+  })));
+  emit('stopped', { address: lastAddress });
+}
+async function startAgain() {
+  if (client) throw new Error('already running');
+  // authenticateV2 carries a timestamp in whole seconds that a gateway must see grow
+  // strictly: authenticate again in a later second than the last time.
+  const next = (Math.floor(authAt / 1000) + 1) * 1000 + 50;
+  await new Promise((r) => setTimeout(r, Math.max(200, next - Date.now())));
+  // Without preferredGateway 1.4.1 looks for a gateway it has not registered with yet.
+  client = await new nym.NymClient(onMessage, options({ preferredGateway: lastAddress.split('@')[1] }));
+  authAt = Date.now();
+  emit('restarted', { address: client.selfAddress(), same_address: lastAddress === client.selfAddress() });
 }
 
 // Commands run one after another, in order.
