@@ -84,6 +84,23 @@ struct mc_loop {
 	uint64_t sent_us, id;
 };
 
+/* Recipients we sent anonymous messages to: whose SurbRequests we answer. */
+struct mc_anon {
+	struct mc_anon *next;
+	struct nym_address to;
+};
+
+/* A reply waiting for more SURBs (asked for with a SurbRequest). */
+struct mc_pending {
+	struct mc_pending *next;
+	uint8_t tag[16];
+	uint8_t *data;
+	size_t len, need;
+	uint64_t lane, since_ms;
+};
+#define MC_PENDING_MS (5 * 60 * 1000) /* the official drop wait */
+static void pending_free(struct mc_pending *p);
+
 struct nym_mixclient {
 	struct nym_loop *loop;
 	struct nym_gw *gw;
@@ -109,6 +126,8 @@ struct nym_mixclient {
 	struct mc_frag *inflight;
 	struct mc_frag *hash[1u << MC_HASH_BITS];
 	struct mc_surbs *surbs;
+	struct mc_anon *anon;
+	struct mc_pending *pending;
 	struct mc_loop loops[MC_LOOP_RING];
 	size_t loop_pos;
 	struct nym_timer *tick, *loopt, *sweep, *pump;
@@ -617,6 +636,15 @@ sweep_fire(struct nym_timer *t, void *arg)
 	if (any)
 		kick(mc);
 	nym_reply_keys_expire(mc->rkeys, now);
+	for (struct mc_pending **pp = &mc->pending; *pp;) {
+		struct mc_pending *p = *pp;
+		if (now - p->since_ms > MC_PENDING_MS) {
+			*pp = p->next;
+			pending_free(p);
+			warn(mc, "a reply waited 5 minutes for more reply SURBs and was dropped (%s)", NYM_ETIMEOUT);
+		} else
+			pp = &p->next;
+	}
 	nym_timer_set(t, MC_SWEEP_US);
 }
 
@@ -755,6 +783,14 @@ nym_mixclient_send(struct nym_mixclient *mc, const struct nym_address *to, const
 		e = split_plain(mc, m, data, len);
 	else {
 		uint8_t tag[16];
+		struct mc_anon *a;
+		for (a = mc->anon; a && memcmp(&a->to, to, sizeof *to); a = a->next)
+			;
+		if (!a && (a = calloc(1, sizeof *a))) {
+			a->to = *to;
+			a->next = mc->anon;
+			mc->anon = a;
+		}
 		nym_mixclient_tag_derive(&mc->keys, to, tag);
 		e = nym_msg_send_anonymous(mc->sender, to, tag, data, len, (size_t)surbs, mc->rkeys,
 		    nym_now_ms(), &mc->routes, mc->c.rng, emit, &x);
@@ -766,21 +802,18 @@ nym_mixclient_send(struct nym_mixclient *mc, const struct nym_address *to, const
 	return 0;
 }
 
-int
-nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data,
-    size_t len, uint64_t lane, uint64_t *msg_id)
+/* Send a reply now with SURBs of tag: NYM_EFULL when fewer than it needs. */
+static int
+reply_now(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data, size_t len,
+    uint64_t lane, uint64_t *msg_id)
 {
 	struct nym_message msg;
 	struct nym_reply_surb *rs;
 	struct mc_msg *m;
 	uint8_t *buf;
-	size_t n, need, have = surb_count(mc, tag), got = 0;
+	size_t n, need, got = 0;
 	int e;
 
-	if (!have)
-		return NYM_ENOTFOUND;
-	if (!len)
-		return NYM_EINVAL; /* the official parser rejects an empty reply */
 	memset(&msg, 0, sizeof msg);
 	msg.type = NYM_MSG_REPLY;
 	msg.content_tag = NYM_REPLY_DATA;
@@ -788,7 +821,7 @@ nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8
 	msg.data_len = len;
 	n = nym_message_encoded_len(&msg);
 	need = nym_message_packets(n, NYM_FRAGMENT_CAPACITY(nym_size_tag_plaintext(NYM_SIZE_REGULAR)));
-	if (need > have)
+	if (need > surb_count(mc, tag))
 		return NYM_EFULL;
 	if (!(buf = malloc(n)))
 		return NYM_ENOMEM;
@@ -818,6 +851,98 @@ nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8
 	return 0;
 }
 
+/* Ask the anonymous sender of tag for `amount` more SURBs, through one of
+ * its SURBs (as the official client does, even below its threshold). */
+static int
+surb_request(struct nym_mixclient *mc, const uint8_t tag[16], uint32_t amount)
+{
+	struct nym_reply_surb rs;
+	struct mc_msg *m;
+	int e;
+
+	if (surb_take(mc, tag, &rs) < 0)
+		return NYM_ENOTFOUND;
+	if (!(m = msg_new(mc, 0))) {
+		nym_wipe(&rs, sizeof rs);
+		return NYM_ENOMEM;
+	}
+	m->reply = 1;
+	memcpy(m->tag, tag, 16);
+	struct emit_ctx x = {mc, m, NULL};
+	e = nym_msg_send_surb_request(mc->sender, &rs, 1, &mc->self,
+	    amount > NYM_MAX_SURB_REQUEST ? NYM_MAX_SURB_REQUEST : amount, &mc->routes, mc->c.rng,
+	    emit, &x);
+	nym_wipe(&rs, sizeof rs);
+	if (e < 0 || (e = msg_commit(mc, m, NULL)) < 0) {
+		msg_discard(m);
+		return e;
+	}
+	return 0;
+}
+
+int
+nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data,
+    size_t len, uint64_t lane, uint64_t *msg_id)
+{
+	size_t have = surb_count(mc, tag), need;
+	struct mc_pending *p;
+	int e;
+
+	if (!have)
+		return NYM_ENOTFOUND;
+	if (!len)
+		return NYM_EINVAL; /* the official parser rejects an empty reply */
+	if ((e = reply_now(mc, tag, data, len, lane, msg_id)) != NYM_EFULL)
+		return e;
+	/* too few SURBs: keep the reply, ask for more (one SURB carries the
+	 * request), send it when they come */
+	need = nym_message_packets(len + 2, NYM_FRAGMENT_CAPACITY(nym_size_tag_plaintext(NYM_SIZE_REGULAR)));
+	if (!(p = calloc(1, sizeof *p)) || !(p->data = malloc(len))) {
+		free(p);
+		return NYM_ENOMEM;
+	}
+	memcpy(p->tag, tag, 16);
+	memcpy(p->data, data, len);
+	p->len = len;
+	p->need = need;
+	p->lane = lane;
+	p->since_ms = nym_now_ms();
+	if ((e = surb_request(mc, tag, (uint32_t)(need + 10 - (have - 1)))) < 0) {
+		free(p->data);
+		free(p);
+		return e;
+	}
+	p->next = mc->pending;
+	mc->pending = p;
+	if (msg_id)
+		*msg_id = 0;
+	return 0;
+}
+
+static void
+pending_free(struct mc_pending *p)
+{
+	nym_wipe(p->data, p->len);
+	free(p->data);
+	free(p);
+}
+
+/* SURBs of tag arrived: send the replies that waited for them. */
+static void
+pending_retry(struct nym_mixclient *mc, const uint8_t tag[16])
+{
+	struct mc_pending **pp = &mc->pending;
+	while (*pp) {
+		struct mc_pending *p = *pp;
+		if (!memcmp(p->tag, tag, 16) && reply_now(mc, tag, p->data, p->len, p->lane, NULL) == 0) {
+			*pp = p->next;
+			pending_free(p);
+			continue;
+		}
+		pp = &p->next;
+	}
+}
+
 size_t
 nym_mixclient_unacked(const struct nym_mixclient *mc, uint64_t lane)
 {
@@ -825,6 +950,9 @@ nym_mixclient_unacked(const struct nym_mixclient *mc, uint64_t lane)
 	for (struct mc_msg *m = mc->msgs; m; m = m->next)
 		if (!lane || m->lane == lane)
 			n += m->unacked;
+	for (struct mc_pending *p = mc->pending; p; p = p->next)
+		if (!lane || p->lane == lane)
+			n += p->need;
 	return n;
 }
 
@@ -847,6 +975,14 @@ nym_mixclient_forget_lane(struct nym_mixclient *mc, uint64_t lane)
 		n = m->next;
 		if (m->lane == lane)
 			msg_free(mc, m);
+	}
+	for (struct mc_pending **pp = &mc->pending; *pp;) {
+		struct mc_pending *p = *pp;
+		if (p->lane == lane) {
+			*pp = p->next;
+			pending_free(p);
+		} else
+			pp = &p->next;
 	}
 }
 
@@ -1019,6 +1155,42 @@ seen_check(struct nym_mixclient *mc, uint32_t set_id, const uint8_t *data, size_
 	return 0;
 }
 
+/* A peer we wrote to anonymously asks for more SURBs: send them (at most
+ * 500, 100 per message), as the official client does. */
+static void
+answer_surb_request(struct nym_mixclient *mc, const struct nym_message *msg)
+{
+	struct mc_anon *a;
+	uint8_t tag[16];
+	uint32_t left = msg->amount > NYM_MAX_SURB_REQUEST ? NYM_MAX_SURB_REQUEST : msg->amount;
+	int e;
+
+	for (a = mc->anon; a && memcmp(&a->to, msg->recipient, sizeof a->to); a = a->next)
+		;
+	if (!a) {
+		if (mc->ev.warning)
+			mc->ev.warning(mc, "ignored a SurbRequest from someone we never wrote to", mc->ev.arg);
+		return;
+	}
+	nym_mixclient_tag_derive(&mc->keys, &a->to, tag);
+	while (left) {
+		uint32_t n = left > NYM_SURBS_PER_MESSAGE ? NYM_SURBS_PER_MESSAGE : left;
+		struct mc_msg *m = msg_new(mc, 0);
+		if (!m)
+			return;
+		m->to = a->to;
+		struct emit_ctx x = {mc, m, NULL};
+		e = nym_msg_send_additional_surbs(mc->sender, &a->to, tag, n, mc->rkeys, nym_now_ms(),
+		    &mc->routes, mc->c.rng, emit, &x);
+		if (e < 0 || (e = msg_commit(mc, m, NULL)) < 0) {
+			msg_discard(m);
+			warn(mc, "cannot answer a SurbRequest: %s", e);
+			return;
+		}
+		left -= n;
+	}
+}
+
 static void
 deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 {
@@ -1030,6 +1202,7 @@ deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 		break;
 	case NYM_MSG_REPLIABLE:
 		store_surbs(mc, msg);
+		pending_retry(mc, msg->sender_tag);
 		if ((msg->content_tag == NYM_REPLIABLE_DATA_V1 ||
 		        msg->content_tag == NYM_REPLIABLE_DATA_V2) && mc->ev.message)
 			mc->ev.message(mc, msg->data, msg->data_len, msg->sender_tag, mc->ev.arg);
@@ -1037,6 +1210,8 @@ deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 	case NYM_MSG_REPLY:
 		if (msg->content_tag == NYM_REPLY_DATA && mc->ev.message)
 			mc->ev.message(mc, msg->data, msg->data_len, NULL, mc->ev.arg);
+		else if (msg->content_tag == NYM_REPLY_SURB_REQUEST)
+			answer_surb_request(mc, msg);
 		break;
 	}
 }
@@ -1221,6 +1396,14 @@ nym_mixclient_free(struct nym_mixclient *mc)
 			nym_wipe(s->recs, s->cap * s->rec_len);
 		free(s->recs);
 		free(s);
+	}
+	for (struct mc_anon *a = mc->anon, *n; a; a = n) {
+		n = a->next;
+		free(a);
+	}
+	for (struct mc_pending *p = mc->pending, *n; p; p = n) {
+		n = p->next;
+		pending_free(p);
 	}
 	nym_msg_sender_free(mc->sender);
 	nym_msg_receiver_free(mc->receiver);

@@ -139,6 +139,21 @@ teardown() {
 	assert_output --partial "no reply SURBs for this sender tag"
 }
 
+@test "--reply needing more SURBs than it holds: a SurbRequest, answered with AdditionalSurbs, then the reply" {
+	recv_start alice --json
+	recv_start bob --json
+	run nym-send --id bob --to "$(address alice)" --surbs 1 --json --timeout 30 <<< "one SURB only"
+	assert_success
+	tag=$(echo "$output" | jq -r .sender_tag)
+	for _ in $(seq 100); do [ -s alice.out ] && break; sleep 0.05; done
+	head -c 6000 /dev/urandom > long
+	run nym-send --id alice --reply "$tag" --file long --json --timeout 30
+	assert_success
+	echo "$output" | jq -e '.ok and .packets >= 4'
+	for _ in $(seq 100); do [ -s bob.out ] && break; sleep 0.05; done
+	[ "$(json_sha bob.out 1)" = "$(sha256sum < long | cut -d' ' -f1)" ]
+}
+
 @test "--timeout: packets that cannot be acknowledged make it exit 1 and say how many" {
 	node_kill9 mix1
 	run nym-send --id bob --to "$(address bob)" --timeout 3 --no-poisson <<< "never"
