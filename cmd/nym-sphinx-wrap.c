@@ -1097,7 +1097,20 @@ message_json(json_t *o, const struct nym_message *m)
 struct decrypt_state {
 	struct nym_msg_receiver *r;
 	size_t messages, acks, covers, duplicates;
+	/* digests of the reply keys used up (each opens one fragment, once):
+	 * a payload that comes again under one is a duplicate, not an error */
+	uint8_t (*used)[32];
+	size_t nused, capused;
 };
+
+static int
+reply_used(const struct decrypt_state *d, const uint8_t digest[32])
+{
+	for (size_t i = 0; i < d->nused; i++)
+		if (memcmp(d->used[i], digest, 32) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
@@ -1109,6 +1122,16 @@ decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 
 	payload_push(b, len, &push, &plen, idx);
 	rc = nym_msg_receive(d->r, push, plen, now_ms(), &out);
+	if (rc >= 0 && out.via_reply) {
+		if (d->nused == d->capused) {
+			d->capused = d->capused ? 2 * d->capused : 16;
+			if (!(d->used = realloc(d->used, d->capused * 32)))
+				die("out of memory");
+		}
+		memcpy(d->used[d->nused++], push, 32);
+	}
+	if ((rc == NYM_EFORMAT || rc == NYM_ESHORT) && reply_used(d, push))
+		rc = NYM_EREPLAY;
 	if (rc == NYM_EREPLAY) {
 		d->duplicates++;
 		return;
@@ -1249,6 +1272,7 @@ do_decrypt(void)
 	n = nym_reasm_bytes(nym_msg_receiver_reasm(d.r));
 	nym_msg_receiver_free(d.r);
 	nym_reply_keys_free(rk);
+	free(d.used);
 	if (fflush(stdout) != 0)
 		die("cannot write output: %s", strerror(errno));
 	if (n)
@@ -1378,6 +1402,7 @@ do_inspect(void)
 	int tag, mpv, status = EXIT_OK;
 
 	if (payload_kind(len)) {
+		json_decref(o);
 		status = inspect_payload(pkt, len);
 		free(pkt);
 		return status;

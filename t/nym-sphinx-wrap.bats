@@ -366,7 +366,9 @@ send_and_peel() {
 	for k in 2 0 1; do
 		jq -r ".model_replies_through_surbs[$k].packet.packet" "$f" | peel4
 	done > finals
-	nym-sphinx-wrap --decrypt --id S --reply-keys rk.txt --json > out.json < finals
+	cat finals finals > twice
+	nym-sphinx-wrap --decrypt --id S --reply-keys rk.txt --json > out.json < twice
+	[ "$(wc -l < out.json)" = 3 ]
 	[ "$(jq -r '"\(.type) \(.via_reply)"' out.json | sort -u)" = "reply true" ]
 	for k in 0 1 2; do
 		[ "$(sed -n "$((k + 1))p" out.json | jq -r .data | base64 -d | xxd -p | tr -d '\n')" = \
