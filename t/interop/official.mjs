@@ -3,7 +3,11 @@
 // WebAssembly build) under Node.js, for nymkit's interop suite. It is the referee: bytes that
 // cross between it and nymkit's tools, through nymkit's nodes, prove wire compatibility.
 //
-//   node official.mjs --api URL [--client-id ID] [--retransmit] [--duration SECS]
+//   node official.mjs --api URL [--client-id ID] [--retransmit] [--extended] [--cover]
+//                     [--duration SECS]
+//   --retransmit     resend unacknowledged packets (the official default; off here otherwise)
+//   --extended       extended (32 KiB) packets instead of regular ones (useExtendedPacketSize)
+//   --cover          loop cover traffic (Sphinx v258 in 1.4.1) and Poisson sending, as by default
 //
 // The client takes its topology from the nym-api at URL (nymkit's `nym-topology serve`) and
 // registers at the gateway listed there (nymkit's `nym-gateway`). It is driven by JSON lines on
@@ -31,6 +35,8 @@ try {
       api: { type: 'string' },
       'client-id': { type: 'string', default: `nymkit-interop-${process.pid}` },
       retransmit: { type: 'boolean', default: false },
+      extended: { type: 'boolean', default: false },
+      cover: { type: 'boolean', default: false },
       duration: { type: 'string', default: '60' },
     },
   }));
@@ -92,10 +98,13 @@ const options = (extra = {}) => ({
   clientOverride: {
     topology: { disableRefreshing: true },
     statsReporting: { enabled: false },
-    // Real messages only, sent at once: scenarios count packets.
-    traffic: opt.retransmit ? { disableMainPoissonPacketDistribution: true }
-      : { disableMainPoissonPacketDistribution: true, maximumNumberOfRetransmissions: 0 },
-    coverTraffic: { disableLoopCoverTrafficStream: true },
+    // Real messages only, sent at once (scenarios count packets), unless --cover.
+    traffic: {
+      disableMainPoissonPacketDistribution: !opt.cover,
+      ...(opt.retransmit ? {} : { maximumNumberOfRetransmissions: 0 }),
+      ...(opt.extended ? { useExtendedPacketSize: true } : {}),
+    },
+    coverTraffic: { disableLoopCoverTrafficStream: !opt.cover },
   },
 });
 
