@@ -38,6 +38,22 @@ teardown_file() {
 	[ "$(jq -r .sha256 reply.json)" = "$(sha256of answer)" ]
 }
 
+@test "3 (more SURBs): nym-recv, short of SURBs for a long reply, asks the official client for more; the reply arrives" {
+	interop_deadline 35
+	recv_start bob
+	official_start alice
+	official_cmd alice "{\"cmd\":\"send_anonymous\",\"text\":\"ask\",\"to\":\"$RECV_ADDR\",\"surbs\":2}"
+	wait_json "$(recv_out bob)" 'select(.size == 3)' >got.json
+	local tag
+	tag=$(jq -r .sender_tag got.json)
+	# 12000 bytes take eight SURBs; bob holds two
+	head -c 12000 /dev/urandom >answer
+	run timeout 25 nym-send --id bob --api "$INTEROP_API" --reply "$tag" --file answer --timeout 20 --quiet
+	assert_success
+	wait_json "$(official_out alice)" 'select(.event == "received" and .len == 12000)' >reply.json
+	[ "$(jq -r .sha256 reply.json)" = "$(sha256of answer)" ]
+}
+
 @test "4: nym-send --surbs N → the official client replies to the sender tag → nym-recv prints the reply" {
 	interop_deadline 35
 	recv_start dave
@@ -65,4 +81,22 @@ teardown_file() {
 	cmp answer reply
 	run jq -r 'select(.event == "error")' "$(official_out carol)"
 	assert_output ''
+}
+
+@test "4 (more SURBs): the official client, short of SURBs, asks nym-recv for more; nym-recv sends them and the reply arrives" {
+	interop_deadline 35
+	recv_start dave
+	official_start carol
+	head -c 700 /dev/urandom >question
+	# 5 SURBs: fewer than the official client's reserve, so it sends a SurbRequest first
+	run timeout 25 nym-send --id dave --api "$INTEROP_API" --to "$OFFICIAL_ADDR" --surbs 5 \
+		--file question --timeout 20 --json --quiet
+	assert_success
+	local tag
+	tag=$(jq -r .sender_tag <<<"$output")
+	wait_json "$(official_out carol)" 'select(.event == "received" and .len == 700)' >/dev/null
+	head -c 2500 /dev/urandom >answer
+	official_cmd carol "{\"cmd\":\"reply\",\"hex\":\"$(hexof answer)\",\"tag\":\"$tag\"}"
+	wait_json "$(recv_out dave)" 'select(.size == 2500)' >reply.json
+	jq -r .data reply.json | base64 -d | cmp answer -
 }
