@@ -1303,7 +1303,7 @@ inspect_payload(const uint8_t *b, size_t len)
 	}
 	if (k != 3)
 		json_object_set_new(o, "prefix", jbytes(push, 32, HEX));
-	if (opt.id || getenv("NYM_ID")) {
+	if (opt.id) {
 		struct nym_client_keys keys;
 		struct nym_aes128_ctr *aes = NULL;
 		char dir[4096], id[11];
@@ -1372,6 +1372,12 @@ inspect_payload(const uint8_t *b, size_t len)
 					long ul;
 					struct nym_message m;
 					json_object_set_new(mj, "type", json_string(message_type_name(f.payload[0])));
+					if (f.payload[0] == NYM_MSG_REPLIABLE && f.payload_len > 1 + NYM_SENDER_TAG_LEN) {
+						/* visible in the first fragment of a longer message too */
+						char b58[NYM_B58_KEY_MAX];
+						nym_base58_encode(b58, sizeof b58, f.payload + 1, NYM_SENDER_TAG_LEN);
+						json_object_set_new(mj, "sender_tag", json_string(b58));
+					}
 					if (f.total == 1 && !f.next_id &&
 					    (ul = nym_message_unpad(f.payload, f.payload_len)) >= 0 &&
 					    nym_message_parse(&m, f.payload, (size_t)ul) == 0) {

@@ -563,9 +563,17 @@ send_and_peel() {
 	nym-sphinx-wrap --decrypt --id R --json < finals > out.json
 	[ "$(jq -r '"\(.type) \(.content) \(.sender_tag) \(.surbs) \(.surb_len) \(.text)"' out.json)" = \
 	  "repliable data $tag 3 460 reply to me" ]
-	# the same recipient gets the same tag (as nym-send reports it)
+	# the same recipient gets the same tag (as nym-send reports it), and the
+	# first fragment of a longer message shows it
+	head -c 5000 /dev/urandom > m
 	send_and_peel m --surbs 0
 	grep -q "with 0 reply SURBs; sender tag $tag\$" send.err
+	[ "$NPKT" = 4 ]
+	head -c 2048 finals | nym-sphinx-wrap --inspect --id R > j
+	[ "$(jq -r '"\(.fragment.position)/\(.fragment.total) \(.message.type) \(.message.sender_tag)"' j)" = "1/4 repliable $tag" ]
+	nym-sphinx-wrap --decrypt --id R < finals > out 2> err
+	cmp m out
+	grep -q "with 0 reply SURBs, sender tag $tag" err
 }
 
 @test "nym: --size extended8 and --version 258" {
