@@ -576,6 +576,22 @@ send_and_peel() {
 	grep -q "with 0 reply SURBs, sender tag $tag" err
 }
 
+@test "nym: as many packets as the official client made (b, g, h), in the same sets" {
+	vector_net
+	for c in case-b-plain-5000byte-multifragment case-g-extended32-3000byte case-h-linked-sets-409100byte; do
+		f=$NYM_VECTORS/$c.json
+		size=regular
+		[ "$c" = case-g-extended32-3000byte ] && size=extended32
+		head -c "$(jq .sent.len "$f")" /dev/zero > m
+		nym-sphinx-wrap --nym --to "$RADDR" --topology topo.json --id S --size "$size" --json < m > pk.json 2> /dev/null
+		[ "$(wc -l < pk.json)" = "$(jq '(.packets // .packets_summary) | length' "$f")" ]
+		[ "$(jq -r .length pk.json | sort -u)" = "$(( $(jq '(.packets // .packets_full)[0].packet_len' "$f") + 9 ))" ]
+	done
+	# case h: 255 fragments in the first set, then one in a set of its own
+	[ "$(jq -r '"\(.position)/\(.count)"' pk.json | sed -n '1p;255p;256p' | tr '\n' ' ')" = "1/256 255/256 1/256 " ]
+	[ "$(jq -r .set_id pk.json | uniq | wc -l)" = 2 ]
+}
+
 @test "nym: --size extended8 and --version 258" {
 	vector_net
 	head -c 10000 /dev/urandom > m
