@@ -197,16 +197,6 @@ struct node {
 	size_t sent;
 };
 
-static long
-frame_len(const uint8_t *b, size_t n)
-{
-	struct nym_frame_header h;
-	long need = nym_frame_need(&h, b, n);
-	if (need > 0 && (size_t)need > n && need <= NYM_FRAME_HEADER_MAX)
-		return 0;
-	return need;
-}
-
 static void
 on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *f, size_t len)
 {
@@ -290,7 +280,7 @@ node_run(unsigned workers)
 	mc.held_max = NPKT + 16;
 	memcpy(mc.keys.primary, B.sk, 32);
 	n.mx = nym_mixer_create(&mc);
-	struct nym_netio_config nc = {.frame_len = frame_len, .on_frame = on_frame, .ctx = &n,
+	struct nym_netio_config nc = {.frame_len = nym_frame_len, .on_frame = on_frame, .ctx = &n,
 	                              .peer_queue_max = NPKT + 16};
 	n.in = nym_netio_create(&nc);
 	n.out = n.in;

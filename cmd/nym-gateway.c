@@ -67,8 +67,7 @@ static const char usage_text[] =
 #define PEER_QUEUE_MAX 2000       /* packets queued to one next hop */
 #define INBOX_BATCH 100
 #define INBOX_MAX_AGE 86400       /* s, stored messages are purged after this */
-#define SURB_ACK_LEN 405          /* 19-byte first hop + 386-byte ack packet */
-#define MIX_BUF (33133 + 4)
+#define MIX_BUF (NYM_PACKET_MAX_LEN + NYM_FRAME_HEADER_MAX)
 
 enum { LOG_ERR = 0, LOG_INFO = 1, LOG_DEBUG = 2 };
 static int log_level = LOG_INFO;
@@ -547,16 +546,6 @@ mix_push(struct mixside *mx, const uint8_t client[32], const uint8_t *msg, size_
 	mx->pq_tail = p;
 	pthread_mutex_unlock(&mx->mu);
 	lws_cancel_service(mx->g->ctx);
-}
-
-static long
-mix_frame_len(const uint8_t *buf, size_t avail)
-{
-	struct nym_frame_header h;
-	long need = nym_frame_need(&h, buf, avail);
-	if (need < 0)
-		return need;
-	return need <= NYM_FRAME_HEADER_MAX ? 0 : need;
 }
 
 static void
@@ -1478,7 +1467,7 @@ main(int argc, char **argv)
 	/* The mix side: netio in a thread of its own. */
 	struct mixside *mx = &g.mx;
 	struct nym_netio_config nc = {
-		.frame_len = mix_frame_len, .on_frame = mix_on_frame, .on_event = mix_on_event, .ctx = mx,
+		.frame_len = nym_frame_len, .on_frame = mix_on_frame, .on_event = mix_on_event, .ctx = mx,
 		.peer_queue_max = 2000,
 	};
 	struct nym_netio_addr mix_addr;

@@ -98,18 +98,6 @@ load_topology(struct node *n, const char *path)
 }
 
 /* The node link's frame boundaries, for netio: lib/framing.h's decoder. */
-static long
-frame_len(const uint8_t *buf, size_t avail)
-{
-	struct nym_frame_header h;
-	long need = nym_frame_need(&h, buf, avail);
-	if (need < 0)
-		return need;
-	if ((size_t)need > avail && need <= NYM_FRAME_HEADER_MAX)
-		return 0; /* header not complete yet */
-	return need;
-}
-
 static void
 on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame, size_t len)
 {
@@ -382,7 +370,7 @@ main(int argc, char **argv)
 	if (!n.mx)
 		die("cannot start the workers: %s", strerror(errno));
 
-	nc.frame_len = frame_len;
+	nc.frame_len = nym_frame_len;
 	nc.on_frame = on_frame;
 	nc.on_event = on_event;
 	nc.ctx = &n;

@@ -4,21 +4,23 @@
 #include "err.h"
 #include "framing.h"
 
-/* tag → (packet length, Sphinx plaintext length); 0 = not Sphinx */
-static const struct { size_t len, plain; } sizes[8] = {
+/* The one table of packet sizes (packet.c names them):
+ * tag → (packet length, Sphinx plaintext length); plain 0 = not Sphinx. */
+static const struct { size_t len, plain; } sizes[] = {
 	[NYM_SIZE_REGULAR] = { 2413, 2048 },
 	[NYM_SIZE_ACK] = { 386, 21 },
-	[NYM_SIZE_EXTENDED32] = { 33133, 32768 },
+	[NYM_SIZE_EXTENDED32] = { NYM_PACKET_MAX_LEN, 32768 },
 	[NYM_SIZE_EXTENDED8] = { 8557, 8192 },
 	[NYM_SIZE_EXTENDED16] = { 16749, 16384 },
 	[NYM_SIZE_OUTFOX_REGULAR] = { 2377, 0 },
 	[NYM_SIZE_OUTFOX_ACK] = { 377, 0 },
 };
+#define NSIZES (sizeof sizes / sizeof *sizes)
 
 long
 nym_size_tag_len(uint8_t tag)
 {
-	if (tag < 1 || tag > 7)
+	if (tag < 1 || tag >= NSIZES)
 		return NYM_EFLAG;
 	return (long)sizes[tag].len;
 }
@@ -26,7 +28,7 @@ nym_size_tag_len(uint8_t tag)
 long
 nym_size_tag_plaintext(uint8_t tag)
 {
-	if (tag < 1 || tag > 5)
+	if (tag < 1 || tag >= NSIZES || !sizes[tag].plain)
 		return NYM_EFLAG;
 	return (long)sizes[tag].plain;
 }
@@ -34,9 +36,9 @@ nym_size_tag_plaintext(uint8_t tag)
 int
 nym_size_tag_of_len(size_t len)
 {
-	for (int t = 1; t <= 7; t++)
+	for (size_t t = 1; t < NSIZES; t++)
 		if (sizes[t].len == len)
-			return t;
+			return (int)t;
 	return NYM_ESIZE;
 }
 
@@ -82,7 +84,7 @@ nym_frame_need(struct nym_frame_header *h, const uint8_t *buf, size_t len)
 
 	if (len >= 1 && buf[0] != NYM_FRAME_V7 && buf[0] != NYM_FRAME_V8)
 		return NYM_EVERSION;
-	if (len >= 2 && (buf[1] < 1 || buf[1] > 7))
+	if (len >= 2 && nym_size_tag_len(buf[1]) < 0)
 		return NYM_ESIZE;
 	if (len >= 3 && !type_ok(buf[2]))
 		return NYM_EFLAG;
@@ -104,6 +106,17 @@ nym_frame_need(struct nym_frame_header *h, const uint8_t *buf, size_t len)
 	plen = nym_size_tag_len(h->size_tag);
 	h->packet_len = (size_t)plen;
 	return (long)(h->header_len + h->packet_len);
+}
+
+long
+nym_frame_len(const uint8_t *buf, size_t avail)
+{
+	struct nym_frame_header h;
+	long need = nym_frame_need(&h, buf, avail);
+
+	/* While the header is incomplete, need is its length (3 or 4); a whole
+	 * frame is always longer. */
+	return need >= 0 && need <= NYM_FRAME_HEADER_MAX ? 0 : need;
 }
 
 int

@@ -30,6 +30,7 @@
 #define NYM_SIZE_EXTENDED16 5
 #define NYM_SIZE_OUTFOX_REGULAR 6
 #define NYM_SIZE_OUTFOX_ACK 7
+#define NYM_PACKET_MAX_LEN 33133  /* extended32, the largest size */
 
 #define NYM_PACKET_TYPE_MIX 0
 #define NYM_PACKET_TYPE_OUTFOX 2
@@ -81,6 +82,10 @@ int nym_frame_header_write(uint8_t out[NYM_FRAME_HEADER_MAX], uint8_t version, s
  * headers give NYM_EVERSION (version not 7/8), NYM_ESIZE (size tag) or
  * NYM_EFLAG (packet type or rotation) as soon as the bad byte is seen. */
 long nym_frame_need(struct nym_frame_header *h, const uint8_t *buf, size_t len);
+/* The same verdict in the shape of netio's frame_len callback (netio.h):
+ * the whole frame's length once the header is in, 0 while it is not, or the
+ * negative code. */
+long nym_frame_len(const uint8_t *buf, size_t avail);
 
 struct nym_mix_packet {
 	uint8_t packet_type;
@@ -92,7 +97,8 @@ struct nym_mix_packet {
 };
 
 /* Length of the routing address at a (4 → 7, 6 → 19), which may be followed
- * by padding or anything; NYM_EADDR for another type byte or too few bytes. */
+ * by padding or anything; NYM_EADDR for another type byte or too few bytes.
+ * (packet.h's nym_node_addr_decode reads the fields on top of this.) */
 int nym_next_hop_len(const uint8_t *a, size_t len);
 /* Fill mp->next_hop from a padded (19 or 32 bytes) or unpadded address. */
 int nym_mix_packet_set_next_hop(struct nym_mix_packet *mp, const uint8_t *a, size_t len);

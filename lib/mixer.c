@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "framing.h"
 #include "sphinx.h"
 
 /* ---------------------------------------------------------------- delay queue */
@@ -589,7 +590,7 @@ nym_mixer_create(const struct nym_mixer_config *cfg)
 	if (!c->max_delay_ns)
 		c->max_delay_ns = NYM_MIXER_MAX_DELAY_NS;
 	if (!c->max_packet)
-		c->max_packet = 33133;
+		c->max_packet = NYM_PACKET_MAX_LEN;
 	if (!c->pool_bytes_max)
 		c->pool_bytes_max = (size_t)512 << 20;
 	if (!c->replay_window)

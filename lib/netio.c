@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "framing.h"
 
 /* ------------------------------------------------------------------ addresses */
 
@@ -245,7 +246,7 @@ nym_netio_create(const struct nym_netio_config *cfg)
 	io->cfg = *cfg;
 	struct nym_netio_config *c = &io->cfg;
 	if (!c->max_frame)
-		c->max_frame = 33137;
+		c->max_frame = NYM_FRAME_HEADER_MAX + NYM_PACKET_MAX_LEN;
 	if (!c->max_conns)
 		c->max_conns = 4096;
 	if (!c->frame_timeout_ms)

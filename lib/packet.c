@@ -8,47 +8,38 @@
 #include "packet.h"
 #include "sphinx.h"
 
-static const struct {
-	uint8_t tag;
-	const char *name;
-	size_t len;
-	int sphinx;
-} sizes[] = {
-	{ NYM_SIZE_REGULAR, "regular", 2413, 1 },
-	{ NYM_SIZE_ACK, "ack", 386, 1 },
-	{ NYM_SIZE_EXTENDED32, "extended32", 33133, 1 },
-	{ NYM_SIZE_EXTENDED8, "extended8", 8557, 1 },
-	{ NYM_SIZE_EXTENDED16, "extended16", 16749, 1 },
-	{ NYM_SIZE_OUTFOX_REGULAR, "outfox_regular", 2377, 0 },
-	{ NYM_SIZE_OUTFOX_ACK, "outfox_ack", 377, 0 },
+/* Names only: lengths come from framing.c's size table. */
+static const char *const names[] = {
+	[NYM_SIZE_REGULAR] = "regular",
+	[NYM_SIZE_ACK] = "ack",
+	[NYM_SIZE_EXTENDED32] = "extended32",
+	[NYM_SIZE_EXTENDED8] = "extended8",
+	[NYM_SIZE_EXTENDED16] = "extended16",
+	[NYM_SIZE_OUTFOX_REGULAR] = "outfox_regular",
+	[NYM_SIZE_OUTFOX_ACK] = "outfox_ack",
 };
-#define NSIZES (sizeof sizes / sizeof *sizes)
+#define NNAMES (sizeof names / sizeof *names)
 
 int
 nym_packet_size_by_name(const char *name)
 {
-	for (size_t i = 0; i < NSIZES; i++)
-		if (strcmp(sizes[i].name, name) == 0)
-			return sizes[i].tag;
+	for (size_t t = 1; t < NNAMES; t++)
+		if (strcmp(names[t], name) == 0)
+			return (int)t;
 	return NYM_EINVAL;
 }
 
 const char *
 nym_packet_size_name(uint8_t tag)
 {
-	for (size_t i = 0; i < NSIZES; i++)
-		if (sizes[i].tag == tag)
-			return sizes[i].name;
-	return NULL;
+	return tag >= 1 && tag < NNAMES ? names[tag] : NULL;
 }
 
 size_t
 nym_packet_len(uint8_t tag)
 {
-	for (size_t i = 0; i < NSIZES; i++)
-		if (sizes[i].tag == tag && sizes[i].sphinx)
-			return sizes[i].len;
-	return 0;
+	/* Sphinx classes are the tags with a plaintext size. */
+	return nym_size_tag_plaintext(tag) < 0 ? 0 : (size_t)nym_size_tag_len(tag);
 }
 
 size_t
@@ -61,17 +52,15 @@ nym_packet_payload_len(uint8_t tag)
 size_t
 nym_packet_plaintext_len(uint8_t tag)
 {
-	size_t n = nym_packet_len(tag);
-	return n ? n - NYM_SPHINX_HEADER_LEN - NYM_SPHINX_PAYLOAD_OVERHEAD : 0;
+	long n = nym_size_tag_plaintext(tag);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 int
 nym_packet_size_of_len(size_t len)
 {
-	for (size_t i = 0; i < NSIZES; i++)
-		if (sizes[i].len == len && sizes[i].sphinx)
-			return sizes[i].tag;
-	return NYM_ESIZE;
+	int tag = nym_size_tag_of_len(len);
+	return tag < 0 || nym_size_tag_plaintext((uint8_t)tag) < 0 ? NYM_ESIZE : tag;
 }
 
 int
@@ -98,23 +87,15 @@ nym_node_addr_encode(uint8_t *out, size_t outlen, const struct nym_node_addr *a)
 int
 nym_node_addr_decode(struct nym_node_addr *a, const uint8_t *in, size_t len)
 {
-	size_t n;
+	int n = nym_next_hop_len(in, len);
 
-	if (len < 1)
-		return NYM_EADDR;
-	if (in[0] == 4)
-		n = NYM_NODE_ADDR_V4_LEN;
-	else if (in[0] == 6)
-		n = NYM_NODE_ADDR_V6_LEN;
-	else
-		return NYM_EADDR;
-	if (len < n)
-		return NYM_EADDR;
+	if (n < 0)
+		return n;
 	memset(a, 0, sizeof *a);
 	a->family = in[0];
 	a->port = (uint16_t)(in[1] << 8 | in[2]);
-	memcpy(a->ip, in + 3, n - 3);
-	return (int)n;
+	memcpy(a->ip, in + 3, (size_t)n - 3);
+	return n;
 }
 
 int

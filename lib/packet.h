@@ -1,7 +1,8 @@
 /* packet.h — Nym packet size classes by name, and node routing addresses
- * (spec/nym-message.md §1.5, §2.1). The size tags and the wire framing are
- * in framing.h; this module names the classes and says how much a Sphinx
- * packet of each class carries.
+ * (spec/nym-message.md §1.5, §2.1). The size tags, their lengths and the
+ * wire framing are in framing.h, the layer below (its table is the one
+ * source of the sizes); this module names the classes, says how much a
+ * Sphinx packet of each class carries, and reads and writes addresses.
  *
  * Size classes (tag: name, total, Sphinx payload = total - 348, plaintext =
  * payload - 17):
@@ -21,8 +22,6 @@
 #include <stdint.h>
 
 #include "framing.h"
-
-#define NYM_PACKET_MAX_LEN 33133  /* extended32, the largest class */
 
 /* The tag for a config name ("regular", "ack", "extended8", "extended16",
  * "extended32", "outfox_regular", "outfox_ack"), or NYM_EINVAL. */

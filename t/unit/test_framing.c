@@ -64,6 +64,12 @@ frames(void)
 	memcpy(pkt, "\x07\x01\x00", 3);
 	CHECK(nym_frame_need(&fh, pkt, 3) == 2416 && fh.key_rotation == 0 && fh.header_len == 3,
 	      "v7 regular frame needs 2416 bytes, rotation Unknown");
+	/* netio's frame_len shape: 0 until the header is in */
+	memcpy(pkt, "\x08\x02\x00\x01", 4);
+	CHECK(nym_frame_len(pkt, 1) == 0 && nym_frame_len(pkt, 3) == 0 && nym_frame_len(pkt, 4) == 390 &&
+	      nym_frame_len(pkt, 390) == 390 && nym_frame_len((const uint8_t *)"\x08\xff", 2) == NYM_ESIZE &&
+	      nym_frame_len((const uint8_t *)"\x07\x01\x00", 3) == 2416,
+	      "nym_frame_len: 0 while the header is short, then the frame length or the error");
 	free(pkt);
 }
 
