@@ -340,6 +340,18 @@ nym_scalar_reduce32(uint8_t out[32], const uint8_t b[32])
 	sodium_memzero(wide, sizeof wide);
 }
 
+void
+nym_scalar_mul(uint8_t out[32], const uint8_t a[32], const uint8_t b[32])
+{
+	crypto_core_ed25519_scalar_mul(out, a, b);
+}
+
+void
+nym_scalar_negate(uint8_t out[32], const uint8_t a[32])
+{
+	crypto_core_ed25519_scalar_negate(out, a);
+}
+
 /* ---------------------------------------------------------------------------
  * Ed25519 */
 

@@ -37,6 +37,12 @@ int nym_x25519_base(uint8_t pub[32], const uint8_t sk[32]);
 void nym_x25519_unclamped(uint8_t out[32], const uint8_t n[32], const uint8_t u[32]);
 /* out = b read as a 256-bit little-endian integer, reduced mod l. */
 void nym_scalar_reduce32(uint8_t out[32], const uint8_t b[32]);
+/* Arithmetic mod l (the Ed25519 group order) on little-endian scalars,
+ * which must already be reduced (< l); out may alias an input. Sphinx
+ * creation folds its chain of blinding factors into one scalar with these. */
+void nym_scalar_mul(uint8_t out[32], const uint8_t a[32], const uint8_t b[32]);
+/* out = -a mod l (l - a, and 0 for 0). */
+void nym_scalar_negate(uint8_t out[32], const uint8_t a[32]);
 
 /* --- Ed25519, keys as 32-byte seeds as Nym stores them -------------------- */
 int nym_ed25519_public(uint8_t pk[32], const uint8_t seed[32]);

@@ -1,7 +1,6 @@
 /* sphinx.c — Sphinx creation and processing as sphinx-packet 0.6.0 does it
  * (spec/sphinx.md §3–§6; layouts in sphinx.h). */
 #include <string.h>
-#include <sodium.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -217,7 +216,7 @@ mul_div8(uint8_t out[32], const uint8_t t[32], const uint8_t p[32])
 
 	memcpy(tt, t, 32);
 	if ((tt[31] & 0xf8) != 0x08)
-		crypto_core_ed25519_scalar_negate(tt, t);
+		nym_scalar_negate(tt, t);
 	/* k = 8 * tt (tt < l < 2^253, so 8tt < 2^256) */
 	for (int i = 31; i > 0; i--)
 		k[i] = (uint8_t)(tt[i] << 3 | tt[i - 1] >> 5);
@@ -262,7 +261,7 @@ hop_secrets(uint8_t alpha0[32], uint8_t okm[][NYM_SPHINX_OKM_LEN],
 		if ((rc = nym_x25519_base(alpha0, x)) < 0)
 			goto out;
 		clamp_reduce(b, x);
-		crypto_core_ed25519_scalar_mul(acc, b, INV8);
+		nym_scalar_mul(acc, b, INV8);
 	}
 	for (size_t i = 0; i < r->nhops; i++) {
 		if (legacy)
@@ -277,7 +276,7 @@ hop_secrets(uint8_t alpha0[32], uint8_t okm[][NYM_SPHINX_OKM_LEN],
 			nym_scalar_reduce32(b, okm[i] + NYM_SPHINX_OKM_BLINDING);
 		else
 			clamp_reduce(b, okm[i] + NYM_SPHINX_OKM_BLINDING);
-		crypto_core_ed25519_scalar_mul(acc, acc, b);
+		nym_scalar_mul(acc, acc, b);
 	}
 out:
 	nym_wipe(acc, sizeof acc);

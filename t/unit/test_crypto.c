@@ -149,6 +149,24 @@ test_scalar(void)
 	nym_scalar_reduce32(out, ff);
 	check_hex(out, "1c95988d7431ecd670cf7d73f45befc6feffffffffffffffffffffffffffff0f",
 	          "(2^256 - 1) mod l (Python oracle)");
+
+	/* mul and negate mod l: 8 * 8^-1 = 1, -1 = l - 1, -0 = 0, aliasing. */
+	uint8_t eight[32] = { 8 }, one[32] = { 1 }, zero[32] = { 0 }, inv8[32];
+	size_t m;
+	uint8_t *iv = hexdup("792fdce229e50661d0da1c7db39dd30700000000000000000000000000000006", &m);
+	memcpy(inv8, iv, 32);
+	free(iv);
+	nym_scalar_mul(out, eight, inv8);
+	check_hex(out, "0100000000000000000000000000000000000000000000000000000000000000", "8 * 8^-1 mod l = 1");
+	nym_scalar_negate(out, one);
+	check_hex(out, "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "-1 mod l = l - 1");
+	nym_scalar_negate(out, zero);
+	check_hex(out, "0000000000000000000000000000000000000000000000000000000000000000", "-0 mod l = 0");
+	memcpy(out, eight, 32);
+	nym_scalar_mul(out, out, out);
+	nym_scalar_mul(out, out, inv8);
+	check_hex(out, "0800000000000000000000000000000000000000000000000000000000000000",
+	          "8 * 8 * 8^-1 = 8, in place");
 }
 
 /* --- legacy Sphinx blinding against the v257 model vector ---------------- */
