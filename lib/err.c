@@ -1,4 +1,20 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "err.h"
+
+int
+nym_err_set(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
 
 const char *
 nym_strerror(int err)

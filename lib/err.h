@@ -40,4 +40,13 @@ enum {
 /* Words for an error code; never NULL. */
 const char *nym_strerror(int err);
 
+#include <stddef.h>
+
+/* For functions that also explain a failure in words: format the message
+ * into err (errlen bytes, truncated; nothing when err is NULL or errlen 0)
+ * and return code, so that "return nym_err_set(err, errlen, NYM_EJSON,
+ * ...)" does both. */
+int nym_err_set(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

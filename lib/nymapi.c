@@ -1,6 +1,5 @@
 /* nymapi.c — libcurl fetch of the nym-api routes (see nymapi.h). */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +19,6 @@ static void
 curl_start(void)
 {
 	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
-
-static int
-fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
 }
 
 struct sink {
@@ -112,13 +98,13 @@ nym_api_get(const struct nym_api_opts *o, const char *route, char **body, size_t
 	*body = NULL;
 	*len = 0;
 	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
-		return fail(err, errlen, NYM_EINVAL, "%s: not an http:// or https:// URL", base);
+		return nym_err_set(err, errlen, NYM_EINVAL, "%s: not an http:// or https:// URL", base);
 	if (snprintf(url, sizeof url, "%s%s%s", base, bl && base[bl - 1] == '/' ? "" : "/", route) >=
 	    (int)sizeof url)
-		return fail(err, errlen, NYM_EINVAL, "URL too long");
+		return nym_err_set(err, errlen, NYM_EINVAL, "URL too long");
 	pthread_once(&curl_once, curl_start);
 	if (!curl_ok || !(c = curl_easy_init()))
-		return fail(err, errlen, NYM_ENET, "%s: cannot initialise libcurl", url);
+		return nym_err_set(err, errlen, NYM_ENET, "%s: cannot initialise libcurl", url);
 	snprintf(ua, sizeof ua, "nymkit/%s", NYM_VERSION);
 	hdr = curl_slist_append(hdr, "Accept: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -153,7 +139,7 @@ nym_api_get(const struct nym_api_opts *o, const char *route, char **body, size_t
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		if (cc == CURLE_OK && status >= 200 && status < 300) {
 			if (!s.buf && !(s.buf = calloc(1, 1))) {
-				r = fail(err, errlen, NYM_ENOMEM, "out of memory");
+				r = nym_err_set(err, errlen, NYM_ENOMEM, "out of memory");
 				break;
 			}
 			*body = s.buf;
@@ -162,13 +148,13 @@ nym_api_get(const struct nym_api_opts *o, const char *route, char **body, size_t
 			break;
 		}
 		if (cc == CURLE_WRITE_ERROR && s.too_big) {
-			r = fail(err, errlen, NYM_ETOOBIG, "GET %s: answer larger than %zu bytes", url, s.max);
+			r = nym_err_set(err, errlen, NYM_ETOOBIG, "GET %s: answer larger than %zu bytes", url, s.max);
 		} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-			r = fail(err, errlen, NYM_ETIMEOUT, "GET %s: timed out (%s)", url,
-				 ebuf[0] ? ebuf : curl_easy_strerror(cc));
+			r = nym_err_set(err, errlen, NYM_ETIMEOUT, "GET %s: timed out (%s)", url,
+			                ebuf[0] ? ebuf : curl_easy_strerror(cc));
 			again = 1;
 		} else if (cc != CURLE_OK) {
-			r = fail(err, errlen, NYM_ENET, "GET %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
+			r = nym_err_set(err, errlen, NYM_ENET, "GET %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
 			again = retryable_curl(cc);
 		} else {
 			/* first line of the body, if it is short text, helps the reader */
@@ -180,8 +166,8 @@ nym_api_get(const struct nym_api_opts *o, const char *route, char **body, size_t
 					snippet[k] = s.buf[k];
 				snippet[k] = 0;
 			}
-			r = fail(err, errlen, status == 404 ? NYM_ENOTFOUND : NYM_ENET,
-				 "GET %s: HTTP %ld%s%s", url, status, snippet[0] ? ": " : "", snippet);
+			r = nym_err_set(err, errlen, status == 404 ? NYM_ENOTFOUND : NYM_ENET,
+			                "GET %s: HTTP %ld%s%s", url, status, snippet[0] ? ": " : "", snippet);
 			again = status == 429 || status >= 500;
 		}
 		free(s.buf);
@@ -216,7 +202,7 @@ get_pages(const struct nym_api_opts *o, const char *route, struct nym_text **pag
 			return r;
 		if (!(nv = realloc(*pages, (*np + 1) * sizeof *nv))) {
 			free(body);
-			return fail(err, errlen, NYM_ENOMEM, "out of memory");
+			return nym_err_set(err, errlen, NYM_ENOMEM, "out of memory");
 		}
 		*pages = nv;
 		nv[*np].data = body;
@@ -225,7 +211,7 @@ get_pages(const struct nym_api_opts *o, const char *route, struct nym_text **pag
 		if ((r = nym_topology_page_info(&nv[*np - 1], &total, &count, err, errlen)) < 0) {
 			char tmp[NYM_TOPOLOGY_ERR_MAX];
 			snprintf(tmp, sizeof tmp, "%s", err ? err : "");
-			fail(err, errlen, r, "%s%s: %s", o->base_url ? o->base_url : NYM_API_DEFAULT_URL, path, tmp);
+			nym_err_set(err, errlen, r, "%s%s: %s", o->base_url ? o->base_url : NYM_API_DEFAULT_URL, path, tmp);
 			return r;
 		}
 		got += count;
@@ -233,7 +219,7 @@ get_pages(const struct nym_api_opts *o, const char *route, struct nym_text **pag
 		if (got >= total || count == 0)
 			return 0;
 	}
-	return fail(err, errlen, NYM_EFULL, "%s: more than %d pages", route, MAX_PAGES);
+	return nym_err_set(err, errlen, NYM_EFULL, "%s: more than %d pages", route, MAX_PAGES);
 }
 
 static void
@@ -273,7 +259,7 @@ nym_api_fetch_topology(const struct nym_api_opts *o, const struct nym_topology_f
 	if ((r = nym_topology_from_api(out, &a, f, err, errlen)) < 0) {
 		char tmp[NYM_TOPOLOGY_ERR_MAX];
 		snprintf(tmp, sizeof tmp, "%s", err ? err : "");
-		fail(err, errlen, r, "%s: %s", o->base_url ? o->base_url : NYM_API_DEFAULT_URL, tmp);
+		nym_err_set(err, errlen, r, "%s: %s", o->base_url ? o->base_url : NYM_API_DEFAULT_URL, tmp);
 		goto out;
 	}
 	{

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +16,7 @@
 #define U32_MAX_ 4294967295u
 #define MAX_FILE (256u << 20) /* a topology file larger than this is refused */
 
-static int
-fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-#define FAIL(code, ...) fail(err, errlen, code, __VA_ARGS__)
+#define FAIL(code, ...) nym_err_set(err, errlen, code, __VA_ARGS__)
 
 /* ---- small JSON helpers --------------------------------------------------- */
 
@@ -44,19 +30,19 @@ load(const char *what, const char *data, size_t len, char *err, size_t errlen)
 	if (!what)
 		what = "";
 	if (!data)
-		return fail(err, errlen, NYM_EJSON, "%s%sno data", what, sep), NULL;
+		return nym_err_set(err, errlen, NYM_EJSON, "%s%sno data", what, sep), NULL;
 	j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
 		if (len == 0)
-			fail(err, errlen, NYM_EJSON, "%s%sempty answer, not JSON", what, sep);
+			nym_err_set(err, errlen, NYM_EJSON, "%s%sempty answer, not JSON", what, sep);
 		else
-			fail(err, errlen, NYM_EJSON, "%s%sinvalid JSON at line %d column %d: %s",
-			     what, sep, je.line, je.column, je.text);
+			nym_err_set(err, errlen, NYM_EJSON, "%s%sinvalid JSON at line %d column %d: %s",
+			            what, sep, je.line, je.column, je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		fail(err, errlen, NYM_EJSON, "%s%snot a JSON object", what, sep);
+		nym_err_set(err, errlen, NYM_EJSON, "%s%snot a JSON object", what, sep);
 		return NULL;
 	}
 	return j;
@@ -569,15 +555,15 @@ page_data(json_t *root, uint32_t *total, const char *ctx, char *err, size_t errl
 	json_t *nodes = json_object_get(root, "nodes"), *pg, *data;
 
 	if (!nodes || !json_is_object(nodes))
-		return fail(err, errlen, NYM_EJSON, "%s: missing object \"nodes\"", ctx), NULL;
+		return nym_err_set(err, errlen, NYM_EJSON, "%s: missing object \"nodes\"", ctx), NULL;
 	pg = json_object_get(nodes, "pagination");
 	if (!pg || !json_is_object(pg))
-		return fail(err, errlen, NYM_EJSON, "%s: missing object \"nodes.pagination\"", ctx), NULL;
+		return nym_err_set(err, errlen, NYM_EJSON, "%s: missing object \"nodes.pagination\"", ctx), NULL;
 	if (get_u32(pg, "total", total, 1, ctx, err, errlen) < 0)
 		return NULL;
 	data = json_object_get(nodes, "data");
 	if (!data || !json_is_array(data))
-		return fail(err, errlen, NYM_EJSON, "%s: missing array \"nodes.data\"", ctx), NULL;
+		return nym_err_set(err, errlen, NYM_EJSON, "%s: missing array \"nodes.data\"", ctx), NULL;
 	return data;
 }
 
