@@ -26,6 +26,7 @@
 #include "gwproto.h"
 #include "inbox.h"
 #include "keys.h"
+#include "mixer.h"
 #include "netio.h"
 #include "rng.h"
 #include "sphinx.h"
@@ -135,7 +136,7 @@ struct push {
 };
 
 #define NBUCKETS 4096
-#define REPLAY_SLOTS (1u << 17)
+#define REPLAY_WINDOW (1u << 16)  /* a replay of any of the last this many final-hop packets is caught */
 #define FWD_QUEUE_MAX 20000
 
 /* Counters of the mix thread (written there, read for --stats). */
@@ -158,8 +159,7 @@ struct mixside {
 	struct push *pq_head, *pq_tail;
 	struct mix_stats st, snap;
 	struct nym_sphinx_ctx sphinx;
-	uint64_t *replay[2];      /* two generations of replay-tag fingerprints */
-	size_t replay_n;
+	struct nym_mixer_replay replay; /* final-hop replay tags */
 	uint8_t pkt[MIX_BUF];
 	struct gw *g;
 };
@@ -243,37 +243,6 @@ session_remove(struct gw *g, struct conn *c)
 			break;
 		}
 	c->in_table = 0;
-}
-
-/* ---- replay tags of final-hop packets (mix thread) ----------------------------- */
-
-static int
-replay_seen(struct mixside *mx, const uint8_t tag[32])
-{
-	uint64_t fp;
-	memcpy(&fp, tag, 8);
-	fp |= 1; /* 0 marks an empty slot */
-	for (int gen = 0; gen < 2; gen++)
-		for (size_t i = fp % REPLAY_SLOTS, n = 0; n < REPLAY_SLOTS; i = (i + 1) % REPLAY_SLOTS, n++) {
-			if (mx->replay[gen][i] == fp)
-				return 1;
-			if (!mx->replay[gen][i])
-				break;
-		}
-	/* Insert into the current generation; rotate when it is half full. */
-	if (mx->replay_n >= REPLAY_SLOTS / 2) {
-		uint64_t *old = mx->replay[1];
-		mx->replay[1] = mx->replay[0];
-		mx->replay[0] = old;
-		memset(old, 0, REPLAY_SLOTS * sizeof *old);
-		mx->replay_n = 0;
-	}
-	size_t i = fp % REPLAY_SLOTS;
-	while (mx->replay[0][i])
-		i = (i + 1) % REPLAY_SLOTS;
-	mx->replay[0][i] = fp;
-	mx->replay_n++;
-	return 0;
 }
 
 /* ---- client output queue ------------------------------------------------------ */
@@ -590,7 +559,7 @@ mix_on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame,
 			mx->st.dropped_malformed++;
 		return;
 	}
-	if (replay_seen(mx, pr.replay_tag)) {
+	if (nym_mixer_replay_check_set(&mx->replay, pr.replay_tag) == NYM_EREPLAY) {
 		mx->st.dropped_replay++;
 		return;
 	}
@@ -1474,10 +1443,11 @@ main(int argc, char **argv)
 	char mix_hostport[300];
 	mx->g = &g;
 	pthread_mutex_init(&mx->mu, NULL);
-	mx->replay[0] = calloc(REPLAY_SLOTS, sizeof(uint64_t));
-	mx->replay[1] = calloc(REPLAY_SLOTS, sizeof(uint64_t));
-	if (!mx->replay[0] || !mx->replay[1])
-		die("out of memory");
+	uint8_t replay_key[16];
+	if (nym_rng_fill(&g.rng, replay_key, sizeof replay_key) != 0 ||
+	    nym_mixer_replay_init(&mx->replay, REPLAY_WINDOW, replay_key) != 0)
+		die("cannot set up the replay filter");
+	nym_wipe(replay_key, sizeof replay_key);
 	if (nym_sphinx_ctx_init(&mx->sphinx) != 0)
 		die("cannot set up the Sphinx context");
 	snprintf(mix_hostport, sizeof mix_hostport, strchr(mix_host, ':') ? "[%s]:%d" : "%s:%d",
@@ -1569,8 +1539,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < g.n_allowed; i++)
 		free(g.allowed[i]);
 	free(g.allowed);
-	free(mx->replay[0]);
-	free(mx->replay[1]);
+	nym_mixer_replay_free(&mx->replay);
 	free(g.seal_buf);
 	return EXIT_OK;
 }
