@@ -26,7 +26,7 @@ LIB = $(O)/lib/libnym.a
 TOOL_SRC = $(sort $(wildcard cmd/*.c))
 TOOLS = $(TOOL_SRC:%.c=$(O)/%)
 # Scripts in cmd/ (e.g. nym-localnet) are installed as they are.
-TOOL_SCRIPTS = $(filter-out %.c %.h,$(wildcard cmd/nym-*))
+TOOL_SCRIPTS = $(filter-out $(TOOL_SRC:.c=) %.c %.h %.wip,$(wildcard cmd/nym-*))
 UNIT_SRC = $(sort $(wildcard t/unit/test_*.c))
 UNITS = $(UNIT_SRC:%.c=$(O)/%)
 # Helper programs the bats tests drive (e.g. a scriptable websocket peer).
