@@ -401,21 +401,25 @@ capture_packet(struct gw *g, const char *client, uint8_t kind, const struct nym_
 	struct nym_netio_addr a;
 	FILE *f;
 	uint64_t n = ++g->captured;
+	int short_write;
 
 	if (hop_addr(&a, mp->next_hop, mp->next_hop_len) == 0)
 		nym_netio_addr_format(hop, &a);
 	snprintf(path, sizeof path, "%s/pkt-%06" PRIu64 ".bin", g->capture, n);
 	if (!(f = fopen(path, "wb")))
 		goto fail;
-	if ((fwrite(mp->packet, 1, mp->packet_len, f) != mp->packet_len) | (fclose(f) != 0))
+	/* Close in any case; either failing loses the packet. */
+	short_write = fwrite(mp->packet, 1, mp->packet_len, f) != mp->packet_len;
+	if (fclose(f) != 0 || short_write)
 		goto fail;
 	snprintf(path, sizeof path, "%s/packets.jsonl", g->capture);
 	if (!(f = fopen(path, "a")))
 		goto fail;
-	if ((fprintf(f, "{\"n\":%" PRIu64 ",\"file\":\"pkt-%06" PRIu64 ".bin\",\"client\":\"%s\",\"request_kind\":%u,"
-	                "\"packet_type\":%u,\"key_rotation\":%u,\"next_hop\":\"%s\",\"sphinx_len\":%zu}\n",
-	             n, n, client, kind, mp->packet_type, mp->key_rotation, hop, mp->packet_len) < 0) |
-	    (fclose(f) != 0))
+	short_write = fprintf(f, "{\"n\":%" PRIu64 ",\"file\":\"pkt-%06" PRIu64 ".bin\",\"client\":\"%s\","
+	                      "\"request_kind\":%u,\"packet_type\":%u,\"key_rotation\":%u,\"next_hop\":\"%s\","
+	                      "\"sphinx_len\":%zu}\n",
+	                      n, n, client, kind, mp->packet_type, mp->key_rotation, hop, mp->packet_len) < 0;
+	if (fclose(f) != 0 || short_write)
 		goto fail;
 	return;
 fail:

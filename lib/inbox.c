@@ -19,8 +19,8 @@ enum {
 
 static const char *const sql[S_N] = {
 	[S_CGET] = "SELECT key, last_auth_ts, bandwidth, bandwidth_day FROM clients WHERE address = ?1",
-	[S_CREG] = "INSERT INTO clients (address, key) VALUES (?1, ?2) "
-	           "ON CONFLICT(address) DO UPDATE SET key = excluded.key",
+	[S_CREG] = ("INSERT INTO clients (address, key) VALUES (?1, ?2) "
+	            "ON CONFLICT(address) DO UPDATE SET key = excluded.key"),
 	[S_CTS] = "UPDATE clients SET last_auth_ts = ?2 WHERE address = ?1",
 	[S_CBW] = "UPDATE clients SET bandwidth = ?2, bandwidth_day = ?3 WHERE address = ?1",
 	[S_CDEL] = "DELETE FROM clients WHERE address = ?1",

@@ -553,7 +553,7 @@ test_document(void)
 		json_t *o = json_loads(d, 0, NULL), *g = json_deep_copy(json_array_get(
 			json_object_get(json_object_get(o, "layers"), "1"), 0));
 		struct nym_topology *t2;
-		char *x, *y;
+		char *x = NULL, *y = NULL;
 		json_object_set_new(g, "ws_url", json_string("ws://10.0.1.0:9000"));
 		json_array_append_new(json_object_get(o, "gateways"), g);
 		bad = json_dumps(o, 0);
