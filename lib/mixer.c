@@ -438,30 +438,23 @@ worker(void *arg)
 {
 	struct nym_mixer *m = arg;
 	void *tls = NULL;
+	int err = 0;
 
-	if (m->cfg.tls_size) {
-		tls = calloc(1, m->cfg.tls_size);
-		if (!tls) {
-			pthread_mutex_lock(&m->q_mx);
-			m->start_err = ENOMEM;
-			m->started++;
-			pthread_cond_broadcast(&m->idle_cv);
-			pthread_mutex_unlock(&m->q_mx);
-			return NULL;
-		}
-	}
-	if (m->cfg.thread_init && m->cfg.thread_init(tls) != 0) {
-		free(tls);
-		pthread_mutex_lock(&m->q_mx);
-		m->start_err = EIO;
-		m->started++;
-		pthread_cond_broadcast(&m->idle_cv);
-		pthread_mutex_unlock(&m->q_mx);
-		return NULL;
-	}
+	if (m->cfg.tls_size && !(tls = calloc(1, m->cfg.tls_size)))
+		err = ENOMEM;
+	else if (m->cfg.thread_init && m->cfg.thread_init(tls) != 0)
+		err = EIO;
+	/* Report in, started or not: nym_mixer_create waits for every worker. */
 	pthread_mutex_lock(&m->q_mx);
+	if (err)
+		m->start_err = err;
 	m->started++;
 	pthread_cond_broadcast(&m->idle_cv);
+	if (err) {
+		pthread_mutex_unlock(&m->q_mx);
+		free(tls);
+		return NULL;
+	}
 	for (;;) {
 		while (!m->stop && !m->q_head)
 			pthread_cond_wait(&m->q_cv, &m->q_mx);

@@ -1,6 +1,7 @@
 /* test_mixer.c — the mixer's delay queue, replay filter, and engine (with a
  * stand-in processor, so key choice, replays, delays and drops are tested
  * without Sphinx; the Sphinx path is tested end to end in t/nym-mixnode.bats). */
+#include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -200,6 +201,13 @@ fake_init(void *tls)
 }
 
 static int
+failing_init(void *tls)
+{
+	(void)tls;
+	return -1;
+}
+
+static int
 fake_process(void *tls, const uint8_t sk[32], uint8_t *p, size_t len, struct nym_mixer_result *r)
 {
 	if (*(int *)tls != 42 || len < FAKE_LEN)
@@ -292,6 +300,10 @@ test_engine(void)
 	struct sink s = { 0 };
 
 	CHECK(nym_mixer_create(NULL) == NULL, "engine: no config refused");
+	struct nym_mixer_config bad = { .workers = 2, .process = fake_process, .tls_size = sizeof(int),
+	                                .thread_init = failing_init };
+	errno = 0;
+	CHECK(nym_mixer_create(&bad) == NULL && errno == EIO, "engine: a failing thread_init fails create (EIO)");
 
 	struct nym_mixer *m = mk(0, 1, 7 /* odd primary */, 0);
 	CHECK(m != NULL, "engine: created with 2 workers");
