@@ -306,6 +306,15 @@ nym_x25519_unclamped(uint8_t out[32], const uint8_t n[32], const uint8_t u[32])
 	sodium_memzero(da, sizeof da); sodium_memzero(cb, sizeof cb);
 }
 
+void
+nym_x25519_clamp(uint8_t out[32], const uint8_t k[32])
+{
+	memmove(out, k, 32);
+	out[0] &= 248;
+	out[31] &= 127;
+	out[31] |= 64;
+}
+
 int
 nym_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pub[32])
 {
@@ -315,10 +324,7 @@ nym_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pub[32])
 	 * x25519-dalek computes them. Do the same with our own ladder, which
 	 * gives the identical (all-zero) answer. */
 	uint8_t k[32];
-	memcpy(k, sk, 32);
-	k[0] &= 248;
-	k[31] &= 127;
-	k[31] |= 64;
+	nym_x25519_clamp(k, sk);
 	nym_x25519_unclamped(out, k, pub);
 	sodium_memzero(k, sizeof k);
 	return 0;

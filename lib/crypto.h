@@ -27,6 +27,9 @@ int nym_crypto_init(void);
  * x25519-dalek does). An all-zero result is NOT an error (Rust accepts it). */
 int nym_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pub[32]);
 int nym_x25519_base(uint8_t pub[32], const uint8_t sk[32]);
+/* out = clamp(k) (RFC 7748: clear bits 0-2 and 255, set bit 254); out may
+ * equal k. */
+void nym_x25519_clamp(uint8_t out[32], const uint8_t k[32]);
 
 /* Montgomery ladder with the scalar used as is: no clamping (legacy Sphinx
  * blinding, spec/sphinx.md §3.1: alpha' = Ladder(red(b), alpha)). All 256

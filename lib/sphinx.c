@@ -235,10 +235,7 @@ clamp_reduce(uint8_t out[32], const uint8_t in[32])
 {
 	uint8_t c[32];
 
-	memcpy(c, in, 32);
-	c[0] &= 248;
-	c[31] &= 127;
-	c[31] |= 64;
+	nym_x25519_clamp(c, in);
 	nym_scalar_reduce32(out, c);
 	nym_wipe(c, sizeof c);
 }

@@ -48,7 +48,12 @@ test_x25519(void)
 		CHECK(nym_x25519(out, k, u) == 0, "RFC 7748 5.2 #%zu returns 0", i + 1);
 		check_hex(out, v52[i].r, "RFC 7748 5.2 X25519 vector");
 		/* The same through our own ladder: Ladder(clamp(k), u). */
+		uint8_t c[32];
+		nym_x25519_clamp(c, k);
 		k[0] &= 248; k[31] &= 127; k[31] |= 64;
+		CHECK_MEM(c, k, 32, "nym_x25519_clamp #%zu clears bits 0-2 and 255, sets 254", i + 1);
+		nym_x25519_clamp(c, c);
+		CHECK_MEM(c, k, 32, "nym_x25519_clamp #%zu in place, idempotent", i + 1);
 		nym_x25519_unclamped(out2, k, u);
 		check_hex(out2, v52[i].r, "RFC 7748 5.2 via unclamped ladder on clamp(k)");
 		free(k); free(u);
