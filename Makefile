@@ -36,7 +36,15 @@ FUZZ_SRC = $(sort $(wildcard t/fuzz/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 HDRS = $(wildcard lib/*.h) $(wildcard cmd/*.h)
 
-all: deps $(TOOLS) $(UNITS) $(TBINS)
+# An out-of-tree build (O=build/asan) gets a copy of the scripts beside its tools.
+ifneq ($(O),.)
+SCRIPTS_OUT = $(TOOL_SCRIPTS:%=$(O)/%)
+$(SCRIPTS_OUT): $(O)/cmd/%: cmd/%
+	@mkdir -p $(@D)
+	cp $< $@
+endif
+
+all: deps $(TOOLS) $(UNITS) $(TBINS) $(SCRIPTS_OUT)
 
 deps:
 	@sh mk/deps.sh build
@@ -72,7 +80,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 asan: deps-check
 	@$(MAKE) --no-print-directory O=build/asan CFLAGS="-O1 -g $(SAN)" \
 		build/asan/lib/libnym.a $(TOOLS:$(O)/%=build/asan/%) $(UNITS:$(O)/%=build/asan/%) \
-		$(TBINS:$(O)/%=build/asan/%)
+		$(TBINS:$(O)/%=build/asan/%) $(TOOL_SCRIPTS:%=build/asan/%)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		sh t/run build/asan
 
