@@ -490,6 +490,12 @@ nym_blake2b_keyed32(uint8_t out[32], const uint8_t *key, size_t keylen,
 	return crypto_generichash(out, 32, in, len, key, keylen) == 0 ? 0 : NYM_ECRYPTO;
 }
 
+void
+nym_siphash24(uint8_t out[8], const uint8_t *in, size_t len, const uint8_t key[16])
+{
+	crypto_shorthash(out, in, len, key);
+}
+
 /* ---------------------------------------------------------------------------
  * Stream ciphers */
 

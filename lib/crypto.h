@@ -72,6 +72,9 @@ int nym_hkdf_sha256(uint8_t *okm, size_t okmlen, const uint8_t *salt, size_t sal
 /* Keyed BLAKE2b with a 32-byte output (Lioness' hash). */
 int nym_blake2b_keyed32(uint8_t out[32], const uint8_t *key, size_t keylen,
                         const uint8_t *in, size_t len);
+/* SipHash-2-4 (libsodium's crypto_shorthash): a keyed 64-bit hash for
+ * tables whose slots senders must not be able to aim at. Not a MAC. */
+void nym_siphash24(uint8_t out[8], const uint8_t *in, size_t len, const uint8_t key[16]);
 
 /* --- stream ciphers -------------------------------------------------------- */
 /* AES-128-CTR with a 16-byte IV; out may equal in. The counter is the

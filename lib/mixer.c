@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "crypto.h"
 #include "err.h"
 #include "framing.h"
@@ -147,7 +145,7 @@ nym_mixer_replay_check_set(struct nym_mixer_replay *r, const uint8_t tag[32])
 	uint8_t h[8];
 	uint64_t fp, hv;
 
-	crypto_shorthash(h, tag, 32, r->key);
+	nym_siphash24(h, tag, 32, r->key);
 	memcpy(&hv, h, 8);
 	memcpy(&fp, tag, 8);
 	if (fp == 0)

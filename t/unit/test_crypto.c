@@ -519,6 +519,13 @@ test_blake2b(void)
 	          "keyed BLAKE2b-256, 16-byte key, \"abc\" (Python hashlib oracle)");
 	uint8_t k65[65] = { 0 };
 	CHECK(nym_blake2b_keyed32(out, k65, 65, msg, 1) == NYM_EINVAL, "65-byte BLAKE2b key is NYM_EINVAL");
+
+	/* SipHash-2-4 reference vectors (key 00..0f, message 00..len-1). */
+	uint8_t sh[8];
+	nym_siphash24(sh, msg, 0, key);
+	check_hex(sh, "310e0edd47db6f72", "SipHash-2-4, empty message (reference vector 0)");
+	nym_siphash24(sh, msg, 15, key);
+	check_hex(sh, "e545be4961ca29a1", "SipHash-2-4, 15 bytes (reference vector 15)");
 }
 
 /* --- stream ciphers ------------------------------------------------------- */
