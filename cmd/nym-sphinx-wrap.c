@@ -428,10 +428,12 @@ read_payload(size_t *len)
 		    nym_packet_size_name(opt.size_tag));
 	if (!m)
 		die("cannot read the payload: %s", strerror(errno));
-	if (*len > cap)
+	if (*len > cap) {
+		free(m);
 		die("payload of %zu bytes does not fit a%s %s packet (at most %zu bytes)", *len,
 		    opt.size_tag == NYM_SIZE_ACK || opt.size_tag >= NYM_SIZE_EXTENDED32 ? "n" : "",
 		    nym_packet_size_name(opt.size_tag), cap);
+	}
 	return m;
 }
 
@@ -1240,14 +1242,12 @@ do_decrypt(void)
 		uint8_t *buf = malloc(rec);
 		if (!buf)
 			die("out of memory");
-		while ((n = fread(buf, 1, rec, stdin)) > 0) {
-			idx++;
-			if (n < rec)
-				die("payload %zu is truncated: %zu of %zu bytes (%s)", idx, n, rec,
-				    nym_packet_size_name(opt.size_tag));
-			decrypt_one(&d, buf, rec, idx);
-		}
+		while ((n = fread(buf, 1, rec, stdin)) == rec)
+			decrypt_one(&d, buf, rec, ++idx);
 		free(buf);
+		if (n > 0)
+			die("payload %zu is truncated: %zu of %zu bytes (%s)", idx + 1, n, rec,
+			    nym_packet_size_name(opt.size_tag));
 	} else {
 		char *line = NULL;
 		size_t cap = 0;
