@@ -592,6 +592,17 @@ send_and_peel() {
 	[ "$(jq -r .set_id pk.json | uniq | wc -l)" = 2 ]
 }
 
+@test "nym: NYM_ID and NYM_TOPOLOGY stand in for --id and --topology; --delay-mean 0" {
+	vector_net
+	echo hi > m
+	NYM_ID=S NYM_TOPOLOGY=topo.json nym-sphinx-wrap --nym --to "$RADDR" --delay-mean 0 --json < m > pk.json 2> err
+	assert_equal "$(cat err)" "nym-sphinx-wrap: 1 packet (2422 bytes) for a 3-byte message"
+	[ "$(jq -r '"\(.delay_ns) \(.timeout_ms)"' pk.json)" = "0 1500" ]
+	peel4 < pk.json > final
+	NYM_ID=R nym-sphinx-wrap --decrypt < final > out
+	cmp m out
+}
+
 @test "nym: --size extended8 and --version 258" {
 	vector_net
 	head -c 10000 /dev/urandom > m
