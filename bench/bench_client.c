@@ -57,7 +57,7 @@ net_down(void)
 	}
 }
 
-static void
+static void __attribute__((noreturn))
 bail(const char *why)
 {
 	fprintf(stderr, "bench_client: %s\n", why);
