@@ -28,6 +28,7 @@
 #include "keys.h"
 #include "mixer.h"
 #include "netio.h"
+#include "packet.h"
 #include "rng.h"
 #include "sphinx.h"
 #include "tool.h"
@@ -368,9 +369,10 @@ deliver(struct gw *g, const uint8_t client[32], const uint8_t *msg, size_t len)
 static int
 hop_addr(struct nym_netio_addr *a, const uint8_t *hop, size_t hop_len)
 {
-	if (hop_len < 7)
-		return NYM_EADDR;
-	return nym_netio_addr_from_ip(a, hop + 3, hop[0] == 4 ? 4 : 16, (uint16_t)(hop[1] << 8 | hop[2]));
+	struct nym_node_addr na;
+	int e = nym_node_addr_decode(&na, hop, hop_len);
+
+	return e < 0 ? e : nym_netio_addr_from_ip(a, na.ip, na.family == 4 ? 4 : 16, na.port);
 }
 
 static int
