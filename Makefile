@@ -37,6 +37,8 @@ BENCH_SRC = $(sort $(wildcard bench/*.c))
 HDRS = $(wildcard lib/*.h) $(wildcard cmd/*.h)
 
 # An out-of-tree build (O=build/asan) gets a copy of the scripts beside its tools.
+# (Its rule comes before "all": keep "all" the default goal.)
+.DEFAULT_GOAL := all
 ifneq ($(O),.)
 SCRIPTS_OUT = $(TOOL_SCRIPTS:%=$(O)/%)
 $(SCRIPTS_OUT): $(O)/cmd/%: cmd/%
