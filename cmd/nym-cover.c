@@ -327,7 +327,8 @@ main(int argc, char **argv)
 	if (have_setup)
 		nym_mixclient_setup_free(&su);
 
-	qsort(C.rtt, C.nrtt, sizeof *C.rtt, cmp_double);
+	if (C.nrtt) /* qsort(NULL, 0) is undefined */
+		qsort(C.rtt, C.nrtt, sizeof *C.rtt, cmp_double);
 	if (json) {
 		json_t *o = json_object(), *r = json_object();
 		json_object_set_new(o, "sent", json_integer((json_int_t)C.sent));
