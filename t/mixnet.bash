@@ -62,7 +62,7 @@ recv_start() {
 	nym-recv --id "$name" "$@" > "$BATS_TEST_TMPDIR/$name.out" 2> "$BATS_TEST_TMPDIR/$name.err" 3>&- &
 	echo $! > "$BATS_TEST_TMPDIR/$name.pid"
 	local sock="$HOME/.nym/clients/$name/data/control.sock"
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		# up: registered and serving; or already done (--count met by stored messages)
 		if grep -q "registered\|connected" "$BATS_TEST_TMPDIR/$name.err" 2>/dev/null &&
 		    { [ -S "$sock" ] || ! kill -0 "$(cat "$BATS_TEST_TMPDIR/$name.pid")" 2>/dev/null; }; then

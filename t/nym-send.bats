@@ -127,11 +127,11 @@ teardown() {
 	assert_success
 	tag=$(echo "$output" | jq -r .sender_tag)
 	[ -n "$tag" ] && [ "$tag" != null ]
-	for _ in $(seq 100); do [ -s alice.out ] && break; sleep 0.05; done
+	for _ in $(seq 300); do [ -s alice.out ] && break; sleep 0.05; done
 	jq -e --arg t "$tag" '.text == "who are you?\n" and .sender_tag == $t' alice.out
 	run nym-send --id alice --reply "$tag" --json --timeout 30 <<< "a friend"
 	assert_success
-	for _ in $(seq 100); do [ -s bob.out ] && break; sleep 0.05; done
+	for _ in $(seq 300); do [ -s bob.out ] && break; sleep 0.05; done
 	jq -e '.text == "a friend\n" and .sender_tag == null' bob.out
 	# a tag nobody sent us
 	run nym-send --id alice --reply zXExeyvPEHUk9rjXTu78T --timeout 10 <<< "x"
@@ -145,12 +145,12 @@ teardown() {
 	run nym-send --id bob --to "$(address alice)" --surbs 1 --json --timeout 30 <<< "one SURB only"
 	assert_success
 	tag=$(echo "$output" | jq -r .sender_tag)
-	for _ in $(seq 100); do [ -s alice.out ] && break; sleep 0.05; done
+	for _ in $(seq 300); do [ -s alice.out ] && break; sleep 0.05; done
 	head -c 6000 /dev/urandom > long
 	run nym-send --id alice --reply "$tag" --file long --json --timeout 30
 	assert_success
 	echo "$output" | jq -e '.ok and .packets >= 4'
-	for _ in $(seq 100); do [ -s bob.out ] && break; sleep 0.05; done
+	for _ in $(seq 300); do [ -s bob.out ] && break; sleep 0.05; done
 	[ "$(json_sha bob.out 1)" = "$(sha256sum < long | cut -d' ' -f1)" ]
 }
 
