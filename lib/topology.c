@@ -1018,9 +1018,10 @@ parse_ws_url(struct nym_node *n, const char *url, const char *ctx, char *err, si
 	}
 	if (ip_norm(host, ip))
 		return 0;
-	if (!hostname_ok(host))
+	hl = strlen(host);
+	if (!hostname_ok(host) || hl >= sizeof n->hostname)
 		return FAIL(NYM_EADDR, "%s: ws_url \"%.64s\" has a bad host name", ctx, url);
-	snprintf(n->hostname, sizeof n->hostname, "%s", host);
+	memcpy(n->hostname, host, hl + 1);
 	return 0;
 }
 
