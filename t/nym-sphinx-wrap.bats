@@ -1,6 +1,9 @@
 #!/usr/bin/env bats
 # nym-sphinx-wrap: the official client's packets peeled hop by hop with node
-# keys written from the vectors, round trips, SURBs, inspection, bad input.
+# keys written from the vectors, round trips, SURBs, inspection, bad input;
+# Nym messages: every official message, reply, push, cover packet and ack of
+# the vectors decrypted end to end with --decrypt, and --nym round trips
+# through the vector network's nodes.
 load helpers
 bats_require_minimum_version 1.5.0
 
