@@ -99,9 +99,11 @@ node_kill9() {
 	ps -o args= -p "$pid" > "$MIXNET_DIR/$1.args"
 	kill -9 "$pid"
 }
+# The subshell execs the node, so $! is the node's own pid and `nym-localnet down`
+# stops it (setsid forked here, and the restarted node outlived the test).
 node_restart() {
-	( cd "$MIXNET_DIR" && setsid $(cat "$MIXNET_DIR/$1.args") >> "$MIXNET_DIR/$1.log" 2>&1 3>&- < /dev/null &
-	  echo $! > "$MIXNET_DIR/$1.pid" )
+	( cd "$MIXNET_DIR" && exec $(cat "$MIXNET_DIR/$1.args") >> "$MIXNET_DIR/$1.log" 2>&1 3>&- < /dev/null ) &
+	echo $! > "$MIXNET_DIR/$1.pid"
 }
 
 # sha256 of the data of JSON message number N (1-based) of a nym-recv --json output.
