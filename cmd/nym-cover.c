@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
-#include <signal.h>
 
 #include "crypto.h"
 #include "delay.h"
@@ -192,9 +191,8 @@ main(int argc, char **argv)
 	};
 	const char *id = getenv("NYM_ID"), *topo = getenv("NYM_TOPOLOGY"), *api = getenv("NYM_API");
 	const char *gwurl = NULL, *home;
-	double duration = 10, v;
+	double duration = 10;
 	int json = 0, c, have_mean = 0, have_rate = 0;
-	char *end;
 
 	tool_init("nym-cover");
 	C.mean_ms = 200;
@@ -202,24 +200,14 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'i': id = optarg; break;
 		case 'm':
-			v = strtod(optarg, &end);
-			if (*end || end == optarg || v <= 0)
-				usage_error("--mean wants a positive number of milliseconds, not '%s'", optarg);
-			C.mean_ms = v;
+			C.mean_ms = tool_positive("--mean", optarg, "milliseconds");
 			have_mean = 1;
 			break;
 		case 'r':
-			v = strtod(optarg, &end);
-			if (*end || end == optarg || v <= 0)
-				usage_error("--rate wants a positive number of loops per second, not '%s'", optarg);
-			C.mean_ms = 1000.0 / v;
+			C.mean_ms = 1000.0 / tool_positive("--rate", optarg, "loops per second");
 			have_rate = 1;
 			break;
-		case 'd':
-			duration = strtod(optarg, &end);
-			if (*end || end == optarg || duration <= 0)
-				usage_error("--duration wants a positive number of seconds, not '%s'", optarg);
-			break;
+		case 'd': duration = tool_positive("--duration", optarg, "seconds"); break;
 		case 'j': json = 1; break;
 		case 'T': topo = optarg; api = NULL; break;
 		case 'A': api = optarg; topo = NULL; break;
@@ -252,10 +240,7 @@ main(int argc, char **argv)
 		usage_error("bad identity name '%s'", id);
 	snprintf(sock, sizeof sock, "%s/control.sock", dir);
 
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals(on_signal);
 	if (nym_loop_new(&loop, getenv("NYM_CA_FILE")) < 0)
 		die("cannot set up the event loop");
 	if (strlen(sock) < 108 && nym_unix_alive(sock)) {
@@ -266,25 +251,18 @@ main(int argc, char **argv)
 		if (nym_ws_connect(loop, url, &h, &C.ws) < 0)
 			die("cannot connect to %s", sock);
 	} else {
-		if (!topo && !api)
-			usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
+		tool_need_network(topo, api);
 		if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
 			die("%s", err);
 		have_setup = 1;
-		nym_mixclient_defaults(&cfg);
-		cfg.keys = &su.keys;
-		cfg.dir = su.dir;
-		cfg.topo = su.topo;
-		memcpy(cfg.gateway, su.gateway, 32);
-		cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
-		cfg.rng = &rng;
+		nym_mixclient_setup_config(&su, &rng, &cfg);
+		if (gwurl)
+			cfg.gateway_url = gwurl;
 		cfg.send_mean_ms = 0;   /* only the loop stream below */
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
 		cfg.max_retries = 3;
-		const char *dm = getenv("NYM_DELAY_MEAN_MS");
-		if (dm && *dm)
-			cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
+		tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
 		struct nym_mixclient_events ev = {on_ready, NULL, NULL, on_loop, on_down, on_warning, NULL};
 		if ((e = nym_mixclient_start(&C.mc, loop, &cfg, &ev)) < 0)
 			die("cannot start the client: %s", nym_strerror(e));

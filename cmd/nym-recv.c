@@ -3,7 +3,6 @@
  * nym-send, nym-cover and scripts act as this identity. */
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include "codec.h"
@@ -434,11 +433,7 @@ main(int argc, char **argv)
 			if (*end || end == optarg || R.count < 1)
 				usage_error("--count wants a positive number, not '%s'", optarg);
 			break;
-		case 't':
-			timeout = strtod(optarg, &end);
-			if (*end || end == optarg || timeout <= 0)
-				usage_error("--timeout wants a positive number of seconds, not '%s'", optarg);
-			break;
+		case 't': timeout = tool_positive("--timeout", optarg, "seconds"); break;
 		case 'n': nocover = 1; break;
 		case 'T': topo = optarg; api = NULL; break;
 		case 'A': api = optarg; topo = NULL; break;
@@ -453,8 +448,7 @@ main(int argc, char **argv)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!id || !*id)
 		id = "default";
-	if (!topo && !api)
-		usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
+	tool_need_network(topo, api);
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 	if (!(home = tool_home()))
@@ -467,10 +461,7 @@ main(int argc, char **argv)
 	if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
 		die("%s", err);
 
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals(on_signal);
 
 	if (nym_loop_new(&R.loop, getenv("NYM_CA_FILE")) < 0)
 		die("cannot set up the event loop");
@@ -485,16 +476,10 @@ main(int argc, char **argv)
 	if (e < 0)
 		die("cannot serve the control socket %s: %s", sock, strerror(errno));
 
-	nym_mixclient_defaults(&cfg);
-	cfg.keys = &su.keys;
-	cfg.dir = su.dir;
-	cfg.topo = su.topo;
-	memcpy(cfg.gateway, su.gateway, 32);
-	cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
-	cfg.rng = &rng;
-	const char *dm = getenv("NYM_DELAY_MEAN_MS"); /* nym-localnet --delay-mean */
-	if (dm && *dm)
-		cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
+	nym_mixclient_setup_config(&su, &rng, &cfg);
+	if (gwurl)
+		cfg.gateway_url = gwurl;
+	tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
 	cfg.max_retries = -1; /* a receiver keeps trying */
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);

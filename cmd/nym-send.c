@@ -4,7 +4,6 @@
  * through its own gateway connection. */
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include "codec.h"
@@ -224,15 +223,9 @@ main(int argc, char **argv)
 				usage_error("--surbs wants a number from 0 to 1000, not '%s'", optarg);
 			break;
 		case 'r': reply_s = optarg; break;
-		case 'w':
-			timeout = strtod(optarg, &end);
-			if (*end || end == optarg || timeout <= 0)
-				usage_error("--timeout wants a positive number of seconds, not '%s'", optarg);
-			break;
+		case 'w': timeout = tool_positive("--timeout", optarg, "seconds"); break;
 		case 'R':
-			rate = strtod(optarg, &end);
-			if (*end || end == optarg || rate <= 0)
-				usage_error("--rate wants a positive number of packets per second, not '%s'", optarg);
+			rate = tool_positive("--rate", optarg, "packets per second");
 			pacing = 1;
 			break;
 		case 'N': nopoisson = 1; pacing = 1; break;
@@ -282,10 +275,7 @@ main(int argc, char **argv)
 	if (file)
 		fclose(in);
 
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals(on_signal);
 	S.progress = !S.quiet && isatty(2);
 
 	char dir[4096], sock[4200];
@@ -346,8 +336,7 @@ main(int argc, char **argv)
 	} else {
 		struct nym_mixclient_config cfg;
 		char err[600];
-		if (!topo && !api)
-			usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
+		tool_need_network(topo, api);
 		if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
 			die("%s", err);
 		have_setup = 1;
@@ -356,16 +345,10 @@ main(int argc, char **argv)
 			nym_base58_encode(b58, sizeof b58, to.gateway, 32);
 			die("the recipient's gateway %s is not in the network", b58);
 		}
-		nym_mixclient_defaults(&cfg);
-		cfg.keys = &su.keys;
-		cfg.dir = su.dir;
-		cfg.topo = su.topo;
-		memcpy(cfg.gateway, su.gateway, 32);
-		cfg.gateway_url = gwurl ? gwurl : su.gateway_url;
-		cfg.rng = &rng;
-		const char *dm = getenv("NYM_DELAY_MEAN_MS"); /* nym-localnet --delay-mean */
-		if (dm && *dm)
-			cfg.packet_delay_ms = cfg.ack_delay_ms = strtod(dm, NULL);
+		nym_mixclient_setup_config(&su, &rng, &cfg);
+		if (gwurl)
+			cfg.gateway_url = gwurl;
+		tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
 		cfg.send_mean_ms = nopoisson ? 0 : 1000.0 / rate;
 		cfg.main_cover = !nopoisson;
 		cfg.loop_mean_ms = 0; /* a short-lived sender: the main stream's cover only */

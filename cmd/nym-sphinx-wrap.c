@@ -858,19 +858,7 @@ static int
 pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
 {
 	struct topo_routes *tr = ctx;
-	struct nym_route r;
-	char err[NYM_TOPOLOGY_ERR_MAX];
-
-	if (nym_topology_route(tr->t, &tr->rng, gateway, &r, err, sizeof err) < 0)
-		return NYM_EROUTE;
-	for (size_t i = 0; i < r.n_hops; i++) {
-		struct nym_node_addr a;
-		if (nym_node_addr_parse(&a, r.hops[i].mix_host) < 0 ||
-		    nym_node_addr_encode(hops[i].address, 32, &a) < 0)
-			return NYM_EROUTE;
-		memcpy(hops[i].pubkey, r.hops[i].sphinx_key, 32);
-	}
-	return (int)r.n_hops;
+	return nym_mixclient_route(tr->t, &tr->rng, gateway, hops);
 }
 
 struct emit_state {

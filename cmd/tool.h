@@ -5,6 +5,7 @@
 #define NYM_TOOL_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -140,6 +141,50 @@ tool_home(void)
 		return h;
 	h = getenv("HOME");
 	return h && *h ? h : NULL;
+}
+
+/* SIGINT and SIGTERM call on_stop (which sets a flag the tool's loop
+ * checks); SIGPIPE is ignored so a closed peer is an error return. */
+static void tool_signals(void (*on_stop)(int)) __attribute__((unused));
+static void
+tool_signals(void (*on_stop)(int))
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The value of option opt: a positive number (of unit), else a usage error. */
+static double tool_positive(const char *opt, const char *arg, const char *unit) __attribute__((unused));
+static double
+tool_positive(const char *opt, const char *arg, const char *unit)
+{
+	char *end;
+	double v = strtod(arg, &end);
+	if (*end || end == arg || v <= 0)
+		usage_error("%s wants a positive number of %s, not '%s'", opt, unit, arg);
+	return v;
+}
+
+/* The client tools need a network: a file or a nym-api (options or env). */
+static void tool_need_network(const char *topology, const char *api) __attribute__((unused));
+static void
+tool_need_network(const char *topology, const char *api)
+{
+	if (!topology && !api)
+		usage_error("no network: give --topology FILE or --api URL (or set NYM_TOPOLOGY / NYM_API)");
+}
+
+/* nym-localnet --delay-mean reaches the client tools as NYM_DELAY_MEAN_MS:
+ * the mean per-hop delay of packets and of acks; unset, they stay. */
+static void tool_delay_mean(double *packet_ms, double *ack_ms) __attribute__((unused));
+static void
+tool_delay_mean(double *packet_ms, double *ack_ms)
+{
+	const char *dm = getenv("NYM_DELAY_MEAN_MS");
+	if (dm && *dm)
+		*packet_ms = *ack_ms = strtod(dm, NULL);
 }
 
 #endif

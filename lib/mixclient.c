@@ -198,15 +198,14 @@ warn(struct nym_mixclient *mc, const char *fmt, int e)
 
 /* ---- routes ---------------------------------------------------------------- */
 
-/* A fresh route from the topology: three random mix nodes, then the gateway. */
-static int
-pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
+int
+nym_mixclient_route(const struct nym_topology *t, const struct nym_rng *rng,
+    const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
 {
-	struct nym_mixclient *mc = ctx;
 	struct nym_route r;
 	char err[NYM_TOPOLOGY_ERR_MAX];
 
-	if (nym_topology_route(mc->c.topo, mc->c.rng, gateway, &r, err, sizeof err) < 0)
+	if (nym_topology_route(t, rng, gateway, &r, err, sizeof err) < 0)
 		return NYM_EROUTE;
 	for (size_t i = 0; i < r.n_hops; i++) {
 		struct nym_node_addr a;
@@ -216,6 +215,14 @@ pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM
 		memcpy(hops[i].pubkey, r.hops[i].sphinx_key, 32);
 	}
 	return (int)r.n_hops;
+}
+
+/* The client's route source: over its current topology. */
+static int
+pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
+{
+	struct nym_mixclient *mc = ctx;
+	return nym_mixclient_route(mc->c.topo, mc->c.rng, gateway, hops);
 }
 
 static int
@@ -1495,6 +1502,19 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 	}
 	snprintf(s->gateway_url, sizeof s->gateway_url, "%s", g->wss_url[0] ? g->wss_url : g->ws_url);
 	return 0;
+}
+
+void
+nym_mixclient_setup_config(const struct nym_mixclient_setup *s, const struct nym_rng *rng,
+    struct nym_mixclient_config *c)
+{
+	nym_mixclient_defaults(c);
+	c->keys = &s->keys;
+	c->dir = s->dir;
+	c->topo = s->topo;
+	memcpy(c->gateway, s->gateway, 32);
+	c->gateway_url = s->gateway_url;
+	c->rng = rng;
 }
 
 void

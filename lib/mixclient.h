@@ -26,6 +26,7 @@
 #include "gwclient.h"
 #include "keys.h"
 #include "rng.h"
+#include "sphinx.h"
 #include "topology.h"
 
 struct nym_mixclient;
@@ -107,6 +108,11 @@ int nym_mixclient_send_loop(struct nym_mixclient *mc, uint64_t *loop_id);
  * every 5 minutes); the caller keeps t alive and may free the old one after
  * this returns. NYM_EROUTE (nothing changed) if our gateway is not in it. */
 int nym_mixclient_set_topology(struct nym_mixclient *mc, const struct nym_topology *t);
+/* A fresh route over t to the gateway with identity `gateway`: three mix
+ * nodes of layers 1, 2, 3 at random, then the gateway, as sphinx hops
+ * (node address, sphinx key). Returns the number of hops or NYM_EROUTE. */
+int nym_mixclient_route(const struct nym_topology *t, const struct nym_rng *rng,
+    const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS]);
 /* Our address, and the sender tag we use towards `to`. */
 void nym_mixclient_address(const struct nym_mixclient *mc, struct nym_address *a);
 void nym_mixclient_sender_tag(const struct nym_mixclient *mc, const struct nym_address *to,
@@ -145,6 +151,11 @@ struct nym_mixclient_setup {
 int nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);
+/* The official defaults (nym_mixclient_defaults) with the keys, directory,
+ * topology and gateway of s and the given rng; s and rng must outlive the
+ * client. */
+void nym_mixclient_setup_config(const struct nym_mixclient_setup *s, const struct nym_rng *rng,
+    struct nym_mixclient_config *c);
 void nym_mixclient_setup_free(struct nym_mixclient_setup *s);
 
 #endif
