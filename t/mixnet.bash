@@ -1,5 +1,6 @@
 # t/mixnet.bash — a local mixnet for the client tools' tests (nym-send,
-# nym-recv, nym-cover): one nym-localnet per test file, clients per test.
+# nym-recv, nym-cover; nym-localnet.bats borrows mixnet_free_range): one
+# nym-localnet per test file, clients per test.
 # Load after helpers: `load helpers; load mixnet`.
 
 # A base port N with N..N+5 free on 127.0.0.1.
@@ -42,6 +43,19 @@ mixnet_env() {
 	export NYM_TOPOLOGY="$MIXNET_DIR/topology.json"
 	MIXNET_API=$NYM_API
 	unset NYM_API
+}
+
+# setup: a private home in the test's directory, the network's variables,
+# and the clients NAME... (keys, gateway chosen).
+mixnet_clients() {
+	export HOME="$BATS_TEST_TMPDIR/home"
+	export NYM_HOME_DIR="$HOME"
+	unset NYM_ID
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR"
+	mixnet_env
+	local n
+	for n in "$@"; do client "$n"; done
 }
 
 # A client NAME; prints nothing.

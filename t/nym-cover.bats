@@ -12,13 +12,7 @@ teardown_file() {
 }
 
 setup() {
-	export HOME="$BATS_TEST_TMPDIR/home"
-	export NYM_HOME_DIR="$HOME"
-	unset NYM_ID
-	mkdir -p "$HOME"
-	cd "$BATS_TEST_TMPDIR"
-	mixnet_env
-	client carol
+	mixnet_clients carol
 }
 
 teardown() {

@@ -1,26 +1,7 @@
 #!/usr/bin/env bats
 # nym-localnet: a whole mixnet on 127.0.0.1, up, used, inspected, down.
 load helpers
-
-# A base port N with N..N+5 all free on 127.0.0.1.
-free_range() {
-	python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    base = random.randint(20000, 60000)
-    socks = []
-    try:
-        for p in range(base, base + 6):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks: s.close()
-    if len(socks) == 6:
-        print(base); break
-EOF
-}
-
+load mixnet # mixnet_free_range
 
 teardown() {
 	nym-localnet down --dir "$BATS_TEST_TMPDIR/net" >/dev/null 2>&1 || true
@@ -37,7 +18,7 @@ wait_status() {
 }
 
 @test "up --json: API URL, gateway and nodes, all answering, in well under a few seconds" {
-	BASE=$(free_range)
+	BASE=$(mixnet_free_range)
 	start=$(date +%s%N)
 	run nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" --json
 	ms=$((($(date +%s%N) - start) / 1000000))
@@ -67,7 +48,7 @@ wait_status() {
 }
 
 @test "status: running and counters; a packet crosses the three mix nodes to the gateway" {
-	BASE=$(free_range)
+	BASE=$(mixnet_free_range)
 	nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" >/dev/null
 	run nym-localnet status --dir "$BATS_TEST_TMPDIR/net"
 	assert_success
@@ -86,7 +67,7 @@ wait_status() {
 }
 
 @test "down stops everything; status then says stopped and fails; up again reuses the keys" {
-	BASE=$(free_range)
+	BASE=$(mixnet_free_range)
 	run nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" --json
 	assert_success
 	gw=$(echo "$output" | jq -r .gateway.identity_key)
@@ -108,7 +89,7 @@ wait_status() {
 }
 
 @test "a port already taken: up fails with the node's own words and leaves nothing running" {
-	BASE=$(free_range)
+	BASE=$(mixnet_free_range)
 	python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(8)' \
 		$((BASE + 2)) &
 	blocker=$!
@@ -147,7 +128,7 @@ wait_status() {
 }
 
 @test "--delay-mean and --max-delay reach the env file and the nodes" {
-	BASE=$(free_range)
+	BASE=$(mixnet_free_range)
 	run nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" --delay-mean 0 --max-delay 0 --json
 	assert_success
 	echo "$output" | jq -e '.delay_mean_ms == 0'

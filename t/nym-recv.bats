@@ -13,14 +13,7 @@ teardown_file() {
 }
 
 setup() {
-	export HOME="$BATS_TEST_TMPDIR/home"
-	export NYM_HOME_DIR="$HOME"
-	unset NYM_ID
-	mkdir -p "$HOME"
-	cd "$BATS_TEST_TMPDIR"
-	mixnet_env
-	client alice
-	client bob
+	mixnet_clients alice bob
 }
 
 teardown() {
