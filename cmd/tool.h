@@ -22,15 +22,23 @@ static const char *tool_name = "nym";
 static void tool_init(const char *name) __attribute__((unused));
 static void tool_init(const char *name) { tool_name = name; }
 
+/* "nym-foo: message" on stderr, without the line end. */
+static void tool_vmsg(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0), unused));
+static void
+tool_vmsg(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", tool_name);
+	vfprintf(stderr, fmt, ap);
+}
+
 /* "nym-foo: message" on stderr. */
 static void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static void
 warnx(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	tool_vmsg(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -41,9 +49,8 @@ static void
 die(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	tool_vmsg(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(EXIT_FAIL);
@@ -55,9 +62,8 @@ static void
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	tool_vmsg(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help'.\n", tool_name);
 	exit(EXIT_USAGE);
