@@ -117,6 +117,20 @@ fe_sub(fe h, const fe f, const fe g)
 	fe_carry(h);
 }
 
+/* Carry 128-bit limb products back into 51-bit limbs (2^255 = 19 mod p). */
+static inline void
+fe_reduce_wide(fe h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
+{
+	uint64_t c;
+	c = (uint64_t)(r0 >> 51); h[0] = (uint64_t)r0 & MASK51; r1 += c;
+	c = (uint64_t)(r1 >> 51); h[1] = (uint64_t)r1 & MASK51; r2 += c;
+	c = (uint64_t)(r2 >> 51); h[2] = (uint64_t)r2 & MASK51; r3 += c;
+	c = (uint64_t)(r3 >> 51); h[3] = (uint64_t)r3 & MASK51; r4 += c;
+	c = (uint64_t)(r4 >> 51); h[4] = (uint64_t)r4 & MASK51;
+	h[0] += 19 * c;
+	c = h[0] >> 51; h[0] &= MASK51; h[1] += c;
+}
+
 static void
 fe_mul(fe h, const fe f, const fe g)
 {
@@ -128,14 +142,7 @@ fe_mul(fe h, const fe f, const fe g)
 	u128 r2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3 * g4_19 + (u128)f4 * g3_19;
 	u128 r3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4 * g4_19;
 	u128 r4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
-	uint64_t c;
-	c = (uint64_t)(r0 >> 51); h[0] = (uint64_t)r0 & MASK51; r1 += c;
-	c = (uint64_t)(r1 >> 51); h[1] = (uint64_t)r1 & MASK51; r2 += c;
-	c = (uint64_t)(r2 >> 51); h[2] = (uint64_t)r2 & MASK51; r3 += c;
-	c = (uint64_t)(r3 >> 51); h[3] = (uint64_t)r3 & MASK51; r4 += c;
-	c = (uint64_t)(r4 >> 51); h[4] = (uint64_t)r4 & MASK51;
-	h[0] += 19 * c;
-	c = h[0] >> 51; h[0] &= MASK51; h[1] += c;
+	fe_reduce_wide(h, r0, r1, r2, r3, r4);
 }
 
 static void
@@ -149,14 +156,7 @@ fe_sq(fe h, const fe f)
 	u128 r2 = (u128)f0_2 * f2 + (u128)f1 * f1 + (u128)f3_38 * f4;
 	u128 r3 = (u128)f0_2 * f3 + (u128)f1_2 * f2 + (u128)f4_19 * f4;
 	u128 r4 = (u128)f0_2 * f4 + (u128)f1_2 * f3 + (u128)f2 * f2;
-	uint64_t c;
-	c = (uint64_t)(r0 >> 51); h[0] = (uint64_t)r0 & MASK51; r1 += c;
-	c = (uint64_t)(r1 >> 51); h[1] = (uint64_t)r1 & MASK51; r2 += c;
-	c = (uint64_t)(r2 >> 51); h[2] = (uint64_t)r2 & MASK51; r3 += c;
-	c = (uint64_t)(r3 >> 51); h[3] = (uint64_t)r3 & MASK51; r4 += c;
-	c = (uint64_t)(r4 >> 51); h[4] = (uint64_t)r4 & MASK51;
-	h[0] += 19 * c;
-	c = h[0] >> 51; h[0] &= MASK51; h[1] += c;
+	fe_reduce_wide(h, r0, r1, r2, r3, r4);
 }
 
 static void
