@@ -194,7 +194,7 @@ main(int argc, char **argv)
 	double duration = 10;
 	int json = 0, c, have_mean = 0, have_rate = 0;
 
-	tool_init("nym-cover");
+	tool_init("nym-cover", argv);
 	C.mean_ms = 200;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -215,7 +215,7 @@ main(int argc, char **argv)
 		case 'q': C.quiet = 1; break;
 		case 'h': usage();
 		case 'V': print_version(); break;
-		default: usage_error("unknown option");
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

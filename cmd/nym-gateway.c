@@ -1358,7 +1358,7 @@ main(int argc, char **argv)
 	const char *bad = NULL;
 	char *end;
 
-	tool_init("nym-gateway");
+	tool_init("nym-gateway", argv);
 	while ((o = getopt_long(argc, argv, "i:k:l:m:b:c:K:t:s:L:C:hV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': id = optarg; break;
@@ -1383,7 +1383,7 @@ main(int argc, char **argv)
 		case 'C': g.capture = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); break;
-		default: fprintf(stderr, "Try 'nym-gateway --help'.\n"); return EXIT_USAGE;
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

@@ -238,7 +238,7 @@ main(int argc, char **argv)
 	char dirbuf[4096];
 	const char *bad = NULL;
 
-	tool_init("nym-keygen");
+	tool_init("nym-keygen", argv);
 	while ((c = getopt_long(argc, argv, "i:d:g:nr:sc:fjhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': id = optarg; break;
@@ -252,7 +252,7 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); return EXIT_OK;
-		default: fprintf(stderr, "Try 'nym-keygen --help'.\n"); return EXIT_USAGE;
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

@@ -303,7 +303,7 @@ main(int argc, char **argv)
 	struct node n = {0};
 	int c;
 
-	tool_init("nym-mixnode");
+	tool_init("nym-mixnode", argv);
 	while ((c = getopt_long(argc, argv, "k:i:l:w:s:m:t:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keys = optarg; break;
@@ -332,7 +332,7 @@ main(int argc, char **argv)
 		case 'q': n.quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); return EXIT_OK;
-		default: fprintf(stderr, "Try '%s --help'.\n", tool_name); return EXIT_USAGE;
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

@@ -422,7 +422,7 @@ main(int argc, char **argv)
 	int nocover = 0, c;
 	char *end;
 
-	tool_init("nym-recv");
+	tool_init("nym-recv", argv);
 	while ((c = getopt_long(argc, argv, "0", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': id = optarg; break;
@@ -441,7 +441,7 @@ main(int argc, char **argv)
 		case 'q': R.quiet = 1; break;
 		case 'h': usage();
 		case 'V': print_version(); break;
-		default: usage_error("unknown option");
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

@@ -211,7 +211,7 @@ main(int argc, char **argv)
 	struct nym_address to;
 	uint8_t tag[16];
 
-	tool_init("nym-send");
+	tool_init("nym-send", argv);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': to_s = optarg; break;
@@ -244,7 +244,7 @@ main(int argc, char **argv)
 		case 'q': S.quiet = 1; break;
 		case 'h': usage();
 		case 'V': print_version(); break;
-		default: usage_error("unknown option");
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

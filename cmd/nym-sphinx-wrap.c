@@ -1501,7 +1501,7 @@ main(int argc, char **argv)
 	int c, t, rc;
 	char *end;
 
-	tool_init("nym-sphinx-wrap");
+	tool_init("nym-sphinx-wrap", argv);
 	while ((c = getopt_long(argc, argv, "H:r:d:v::m:s:uk:SK:U:RixbjhVnt:T:I:D", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
@@ -1566,7 +1566,7 @@ main(int argc, char **argv)
 		case 'D': set_mode(DECRYPT); break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); return EXIT_OK;
-		default: fprintf(stderr, "Try 'nym-sphinx-wrap --help'.\n"); return EXIT_USAGE;
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

@@ -596,7 +596,7 @@ main(int argc, char **argv)
 	const char *cmd = "show";
 	int ch;
 
-	tool_init("nym-topology");
+	tool_init("nym-topology", argv);
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 	o.format = "json";
@@ -622,7 +622,7 @@ main(int argc, char **argv)
 		case OPT_VERBOSE: o.verbose = 1; break;
 		case 'h': usage(); break;
 		case 'V': print_version(); break;
-		default: usage_error("unknown option");
+		default: tool_try_help();
 		}
 	}
 	if (optind < argc)

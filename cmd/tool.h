@@ -19,8 +19,24 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static const char *tool_name = "nym";
 
-static void tool_init(const char *name) __attribute__((unused));
-static void tool_init(const char *name) { tool_name = name; }
+/* Name the tool; argv[0] too, so that getopt's own complaints
+ * ("nym-foo: unrecognized option ...") carry the same prefix as ours. */
+static void tool_init(const char *name, char **argv) __attribute__((unused));
+static void
+tool_init(const char *name, char **argv)
+{
+	tool_name = name;
+	argv[0] = (char *)name;
+}
+
+/* After getopt has said what was wrong: the hint, exit 2. */
+static void tool_try_help(void) __attribute__((noreturn, unused));
+static void
+tool_try_help(void)
+{
+	fprintf(stderr, "Try '%s --help'.\n", tool_name);
+	exit(EXIT_USAGE);
+}
 
 /* "nym-foo: message" on stderr, without the line end. */
 static void tool_vmsg(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0), unused));
