@@ -69,7 +69,7 @@ address() {
 }
 
 # Start nym-recv for NAME in the background, output to $BATS_TEST_TMPDIR/NAME.out,
-# and wait (5 s at most) until it is registered and its control socket answers.
+# and wait (20 s at most) until it is registered and its control socket answers.
 recv_start() {
 	local name=$1; shift
 	# 3>&-: bats waits for every holder of its fd 3 before it ends
@@ -84,7 +84,11 @@ recv_start() {
 		fi
 		sleep 0.05
 	done
+	# say what it was doing: its stderr, whether it still runs, the gateway's last words
+	echo "nym-recv $name did not come up in 20 s; its stderr:" >&2
 	cat "$BATS_TEST_TMPDIR/$name.err" >&2
+	ps -o pid=,stat=,etime=,args= -p "$(cat "$BATS_TEST_TMPDIR/$name.pid")" >&2 || echo "(not running)" >&2
+	tail -n 5 "$MIXNET_DIR/gateway.log" >&2
 	return 1
 }
 
@@ -94,6 +98,8 @@ recv_stop() {
 	kill "$p" 2>/dev/null || true
 	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
 	kill -9 "$p" 2>/dev/null || true
+	# SIGKILL is asynchronous: the next test step must not meet the old process
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
 }
 
 # Wait (up to $2 seconds, default 20) for nym-recv NAME to exit; its status in $status.
