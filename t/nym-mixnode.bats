@@ -189,9 +189,14 @@ make_frame() { # PAYLOAD MEAN [SIZE]
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(bytes([8, 1, 0, 0]) + b"x" * 100)
+open("slow.up", "w").close()
 time.sleep(2)
 EOF
 	slow=$!
+	# the flood below must not take the slow client's place (python starts
+	# slowly under the sanitizers): wait until it is connected and has written
+	for _ in $(seq 200); do [ -e slow.up ] && break; sleep 0.05; done
+	[ -e slow.up ]
 	# many connections at once, beyond --max-conns
 	python3 - "$P1" <<'EOF'
 import socket, sys
