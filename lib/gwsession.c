@@ -53,11 +53,17 @@ struct nym_gw {
 	int64_t bandwidth;
 	struct gw_pkt *qhead, *qtail;
 	size_t qbytes;
+	/* pushes that came between authentication and ready (the free-bandwidth
+	 * claim): delivered after the ready event, so that a client says it is
+	 * connected before it prints the messages stored for it */
+	struct gw_pkt *hhead, *htail;
 	uint8_t *frame; /* sealing buffer */
 	size_t frame_cap;
 };
 
 static void gw_connect(struct nym_gw *gw);
+static void gw_release_held(struct nym_gw *gw);
+static void gw_push(struct nym_gw *gw, const uint8_t *data, size_t len);
 
 static void
 gw_send_json(struct nym_gw *gw, const struct nym_gw_msg *m)
@@ -81,6 +87,7 @@ gw_fatal(struct nym_gw *gw, int err, const char *why)
 		nym_ws_detach(ws); /* gw may be freed before it has closed */
 	}
 	nym_timer_cancel(gw->retry);
+	gw_release_held(gw);
 	if (gw->ev.down)
 		gw->ev.down(gw, err, why, 1, gw->ev.arg);
 }
@@ -141,6 +148,7 @@ gw_ready(struct nym_gw *gw)
 	gw_flush(gw);
 	if (gw->ev.ready)
 		gw->ev.ready(gw, gw->registered_now, gw->ev.arg);
+	gw_release_held(gw);
 }
 
 static void
@@ -379,7 +387,43 @@ gw_ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, vo
 	}
 	if (!gw->have_key || gw->state == GW_HS_M2 || gw->state == GW_HS_M4 || len < NYM_GW_BIN_HDR_LEN)
 		return;
-	/* decrypt in place into a scratch buffer */
+	if (gw->state == GW_CLAIM || gw->hhead) {
+		struct gw_pkt *h = malloc(sizeof *h + len);
+		if (h) {
+			h->next = NULL;
+			h->len = len;
+			memcpy(h->b, data, len);
+			if (gw->htail)
+				gw->htail->next = h;
+			else
+				gw->hhead = h;
+			gw->htail = h;
+			if (gw->state != GW_CLAIM)
+				gw_release_held(gw);
+			return;
+		}
+		gw_release_held(gw); /* out of memory: keep the order, deliver now */
+	}
+	gw_push(gw, data, len);
+}
+
+static void
+gw_release_held(struct nym_gw *gw)
+{
+	while (gw->hhead) {
+		struct gw_pkt *h = gw->hhead;
+		gw->hhead = h->next;
+		if (!gw->hhead)
+			gw->htail = NULL;
+		gw_push(gw, h->b, h->len);
+		free(h);
+	}
+}
+
+/* Open a binary frame from the gateway and hand a pushed packet up. */
+static void
+gw_push(struct nym_gw *gw, const uint8_t *data, size_t len)
+{
 	uint8_t *pt = malloc(len);
 	uint8_t kind;
 	if (!pt)
@@ -401,6 +445,7 @@ gw_ws_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *a
 	if (!gw || gw->ws != ws)
 		return;
 	gw->ws = NULL;
+	gw_release_held(gw); /* the gateway counts them delivered */
 	if (gw->stopping || gw->state == GW_DEAD)
 		return;
 	if (gw->state == GW_HS_M2 || gw->state == GW_HS_M4)
@@ -556,6 +601,10 @@ nym_gw_free(struct nym_gw *gw)
 	}
 	nym_timer_free(gw->retry);
 	for (p = gw->qhead; p; p = n) {
+		n = p->next;
+		free(p);
+	}
+	for (p = gw->hhead; p; p = n) {
 		n = p->next;
 		free(p);
 	}

@@ -2,7 +2,8 @@
  * small gateway written here from lib/gwproto.h (gateway role), over a
  * websocket on a unix socket: registration and the stored key, a forwarded
  * packet, a push, authenticateV2 on the next start, re-registration when
- * the gateway forgot us, a wrong gateway identity, a too-old protocol. */
+ * the gateway forgot us, a wrong gateway identity, a too-old protocol, and a
+ * message stored for the client that comes before its bandwidth is claimed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ static struct {
 	struct nym_node_keys id;
 	struct nym_rng rng;
 	int version;                /* announced in supportedProtocol */
+	int push_on_auth;           /* push a stored message right after authenticating */
 	uint8_t key[32];
 	int registered, auths, claims, frames;
 	uint8_t last_frame[4000];
@@ -132,6 +134,13 @@ g_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 		r.status = 1;
 		r.bandwidth = 0; /* makes the client claim */
 		g_send(ws, &r);
+		if (G.push_on_auth) {
+			/* as nym-gateway does: stored messages follow the answer at once */
+			uint8_t frame[200];
+			int fl = nym_gw_bin_seal(frame, sizeof frame, NYM_GW_BIN_PUSHED,
+			    (const uint8_t *)"stored", 6, G.key, &G.rng);
+			nym_ws_send(ws, 1, frame, (size_t)fl);
+		}
 		break;
 	case NYM_GW_REQ_CLAIM_FREE_BANDWIDTH:
 		G.claims++;
@@ -149,8 +158,16 @@ g_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 
 static struct {
 	int ready, registered, down, fatal, err, pushed;
-	char why[400], push[64];
+	char why[400], push[64], order[16]; /* 'R' ready, 'P' push, in order */
 } C;
+
+static void
+c_note(char what)
+{
+	size_t n = strlen(C.order);
+	if (n + 1 < sizeof C.order)
+		C.order[n] = what;
+}
 
 static void
 c_ready(struct nym_gw *gw, int registered, void *arg)
@@ -158,12 +175,14 @@ c_ready(struct nym_gw *gw, int registered, void *arg)
 	(void)gw, (void)arg;
 	C.ready++;
 	C.registered = registered;
+	c_note('R');
 }
 static void
 c_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
 {
 	(void)gw, (void)arg;
 	C.pushed++;
+	c_note('P');
 	snprintf(C.push, sizeof C.push, "%.*s", (int)len, (const char *)pt);
 }
 static void
@@ -257,12 +276,17 @@ main(void)
 	CHECK(C.pushed == 1 && !strcmp(C.push, "pushed payload"), "client got the push decrypted");
 	stop(s);
 
-	/* 3. next start: authenticateV2 with the stored key */
+	/* 3. next start: authenticateV2 with the stored key; a stored message
+	 * pushed before the claim is answered is handed up after ready */
+	G.push_on_auth = 1;
 	s = start(url, &k, dir, gw);
-	spin(&C.ready, 3000);
+	spin(&C.pushed, 3000);
 	CHECK(C.ready == 1 && C.registered == 0 && G.auths == 1 && G.registered == 1,
 	    "authenticated with the stored key, no new registration");
 	CHECK(G.claims == 2, "claimed again (bandwidth 0 reported)");
+	CHECK(C.pushed == 1 && !strcmp(C.push, "stored") && !strcmp(C.order, "RP"),
+	    "stored message handed up after ready (order %s)", C.order);
+	G.push_on_auth = 0;
 	stop(s);
 
 	/* 4. the gateway lost us: "not registered" -> a fresh registration */
