@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "gwclient.h"
+#include "held.h"
 #include "keys.h"
 #include "mixclient.h"
 #include "nymapi.h"
@@ -62,6 +63,8 @@ static struct {
 	volatile sig_atomic_t stop;
 	int fail;
 	char why[512];
+	char held[4300];  /* <client dir>/held: messages for the next nym-recv */
+	uint64_t last_msg_ms;
 } R;
 
 /* --api: the network is fetched again every 5 minutes, as the official
@@ -114,7 +117,8 @@ finish(int fail, const char *why)
 
 /* ---- output ---------------------------------------------------------------- */
 
-static void
+/* Write one message to stdout; -1 (errno set) when stdout refuses it. */
+static int
 print_message(const uint8_t *data, size_t len, const uint8_t *tag)
 {
 	int e = 0;
@@ -149,11 +153,45 @@ print_message(const uint8_t *data, size_t len, const uint8_t *tag)
 		if (!e && R.out == OUT_NUL)
 			e = write_all(1, "", 1);
 	}
-	if (e) {
-		char w[200];
-		snprintf(w, sizeof w, "cannot write to stdout: %s", strerror(errno));
-		finish(1, w);
+	return e ? -1 : 0;
+}
+
+/* A message no one will print now (--count met, shutting down, stdout
+ * gone): the gateway has forgotten it, so keep it for the next nym-recv. */
+static void
+hold(const uint8_t *data, size_t len, const uint8_t *tag)
+{
+	if (nym_held_append(R.held, data, len, tag) < 0)
+		warnx("a message (%zu bytes) could not be kept in %s: %s; it is lost", len, R.held,
+		    strerror(errno));
+	else if (!R.quiet)
+		warnx("a message (%zu bytes) arrived after the last one printed; kept for the next nym-recv",
+		    len);
+}
+
+static void
+stdout_failed(void)
+{
+	char w[200];
+	snprintf(w, sizeof w, "cannot write to stdout: %s", strerror(errno));
+	finish(1, w);
+}
+
+/* Messages an earlier nym-recv, nym-send or nym-cover kept: printed first. */
+static int
+take_held(const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
+{
+	(void)arg;
+	if (R.stop)
+		return 1;
+	if (print_message(data, len, tag) < 0) {
+		stdout_failed();
+		return 1;
 	}
+	R.got++;
+	if (R.count > 0 && R.got >= R.count)
+		finish(0, NULL);
+	return 0;
 }
 
 /* ---- control socket -------------------------------------------------------- */
@@ -346,9 +384,16 @@ static void
 on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
 {
 	(void)mc, (void)arg;
-	if (R.stop)
+	R.last_msg_ms = nym_now_ms();
+	if (R.stop) {
+		hold(data, len, tag);
 		return;
-	print_message(data, len, tag);
+	}
+	if (print_message(data, len, tag) < 0) {
+		stdout_failed();
+		hold(data, len, tag);
+		return;
+	}
 	/* clients that asked SelfAddress get it too, as the official client does */
 	for (struct ctl *c = R.ctls; c; c = c->next)
 		if (c->subscribed) {
@@ -476,6 +521,16 @@ main(int argc, char **argv)
 	if (e < 0)
 		die("cannot serve the control socket %s: %s", sock, strerror(errno));
 
+	/* only now, holding the control socket, is this the identity's one reader */
+	snprintf(R.held, sizeof R.held, "%s/held", su.dir);
+	size_t damaged;
+	if ((e = nym_held_take(R.held, take_held, NULL, &damaged)) < 0)
+		die("cannot read the kept messages in %s: %s", R.held, strerror(errno));
+	if (damaged)
+		warnx("%s: dropped %zu bytes of a message cut short", R.held, damaged);
+	if (R.stop)
+		goto done; /* --count met, or stdout gone, by kept messages alone */
+
 	nym_mixclient_setup_config(&su, &rng, &cfg);
 	if (gwurl)
 		cfg.gateway_url = gwurl;
@@ -514,12 +569,18 @@ main(int argc, char **argv)
 				finish(0, NULL);
 		}
 	}
-	nym_mixclient_close(R.mc);
+	/* the gateway pushes its stored messages in one burst: those already on
+	 * the way are taken in and kept rather than left unread in the socket */
 	uint64_t t1 = nym_now_ms();
+	while (nym_now_ms() - t1 < 1000 && nym_now_ms() - R.last_msg_ms < 100)
+		nym_loop_run(R.loop, 20);
+	nym_mixclient_close(R.mc);
+	t1 = nym_now_ms();
 	while (nym_now_ms() - t1 < 200 && nym_mixclient_backlog(R.mc))
 		nym_loop_run(R.loop, 50);
 	nym_mixclient_free(R.mc);
 	nym_timer_free(rt);
+done:
 	nym_loop_free(R.loop); /* removes the control socket */
 	nym_mixclient_setup_free(&su);
 	nym_topology_free(topo_now);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "held.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -207,6 +208,23 @@ tool_delay_mean(double *packet_ms, double *ack_ms)
 	const char *dm = getenv("NYM_DELAY_MEAN_MS");
 	if (dm && *dm)
 		*packet_ms = *ack_ms = strtod(dm, NULL);
+}
+
+/* A message for this identity that reached a tool holding its own gateway
+ * connection (nym-send, nym-cover): the gateway has forgotten it, so it is
+ * kept in <client dir>/held for the next nym-recv, never dropped. */
+static void tool_keep(const char *dir, const uint8_t *data, size_t len, const uint8_t *tag,
+    int quiet) __attribute__((unused));
+static void
+tool_keep(const char *dir, const uint8_t *data, size_t len, const uint8_t *tag, int quiet)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/held", dir);
+	if (nym_held_append(path, data, len, tag) < 0)
+		warnx("a message for this identity (%zu bytes) could not be kept in %s: %s; it is lost",
+		    len, path, strerror(errno));
+	else if (!quiet)
+		warnx("a message for this identity arrived (%zu bytes); kept for nym-recv", len);
 }
 
 #endif

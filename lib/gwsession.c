@@ -53,9 +53,10 @@ struct nym_gw {
 	int64_t bandwidth;
 	struct gw_pkt *qhead, *qtail;
 	size_t qbytes;
-	/* pushes that came between authentication and ready (the free-bandwidth
-	 * claim): delivered after the ready event, so that a client says it is
-	 * connected before it prints the messages stored for it */
+	/* pushes that came before ready: a gateway sends the messages it stored
+	 * for the client before its authenticate answer (as Nym's does), and the
+	 * free-bandwidth claim comes after it. Handed up after the ready event,
+	 * so that a client says it is connected before it prints them. */
 	struct gw_pkt *hhead, *htail;
 	uint8_t *frame; /* sealing buffer */
 	size_t frame_cap;
@@ -387,7 +388,7 @@ gw_ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, vo
 	}
 	if (!gw->have_key || gw->state == GW_HS_M2 || gw->state == GW_HS_M4 || len < NYM_GW_BIN_HDR_LEN)
 		return;
-	if (gw->state == GW_CLAIM || gw->hhead) {
+	if (gw->state != GW_READY || gw->hhead) {
 		struct gw_pkt *h = malloc(sizeof *h + len);
 		if (h) {
 			h->next = NULL;
@@ -398,7 +399,7 @@ gw_ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, vo
 			else
 				gw->hhead = h;
 			gw->htail = h;
-			if (gw->state != GW_CLAIM)
+			if (gw->state == GW_READY)
 				gw_release_held(gw);
 			return;
 		}

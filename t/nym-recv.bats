@@ -68,6 +68,50 @@ send() { # TO-NAME, stdin
 	for m in first second third; do jq -r .text alice.out | grep -qx "$m"; done
 }
 
+@test "--count 1 with three messages stored: one printed, the others kept for the next nym-recv" {
+	recv_start alice
+	recv_stop alice
+	for m in first second third; do echo "$m" | send alice; done
+	# the gateway pushes all three at once and forgets them
+	recv_start alice --json --count 1
+	recv_wait alice 10
+	[ "$status" -eq 0 ]
+	[ "$(grep -c . alice.out)" -eq 1 ]
+	jq -r .text alice.out > texts
+	run nym-recv --id alice --json --count 2 --timeout 15 --quiet
+	assert_success
+	echo "$output" | jq -r .text >> texts
+	# each once, none lost (echo's newline makes every text end in an empty line)
+	[ "$(grep . texts | sort | tr '\n' ' ')" = "first second third " ]
+}
+
+@test "stdout full (/dev/full): exit 1, the message is kept and printed by the next nym-recv" {
+	recv_start alice
+	recv_stop alice
+	echo "not lost" | send alice
+	run sh -c 'nym-recv --id alice --count 1 --timeout 15 --quiet > /dev/full'
+	assert_failure 1
+	assert_output --partial "nym-recv: cannot write to stdout: No space left on device"
+	[ -s "$HOME/.nym/clients/alice/data/held" ]
+	run nym-recv --id alice --count 1 --timeout 15 --quiet
+	assert_success
+	assert_output "not lost"
+	[ ! -e "$HOME/.nym/clients/alice/data/held" ]
+}
+
+@test "a message reaching nym-send's own gateway connection is kept for nym-recv, not dropped" {
+	recv_start alice
+	recv_stop alice
+	echo "for alice" | send alice
+	# alice sends without a nym-recv: her own connection gets the stored message
+	run sh -c "echo 'for bob' | nym-send --id alice --to '$(address bob)' --rate 500 --timeout 30"
+	assert_success
+	assert_output --partial "nym-send: a message for this identity arrived (10 bytes); kept for nym-recv"
+	run nym-recv --id alice --count 1 --timeout 15 --quiet
+	assert_success
+	assert_output "for alice"
+}
+
 @test "retransmitted copies of a printed message are not printed again (mix node paused, then resumed)" {
 	recv_start alice --json
 	kill -STOP "$(cat "$MIXNET_DIR/mix1.pid")"
