@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -54,25 +55,22 @@ write_full(int fd, const uint8_t *b, size_t n)
 	return 0;
 }
 
-/* 1 on a whole block, 0 at a clean end of file, -1 on a short read or error
- * (errno 0 for a short read). */
+/* Header and message in one writev, so that a record is not split between
+ * two system calls; continues after a short write. */
 static int
-read_full(int fd, uint8_t *b, size_t n)
+writev_full(int fd, const uint8_t h[NYM_HELD_HDR], const uint8_t *data, size_t len)
 {
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, b + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
+	struct iovec v[2] = {{(void *)h, NYM_HELD_HDR}, {(void *)data, len}};
+	ssize_t w;
+	while ((w = writev(fd, v, len ? 2 : 1)) < 0)
+		if (errno != EINTR)
 			return -1;
-		if (r == 0) {
-			errno = 0;
-			return got ? -1 : 0;
-		}
-		got += (size_t)r;
-	}
-	return 1;
+	if ((size_t)w < NYM_HELD_HDR)
+		return write_full(fd, h + w, NYM_HELD_HDR - (size_t)w) < 0 ||
+		    write_full(fd, data, len) < 0 ? -1 : 0;
+	if (!len)
+		return 0;
+	return write_full(fd, data + (w - NYM_HELD_HDR), len - (size_t)(w - NYM_HELD_HDR));
 }
 
 int
@@ -99,7 +97,7 @@ nym_held_append(const char *path, const uint8_t *data, size_t len, const uint8_t
 	/* a record that does not fit (full disk) is cut off again, so the file
 	 * stays a sequence of whole records */
 	end = lseek(fd, 0, SEEK_END);
-	if (write_full(fd, h, sizeof h) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (writev_full(fd, h, data, len) < 0 || fsync(fd) < 0) {
 		e = errno;
 		if (end >= 0 && ftruncate(fd, end) == 0)
 			(void)fsync(fd);
@@ -110,31 +108,27 @@ nym_held_append(const char *path, const uint8_t *data, size_t len, const uint8_t
 	return e ? NYM_EIO : 0;
 }
 
-/* Copy the rest of in (from its current offset) to a new file that then
- * replaces path; unlink path when nothing is left. */
+/* Copy in's bytes [from, end) to a new file that then replaces path;
+ * unlink path when there are none. */
 static int
-keep_rest(int in, const char *path, off_t from, off_t size)
+keep_rest(int in, const char *path, off_t from, off_t end)
 {
 	char tmp[4300];
 	uint8_t buf[65536];
 	int out;
-	if (from >= size)
+	if (from >= end)
 		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return -1;
-	if (lseek(in, from, SEEK_SET) < 0)
-		goto fail;
-	for (;;) {
-		ssize_t r = read(in, buf, sizeof buf);
+	while (from < end) {
+		size_t want = (size_t)(end - from) < sizeof buf ? (size_t)(end - from) : sizeof buf;
+		ssize_t r = pread(in, buf, want, from);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r <= 0 || write_full(out, buf, (size_t)r) < 0)
 			goto fail;
-		if (r == 0)
-			break;
-		if (write_full(out, buf, (size_t)r) < 0)
-			goto fail;
+		from += r;
 	}
 	if (fsync(out) < 0 || close(out) < 0) {
 		out = -1;
@@ -148,13 +142,44 @@ fail:
 	return -1;
 }
 
+/* The length of a record's message from its header; -1 when the header is
+ * not one this module writes. */
+static long
+record_len(const uint8_t h[NYM_HELD_HDR])
+{
+	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	return len > NYM_HELD_MAX || h[4] > 1 ? -1 : (long)len;
+}
+
+/* Where the whole records end: a crash (or power loss) may have left a
+ * record cut short, or garbage, after them. */
+static int
+whole_records_end(int fd, off_t size, off_t *end)
+{
+	off_t at = 0;
+	uint8_t h[NYM_HELD_HDR];
+	while (at + NYM_HELD_HDR <= size) {
+		ssize_t r = pread(fd, h, sizeof h, at);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		long len = r == (ssize_t)sizeof h ? record_len(h) : -1;
+		if (len < 0 || at + NYM_HELD_HDR + len > size)
+			break;
+		at += NYM_HELD_HDR + len;
+	}
+	*end = at;
+	return 0;
+}
+
 int
 nym_held_take(const char *path,
     int (*take)(const uint8_t *data, size_t len, const uint8_t *sender_tag, void *arg), void *arg,
     size_t *dropped)
 {
 	struct stat st;
-	off_t at = 0;
+	off_t at = 0, end;
 	int lk, fd, n = 0, rc;
 
 	if (dropped)
@@ -167,31 +192,25 @@ nym_held_take(const char *path,
 		errno = e;
 		return e == ENOENT ? 0 : NYM_EIO;
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0 || whole_records_end(fd, st.st_size, &end) < 0)
 		goto io;
-	for (;;) {
+	if (dropped)
+		*dropped = (size_t)(st.st_size - end);
+	while (at < end) {
 		uint8_t h[NYM_HELD_HDR], *data;
-		size_t len;
-		rc = read_full(fd, h, sizeof h);
-		if (rc == 0)
-			break;
-		len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-		if (rc < 0 && errno)
+		if (pread(fd, h, sizeof h, at) != (ssize_t)sizeof h)
 			goto io;
-		if (rc < 0 || len > NYM_HELD_MAX || h[4] > 1 ||
-		    (off_t)(at + NYM_HELD_HDR + (off_t)len) > st.st_size) {
-			/* a damaged tail: drop it */
-			if (dropped)
-				*dropped = (size_t)(st.st_size - at);
-			st.st_size = at;
-			break;
+		long l = record_len(h); /* checked above; the lock keeps it so */
+		size_t len = (size_t)(l > 0 ? l : 0);
+		if (l < 0) {
+			errno = EIO;
+			goto io;
 		}
 		if (!(data = malloc(len ? len : 1))) {
-			close(fd);
-			held_unlock(lk);
-			return n ? n : NYM_ENOMEM;
+			errno = ENOMEM;
+			goto io;
 		}
-		if (read_full(fd, data, len) != 1 && len) {
+		if (len && pread(fd, data, len, at + NYM_HELD_HDR) != (ssize_t)len) {
 			free(data);
 			goto io;
 		}
@@ -202,13 +221,15 @@ nym_held_take(const char *path,
 		n++;
 		at += NYM_HELD_HDR + (off_t)len;
 	}
-	if (keep_rest(fd, path, at, st.st_size) < 0)
+	/* nothing taken and nothing cut: the file stays as it is. Otherwise the
+	 * rest is kept without a cut tail, so that appends follow whole records. */
+	if ((at || end < st.st_size) && keep_rest(fd, path, at, end) < 0)
 		goto io;
 	close(fd);
 	held_unlock(lk);
 	return n;
 io:
-	rc = errno;
+	rc = errno ? errno : EIO;
 	close(fd);
 	held_unlock(lk);
 	errno = rc;

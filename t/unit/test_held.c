@@ -85,6 +85,36 @@ main(void)
 	CHECK(dropped == NYM_HELD_HDR + 2, "the cut record is dropped (%zu bytes)", dropped);
 	CHECK(access(path, F_OK) != 0, "all taken: the file is gone");
 
+	/* a cut record with nothing taken: the tail still goes, so that the
+	 * next append follows whole records */
+	CHECK(nym_held_append(path, (const uint8_t *)"six", 3, NULL) == 0, "append six");
+	fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, cut, sizeof cut) == (ssize_t)sizeof cut, "another record cut short");
+	close(fd);
+	memset(&g, 0, sizeof g);
+	g.refuse_at = 0;
+	CHECK(nym_held_take(path, take, &g, &dropped) == 0 && dropped == NYM_HELD_HDR + 2,
+	    "nothing taken, the cut tail dropped");
+	CHECK(size_of(path) == NYM_HELD_HDR + 3, "six stays");
+	CHECK(nym_held_append(path, (const uint8_t *)"seven", 5, NULL) == 0, "append seven");
+	memset(&g, 0, sizeof g);
+	g.refuse_at = -1;
+	CHECK(nym_held_take(path, take, &g, NULL) == 2 && !strcmp(g.text[0], "six") &&
+	    !strcmp(g.text[1], "seven"), "six and seven come out whole");
+
+	/* refused at once, nothing damaged: the file is left as it was */
+	CHECK(nym_held_append(path, (const uint8_t *)"eight", 5, NULL) == 0, "append eight");
+	struct stat before, after;
+	stat(path, &before);
+	memset(&g, 0, sizeof g);
+	g.refuse_at = 0;
+	CHECK(nym_held_take(path, take, &g, NULL) == 0, "refused");
+	stat(path, &after);
+	CHECK(before.st_ino == after.st_ino && after.st_size == NYM_HELD_HDR + 5, "file untouched");
+	memset(&g, 0, sizeof g);
+	g.refuse_at = -1;
+	CHECK(nym_held_take(path, take, &g, NULL) == 1 && !strcmp(g.text[0], "eight"), "eight taken");
+
 	/* an appender after a take starts a new file */
 	CHECK(nym_held_append(path, (const uint8_t *)"five", 4, NULL) == 0, "append after take");
 	memset(&g, 0, sizeof g);
