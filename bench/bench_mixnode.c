@@ -10,7 +10,10 @@
  * 2065-byte payload. The issue's wording, "1 X25519 + symmetric", is printed
  * too, for reference: no correct hop can reach it.
  * Targets: mixer with 1 worker <= 1.15 x floor per packet; 2 workers >= 1.8 x
- * the packets per second of 1 (needs 2 free cores). */
+ * the packets per second of 1 (needs 2 free cores). On a shared host two
+ * vCPUs do not always give two cores' worth, so the speed-up is also measured
+ * in interleaved rounds beside two bare threads of X25519 and reported as a
+ * fraction of that (1.8 of an ideal 2 is 0.90). */
 #include <pthread.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -143,6 +146,7 @@ mixer_ns(unsigned workers, double *cpu, double *handle)
  * no mixer. Its speed-up is the ceiling for the mixer's. */
 struct par {
 	size_t from, to;
+	int x25519_only; /* the machine's bare scaling: X25519 alone, no memory traffic */
 	struct nym_sphinx_ctx ctx;
 };
 
@@ -152,6 +156,17 @@ par_thread(void *arg)
 	struct par *p = arg;
 	uint8_t w[LEN];
 	struct nym_sphinx_processed o;
+	if (p->x25519_only) {
+		uint8_t k[32], u[32], out[32];
+		memcpy(k, B.k32, 32);
+		memcpy(u, B.u, 32);
+		for (size_t i = p->from; i < p->to; i++) {
+			nym_x25519(out, k, u);
+			u[0] ^= out[0];
+		}
+		bench_sink ^= u[0];
+		return NULL;
+	}
 	for (size_t i = p->from; i < p->to; i++) {
 		memcpy(w, B.pkts[i], LEN);
 		if (nym_sphinx_process(&p->ctx, w, LEN, B.sk, &o) != 0)
@@ -161,7 +176,7 @@ par_thread(void *arg)
 }
 
 static double
-par_run(int threads)
+par_run(int threads, int x25519_only)
 {
 	struct par p[2];
 	pthread_t t[2];
@@ -169,6 +184,7 @@ par_run(int threads)
 	for (int i = 0; i < threads; i++) {
 		p[i].from = (size_t)i * NPKT / (size_t)threads;
 		p[i].to = (size_t)(i + 1) * NPKT / (size_t)threads;
+		p[i].x25519_only = x25519_only;
 		nym_sphinx_ctx_init(&p[i].ctx);
 		pthread_create(&t[i], NULL, par_thread, &p[i]);
 	}
@@ -180,12 +196,12 @@ par_run(int threads)
 }
 
 static double
-par_ns(int threads)
+par_ns(int threads, int x25519_only)
 {
 	double v[BENCH_MAX_RUNS];
 	int runs = bench_runs();
 	for (int r = 0; r < runs; r++)
-		v[r] = par_run(threads);
+		v[r] = par_run(threads, x25519_only);
 	return bench_median(v, runs);
 }
 
@@ -382,7 +398,19 @@ main(void)
 	double cdirect = cpu_ns_per_op(op_process, 300);
 	double c1, c2, h1, h2;
 	double m1 = mixer_ns(1, &c1, &h1), m2 = mixer_ns(2, &c2, &h2);
-	double p1 = par_ns(1), p2 = par_ns(2);
+	double p1 = par_ns(1, 0), p2 = par_ns(2, 0);
+	/* the machine's own two-thread scaling changes from one second to the
+	 * next on a shared host: measure it right beside the mixer's, round by
+	 * round, and take the median of the rounds' ratios */
+	double xs[BENCH_MAX_RUNS], ms[BENCH_MAX_RUNS], rel[BENCH_MAX_RUNS];
+	int runs = bench_runs();
+	for (int r = 0; r < runs; r++) {
+		double a = mixer_run(1), b = mixer_run(2), c = par_run(1, 1), d = par_run(2, 1);
+		ms[r] = a / b;
+		xs[r] = c / d;
+		rel[r] = ms[r] / xs[r];
+	}
+	double x12 = bench_median(xs, runs), m12 = bench_median(ms, runs), r12 = bench_median(rel, runs);
 	double n2 = node_run(2);
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -399,6 +427,10 @@ main(void)
 	printf("%-40s %10.0f %12.0f %9.2f %8s\n", "ceiling: 2 bare threads of process", p2, 1e9 / p2,
 	       p2 / floor2, "");
 	printf("%-40s %10s %12s %9.2f %8s\n", "  speed-up 1 -> 2 bare threads", "", "", p1 / p2, "");
+	printf("%-40s %10s %12s %9.2f %8s\n", "interleaved rounds: 1 -> 2 workers", "", "", m12, "");
+	printf("%-40s %10s %12s %9.2f %8s\n", "  1 -> 2 threads of X25519 alone", "", "", x12, "");
+	printf("%-40s %10s %12s %9.2f %8s\n", "  workers' speed-up / the machine's", "", "", r12,
+	       ">= 0.90"); /* the 1.8 of an ideal 2 */
 	printf("%-40s %10.0f %12.0f %9.2f %8s\n", "node over loopback TCP, 2 workers", n2, 1e9 / n2,
 	       n2 / floor2, "");
 	printf("\nCPU time per packet (all threads; steady when other programs share the CPUs)\n");
