@@ -63,6 +63,24 @@ struct nym_gw {
 };
 
 static void gw_connect(struct nym_gw *gw);
+
+/* A copy of b at the tail of a list; NULL when out of memory. */
+static struct gw_pkt *
+pkt_append(struct gw_pkt **head, struct gw_pkt **tail, const uint8_t *b, size_t len)
+{
+	struct gw_pkt *p = malloc(sizeof *p + len);
+	if (!p)
+		return NULL;
+	p->next = NULL;
+	p->len = len;
+	memcpy(p->b, b, len);
+	if (*tail)
+		(*tail)->next = p;
+	else
+		*head = p;
+	*tail = p;
+	return p;
+}
 static void gw_release_held(struct nym_gw *gw);
 static void gw_push(struct nym_gw *gw, const uint8_t *data, size_t len);
 
@@ -389,16 +407,7 @@ gw_ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, vo
 	if (!gw->have_key || gw->state == GW_HS_M2 || gw->state == GW_HS_M4 || len < NYM_GW_BIN_HDR_LEN)
 		return;
 	if (gw->state != GW_READY || gw->hhead) {
-		struct gw_pkt *h = malloc(sizeof *h + len);
-		if (h) {
-			h->next = NULL;
-			h->len = len;
-			memcpy(h->b, data, len);
-			if (gw->htail)
-				gw->htail->next = h;
-			else
-				gw->hhead = h;
-			gw->htail = h;
+		if (pkt_append(&gw->hhead, &gw->htail, data, len)) {
 			if (gw->state == GW_READY)
 				gw_release_held(gw);
 			return;
@@ -542,21 +551,12 @@ nym_gw_start(struct nym_gw **out, struct nym_loop *l, const struct nym_gw_params
 int
 nym_gw_forward(struct nym_gw *gw, const uint8_t *mp, size_t len)
 {
-	struct gw_pkt *p;
 	if (gw->state == GW_DEAD)
 		return NYM_ENET;
 	if (gw->state == GW_READY && gw->ws && !gw->qhead)
 		return gw_seal_send(gw, mp, len);
-	if (!(p = malloc(sizeof *p + len)))
+	if (!pkt_append(&gw->qhead, &gw->qtail, mp, len))
 		return NYM_ENOMEM;
-	p->next = NULL;
-	p->len = len;
-	memcpy(p->b, mp, len);
-	if (gw->qtail)
-		gw->qtail->next = p;
-	else
-		gw->qhead = p;
-	gw->qtail = p;
 	gw->qbytes += len;
 	return 0;
 }
