@@ -14,6 +14,7 @@
 
 #include <libwebsockets.h>
 
+#include "clock.h"
 #include "err.h"
 #include "gwclient.h"
 
@@ -72,9 +73,7 @@ struct nym_timer {
 uint64_t
 nym_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return nym_mono_ns() / 1000000u;
 }
 
 /* ---- connections --------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "ack.h"
 #include "blake3.h"
 #include "chunking.h"
+#include "clock.h"
 #include "codec.h"
 #include "cover.h"
 #include "crypto.h"
@@ -155,14 +156,6 @@ nym_mixclient_defaults(struct nym_mixclient_config *c)
 	c->ack_wait_addition_ms = NYM_ACK_WAIT_ADDITION_MS;
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Exponential sample with mean mean_ms, in microseconds. */
 static uint64_t
 exp_us(struct nym_mixclient *mc, double mean_ms)
@@ -272,7 +265,7 @@ send_loop(struct nym_mixclient *mc, uint64_t *loop_id)
 		return e;
 	struct mc_loop *lp = &mc->loops[mc->loop_pos % MC_LOOP_RING];
 	memcpy(lp->epk, plain + NYM_ACK_BLOCK_LEN, 32);
-	lp->sent_us = now_us();
+	lp->sent_us = nym_mono_ns() / 1000u;
 	lp->id = ++mc->loop_pos;
 	if (loop_id)
 		*loop_id = lp->id;
@@ -1231,7 +1224,7 @@ loop_returned(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
 		return 0;
 	for (size_t i = 0; i < MC_LOOP_RING; i++)
 		if (mc->loops[i].sent_us && !memcmp(mc->loops[i].epk, blob, 32)) {
-			uint64_t rtt = now_us() - mc->loops[i].sent_us;
+			uint64_t rtt = nym_mono_ns() / 1000u - mc->loops[i].sent_us;
 			mc->loops[i].sent_us = 0;
 			mc->st.loops_returned++;
 			if (mc->ev.loop)

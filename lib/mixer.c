@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "framing.h"
@@ -247,9 +248,7 @@ struct nym_mixer {
 uint64_t
 nym_mixer_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return nym_mono_ns();
 }
 
 void

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "framing.h"
 
@@ -195,9 +196,7 @@ struct nym_netio {
 static uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return nym_mono_ns() / 1000000u;
 }
 
 /* Timers (stalled frames, connect timeouts, reconnects) are served by one
