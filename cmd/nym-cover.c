@@ -131,23 +131,6 @@ on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg
 		warnx("gateway connection lost (%s); reconnecting", why);
 }
 
-static const char *keep_dir; /* the client directory: see tool_keep */
-
-static void
-on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
-{
-	(void)mc, (void)arg;
-	tool_keep(keep_dir, data, len, tag, C.quiet);
-}
-
-static void
-on_warning(struct nym_mixclient *mc, const char *why, void *arg)
-{
-	(void)mc, (void)arg;
-	if (!C.quiet)
-		warnx("%s", why);
-}
-
 /* The next loop after an exponential pause, as the official loop stream. */
 static void
 loop_tick(struct nym_timer *t, void *arg)
@@ -265,7 +248,6 @@ main(int argc, char **argv)
 			die("%s", err);
 		have_setup = 1;
 		nym_mixclient_setup_config(&su, &rng, &cfg);
-		keep_dir = su.dir;
 		if (gwurl)
 			cfg.gateway_url = gwurl;
 		cfg.send_mean_ms = 0;   /* only the loop stream below */
@@ -273,7 +255,10 @@ main(int argc, char **argv)
 		cfg.loop_mean_ms = 0;
 		cfg.max_retries = 3;
 		tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
-		struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down, on_warning, NULL};
+		static struct tool_client tc = {.quiet = &C.quiet};
+		tc.dir = su.dir;
+		struct nym_mixclient_events ev = {on_ready, tool_client_keep, NULL, on_loop, on_down,
+		                                  tool_client_warning, &tc};
 		if ((e = nym_mixclient_start(&C.mc, loop, &cfg, &ev)) < 0)
 			die("cannot start the client: %s", nym_strerror(e));
 	}

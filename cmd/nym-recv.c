@@ -33,7 +33,9 @@ usage(void)
 	       "  --gateway URL      connect to this websocket URL instead\n"
 	       "  --quiet            no status lines on stderr\n"
 	       "  --help, --version\n\n"
-	       "Control socket: <client dir>/control.sock (nym-client websocket API, binary).\n");
+	       "Control socket: <client dir>/control.sock (nym-client websocket API, binary).\n"
+	       "Messages received but not printed (after --count, stdout refused) are kept in\n"
+	       "<client dir>/held and printed first by the next nym-recv.\n");
 	exit(EXIT_OK);
 }
 
@@ -435,14 +437,6 @@ on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg
 		warnx("gateway connection lost (%s); reconnecting", why);
 }
 
-static void
-on_warning(struct nym_mixclient *mc, const char *why, void *arg)
-{
-	(void)mc, (void)arg;
-	if (!R.quiet)
-		warnx("%s", why);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -543,7 +537,9 @@ main(int argc, char **argv)
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
 	}
-	struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down, on_warning, NULL};
+	struct tool_client tc = {su.dir, &R.quiet};
+	struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down,
+	                                  tool_client_warning, &tc};
 	if ((e = nym_mixclient_start(&R.mc, R.loop, &cfg, &ev)) < 0)
 		die("cannot start the client: %s", e == NYM_EIO ? strerror(errno) : nym_strerror(e));
 

@@ -171,23 +171,6 @@ on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg
 		warnx("gateway connection lost (%s); reconnecting", why);
 }
 
-static const char *keep_dir; /* the client directory: see tool_keep */
-
-static void
-on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
-{
-	(void)mc, (void)arg;
-	tool_keep(keep_dir, data, len, tag, S.quiet);
-}
-
-static void
-on_warning(struct nym_mixclient *mc, const char *why, void *arg)
-{
-	(void)mc, (void)arg;
-	if (!S.quiet)
-		warnx("%s", why);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -355,7 +338,6 @@ main(int argc, char **argv)
 			die("the recipient's gateway %s is not in the network", b58);
 		}
 		nym_mixclient_setup_config(&su, &rng, &cfg);
-		keep_dir = su.dir;
 		if (gwurl)
 			cfg.gateway_url = gwurl;
 		tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
@@ -365,7 +347,10 @@ main(int argc, char **argv)
 		cfg.packet_size = (uint8_t)size_tag;
 		cfg.max_retries = 3;
 		S.have_retrans = 1;
-		struct nym_mixclient_events ev = {NULL, on_message, on_acked, NULL, on_down, on_warning, NULL};
+		static struct tool_client tc = {.quiet = &S.quiet};
+		tc.dir = su.dir;
+		struct nym_mixclient_events ev = {NULL, tool_client_keep, on_acked, NULL, on_down,
+		                                  tool_client_warning, &tc};
 		if ((e = nym_mixclient_start(&S.mc, S.loop, &cfg, &ev)) < 0)
 			die("cannot start the client: %s", nym_strerror(e));
 		if ((e = nym_mixclient_send(S.mc, &to, data, len, -1, 0, &S.msg_id)) < 0)

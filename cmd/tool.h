@@ -210,20 +210,42 @@ tool_delay_mean(double *packet_ms, double *ack_ms)
 		*packet_ms = *ack_ms = strtod(dm, NULL);
 }
 
+/* Event handlers the client tools share (lib/mixclient.h); the events' arg
+ * points at a struct tool_client. */
+struct nym_mixclient;
+struct tool_client {
+	const char *dir;  /* the client directory */
+	const int *quiet; /* the tool's --quiet */
+};
+
+static void tool_client_warning(struct nym_mixclient *mc, const char *why, void *arg)
+	__attribute__((unused));
+static void
+tool_client_warning(struct nym_mixclient *mc, const char *why, void *arg)
+{
+	const struct tool_client *tc = arg;
+	(void)mc;
+	if (!*tc->quiet)
+		warnx("%s", why);
+}
+
 /* A message for this identity that reached a tool holding its own gateway
  * connection (nym-send, nym-cover): the gateway has forgotten it, so it is
  * kept in <client dir>/held for the next nym-recv, never dropped. */
-static void tool_keep(const char *dir, const uint8_t *data, size_t len, const uint8_t *tag,
-    int quiet) __attribute__((unused));
+static void tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len,
+    const uint8_t *tag, void *arg) __attribute__((unused));
 static void
-tool_keep(const char *dir, const uint8_t *data, size_t len, const uint8_t *tag, int quiet)
+tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag,
+    void *arg)
 {
+	const struct tool_client *tc = arg;
 	char path[4200];
-	snprintf(path, sizeof path, "%s/held", dir);
+	(void)mc;
+	snprintf(path, sizeof path, "%s/held", tc->dir);
 	if (nym_held_append(path, data, len, tag) < 0)
 		warnx("a message for this identity (%zu bytes) could not be kept in %s: %s; it is lost",
 		    len, path, strerror(errno));
-	else if (!quiet)
+	else if (!*tc->quiet)
 		warnx("a message for this identity arrived (%zu bytes); kept for nym-recv", len);
 }
 
