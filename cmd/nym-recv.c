@@ -144,16 +144,16 @@ print_message(const uint8_t *data, size_t len, const uint8_t *tag)
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		if (!s)
 			die("out of memory");
-		e = write_all(1, s, strlen(s));
+		e = nym_write_full(1, s, strlen(s));
 		if (!e)
-			e = write_all(1, "\n", 1);
+			e = nym_write_full(1, "\n", 1);
 		free(s);
 		free(b64);
 		json_decref(o);
 	} else {
-		e = write_all(1, data, len);
+		e = nym_write_full(1, data, len);
 		if (!e && R.out == OUT_NUL)
-			e = write_all(1, "", 1);
+			e = nym_write_full(1, "", 1);
 	}
 	return e ? -1 : 0;
 }

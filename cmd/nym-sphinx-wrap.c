@@ -119,7 +119,7 @@ static void
 write_data(const uint8_t *b, size_t n)
 {
 	if (opt.enc == RAW) {
-		if (write_all(1, b, n) < 0)
+		if (nym_write_full(1, b, n) < 0)
 			die("cannot write output: %s", strerror(errno));
 		return;
 	}
@@ -1161,7 +1161,7 @@ decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 			json_print(o);
 			fflush(stdout);
 		} else {
-			if (m->data_len && write_all(1, m->data, m->data_len) < 0)
+			if (m->data_len && nym_write_full(1, m->data, m->data_len) < 0)
 				die("cannot write output: %s", strerror(errno));
 			if (m->type == NYM_MSG_REPLIABLE) {
 				char b58[NYM_B58_KEY_MAX];

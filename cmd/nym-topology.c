@@ -145,7 +145,7 @@ put(char *s)
 {
 	if (!s)
 		die("out of memory");
-	if (write_all(STDOUT_FILENO, s, strlen(s)) < 0 || write_all(STDOUT_FILENO, "\n", 1) < 0)
+	if (nym_write_full(STDOUT_FILENO, s, strlen(s)) < 0 || nym_write_full(STDOUT_FILENO, "\n", 1) < 0)
 		die("stdout: %s", strerror(errno));
 	free(s);
 }

@@ -1,6 +1,6 @@
 /* tool.h — what every nymkit tool shares: its name in messages, exit codes,
- * reading all of an input, writing all of an output. Policy lives here, in
- * cmd/; lib/ never prints or exits. */
+ * reading all of an input (whole writes are lib/fileio.h's nym_write_full).
+ * Policy lives here, in cmd/; lib/ never prints or exits. */
 #ifndef NYM_TOOL_H
 #define NYM_TOOL_H
 
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h" /* nym_write_full: whole writes to stdout */
 #include "held.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -132,25 +133,6 @@ read_all(FILE *f, size_t *len, size_t max)
 	b[n] = 0;
 	*len = n;
 	return b;
-}
-
-/* Write all of buf to fd, retrying short writes; 0 or -1 with errno. */
-static int write_all(int fd, const void *buf, size_t len) __attribute__((unused));
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Where the Nym directories live, as the official programs resolve it:

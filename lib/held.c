@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "held.h"
 
 /* flock() on a separate file: the held file itself is replaced by rename. */
@@ -40,21 +41,6 @@ held_unlock(int fd)
 	errno = e;
 }
 
-static int
-write_full(int fd, const uint8_t *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Header and message in one writev, so that a record is not split between
  * two system calls; continues after a short write. */
 static int
@@ -66,11 +52,11 @@ writev_full(int fd, const uint8_t h[NYM_HELD_HDR], const uint8_t *data, size_t l
 		if (errno != EINTR)
 			return -1;
 	if ((size_t)w < NYM_HELD_HDR)
-		return write_full(fd, h + w, NYM_HELD_HDR - (size_t)w) < 0 ||
-		    write_full(fd, data, len) < 0 ? -1 : 0;
+		return nym_write_full(fd, h + w, NYM_HELD_HDR - (size_t)w) < 0 ||
+		    nym_write_full(fd, data, len) < 0 ? -1 : 0;
 	if (!len)
 		return 0;
-	return write_full(fd, data + (w - NYM_HELD_HDR), len - (size_t)(w - NYM_HELD_HDR));
+	return nym_write_full(fd, data + (w - NYM_HELD_HDR), len - (size_t)(w - NYM_HELD_HDR));
 }
 
 int
@@ -126,7 +112,7 @@ keep_rest(int in, const char *path, off_t from, off_t end)
 		ssize_t r = pread(in, buf, want, from);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || write_full(out, buf, (size_t)r) < 0)
+		if (r <= 0 || nym_write_full(out, buf, (size_t)r) < 0)
 			goto fail;
 		from += r;
 	}

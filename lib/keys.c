@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"
+#include "fileio.h"
 #include "keys.h"
 
 /* ---- addresses ------------------------------------------------------------ */
@@ -278,32 +279,6 @@ make_parents(const char *path)
 	return 0;
 }
 
-static void
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd); /* best effort: some file systems refuse */
-		close(fd);
-	}
-}
-
-static int
-write_full(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int
 keyfile_write(const char *path, const char *label, const uint8_t *key, size_t len, int replace)
 {
@@ -339,7 +314,7 @@ keyfile_write(const char *path, const char *label, const uint8_t *key, size_t le
 	/* mkstemp creates the file 0600 whatever the umask. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		goto fail;
-	if (fchmod(fd, 0600) < 0 || write_full(fd, pem, (size_t)n) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || nym_write_full(fd, pem, (size_t)n) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -370,7 +345,7 @@ keyfile_write(const char *path, const char *label, const uint8_t *key, size_t le
 			unlink(tmp);
 		}
 	}
-	fsync_dir(dir);
+	nym_fsync_dir(dir);
 	nym_wipe(pem, sizeof pem);
 	return 0;
 fail_unlink:
