@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <math.h>
 
+#include "client.h"
 #include "crypto.h"
 #include "delay.h"
 #include "gwclient.h"
@@ -291,11 +292,8 @@ main(int argc, char **argv)
 		nym_ws_close(C.ws);
 		nym_loop_run(loop, 20);
 	}
-	if (C.mc) {
-		nym_mixclient_close(C.mc);
-		nym_loop_run(loop, 20);
-		nym_mixclient_free(C.mc);
-	}
+	if (C.mc)
+		tool_client_stop(loop, C.mc);
 	nym_loop_free(loop);
 	if (have_setup)
 		nym_mixclient_setup_free(&su);

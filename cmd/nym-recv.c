@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
+#include "client.h"
 #include "codec.h"
 #include "crypto.h"
 #include "gwclient.h"
@@ -66,7 +67,6 @@ static struct {
 	int fail;
 	char why[512];
 	char held[4300];  /* <client dir>/held: messages for the next nym-recv */
-	uint64_t last_msg_ms;
 } R;
 
 /* --api: the network is fetched again every 5 minutes, as the official
@@ -386,7 +386,6 @@ static void
 on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
 {
 	(void)mc, (void)arg;
-	R.last_msg_ms = nym_now_ms();
 	if (R.stop) {
 		hold(data, len, tag);
 		return;
@@ -565,16 +564,7 @@ main(int argc, char **argv)
 				finish(0, NULL);
 		}
 	}
-	/* the gateway pushes its stored messages in one burst: those already on
-	 * the way are taken in and kept rather than left unread in the socket */
-	uint64_t t1 = nym_now_ms();
-	while (nym_now_ms() - t1 < 1000 && nym_now_ms() - R.last_msg_ms < 100)
-		nym_loop_run(R.loop, 20);
-	nym_mixclient_close(R.mc);
-	t1 = nym_now_ms();
-	while (nym_now_ms() - t1 < 200 && nym_mixclient_backlog(R.mc))
-		nym_loop_run(R.loop, 50);
-	nym_mixclient_free(R.mc);
+	tool_client_stop(R.loop, R.mc);
 	nym_timer_free(rt);
 done:
 	nym_loop_free(R.loop); /* removes the control socket */

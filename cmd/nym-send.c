@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
+#include "client.h"
 #include "codec.h"
 #include "crypto.h"
 #include "gwclient.h"
@@ -388,13 +389,8 @@ main(int argc, char **argv)
 		while (S.ws && nym_now_ms() - t1 < 1000)
 			nym_loop_run(S.loop, 50);
 	}
-	if (S.mc) {
-		nym_mixclient_close(S.mc);
-		while (nym_mixclient_backlog(S.mc) && nym_now_ms() - t1 < 500)
-			nym_loop_run(S.loop, 50);
-		nym_loop_run(S.loop, 10);
-		nym_mixclient_free(S.mc);
-	}
+	if (S.mc)
+		tool_client_stop(S.loop, S.mc);
 	nym_timer_free(poll);
 	nym_loop_free(S.loop);
 	if (have_setup)

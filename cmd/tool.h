@@ -15,7 +15,6 @@
 
 #include "err.h"
 #include "fileio.h" /* nym_write_full: whole writes to stdout */
-#include "held.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -190,45 +189,6 @@ tool_delay_mean(double *packet_ms, double *ack_ms)
 	const char *dm = getenv("NYM_DELAY_MEAN_MS");
 	if (dm && *dm)
 		*packet_ms = *ack_ms = strtod(dm, NULL);
-}
-
-/* Event handlers the client tools share (lib/mixclient.h); the events' arg
- * points at a struct tool_client. */
-struct nym_mixclient;
-struct tool_client {
-	const char *dir;  /* the client directory */
-	const int *quiet; /* the tool's --quiet */
-};
-
-static void tool_client_warning(struct nym_mixclient *mc, const char *why, void *arg)
-	__attribute__((unused));
-static void
-tool_client_warning(struct nym_mixclient *mc, const char *why, void *arg)
-{
-	const struct tool_client *tc = arg;
-	(void)mc;
-	if (!*tc->quiet)
-		warnx("%s", why);
-}
-
-/* A message for this identity that reached a tool holding its own gateway
- * connection (nym-send, nym-cover): the gateway has forgotten it, so it is
- * kept in <client dir>/held for the next nym-recv, never dropped. */
-static void tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len,
-    const uint8_t *tag, void *arg) __attribute__((unused));
-static void
-tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag,
-    void *arg)
-{
-	const struct tool_client *tc = arg;
-	char path[4200];
-	(void)mc;
-	snprintf(path, sizeof path, "%s/held", tc->dir);
-	if (nym_held_append(path, data, len, tag) < 0)
-		warnx("a message for this identity (%zu bytes) could not be kept in %s: %s; it is lost",
-		    len, path, strerror(errno));
-	else if (!*tc->quiet)
-		warnx("a message for this identity arrived (%zu bytes); kept for nym-recv", len);
 }
 
 #endif

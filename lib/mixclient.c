@@ -134,6 +134,7 @@ struct nym_mixclient {
 	struct nym_timer *tick, *loopt, *sweep, *pump;
 	int ready;
 	struct nym_mixclient_stats st;
+	uint64_t last_packet_ms; /* nym_now_ms of the last message packet in; 0: none */
 	uint8_t *scratch;
 	/* delivered-message fingerprints (open addressing, 16-byte keys) */
 	uint8_t *seen;
@@ -1023,6 +1024,12 @@ nym_mixclient_backlog(const struct nym_mixclient *mc)
 	return mc->gw ? nym_gw_backlog(mc->gw) : 0;
 }
 
+uint64_t
+nym_mixclient_quiet_ms(const struct nym_mixclient *mc)
+{
+	return mc->last_packet_ms ? nym_now_ms() - mc->last_packet_ms : UINT64_MAX;
+}
+
 void
 nym_mixclient_stats(const struct nym_mixclient *mc, struct nym_mixclient_stats *s)
 {
@@ -1242,8 +1249,10 @@ gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
 	(void)gw;
 	if (len != NYM_ACK_BODY_LEN && loop_returned(mc, pt, len))
 		return;
-	if (len != NYM_ACK_BODY_LEN)
+	if (len != NYM_ACK_BODY_LEN) {
 		mc->st.received_packets++;
+		mc->last_packet_ms = nym_now_ms();
+	}
 	memset(&r, 0, sizeof r);
 	int k = nym_msg_receive(mc->receiver, pt, len, nym_now_ms(), &r);
 	if (k == NYM_RECV_ACK)

@@ -127,6 +127,9 @@ void nym_mixclient_tag_derive(const struct nym_client_keys *k, const struct nym_
 size_t nym_mixclient_packets_for(const struct nym_mixclient *mc, size_t len);
 /* Bytes waiting for the gateway (back-pressure for callers). */
 size_t nym_mixclient_backlog(const struct nym_mixclient *mc);
+/* Milliseconds since the last packet of a message (not an ack, not a loop)
+ * came in; UINT64_MAX before the first. */
+uint64_t nym_mixclient_quiet_ms(const struct nym_mixclient *mc);
 
 struct nym_mixclient_stats {
 	uint64_t real_sent, retransmitted, acks, cover_sent, loops_returned;

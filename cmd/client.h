@@ -1,0 +1,69 @@
+/* client.h — what the client tools (nym-send, nym-recv, nym-cover) share
+ * when they hold an identity's gateway connection through lib/mixclient:
+ * event handlers, and the way they stop without losing a message. */
+#ifndef NYM_CLIENT_TOOL_H
+#define NYM_CLIENT_TOOL_H
+
+#include "held.h"
+#include "mixclient.h"
+#include "tool.h"
+
+/* Event handlers the client tools share (lib/mixclient.h); the events' arg
+ * points at a struct tool_client. */
+struct tool_client {
+	const char *dir;  /* the client directory */
+	const int *quiet; /* the tool's --quiet */
+};
+
+static void tool_client_warning(struct nym_mixclient *mc, const char *why, void *arg)
+	__attribute__((unused));
+static void
+tool_client_warning(struct nym_mixclient *mc, const char *why, void *arg)
+{
+	const struct tool_client *tc = arg;
+	(void)mc;
+	if (!*tc->quiet)
+		warnx("%s", why);
+}
+
+/* A message for this identity that reached a tool holding its own gateway
+ * connection (nym-send, nym-cover): the gateway has forgotten it, so it is
+ * kept in <client dir>/held for the next nym-recv, never dropped. */
+static void tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len,
+    const uint8_t *tag, void *arg) __attribute__((unused));
+static void
+tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag,
+    void *arg)
+{
+	const struct tool_client *tc = arg;
+	char path[4200];
+	(void)mc;
+	snprintf(path, sizeof path, "%s/held", tc->dir);
+	if (nym_held_append(path, data, len, tag) < 0)
+		warnx("a message for this identity (%zu bytes) could not be kept in %s: %s; it is lost",
+		    len, path, strerror(errno));
+	else if (!*tc->quiet)
+		warnx("a message for this identity arrived (%zu bytes); kept for nym-recv", len);
+}
+
+/* Stop: let the message packets already on their way in arrive (printed or
+ * kept; the gateway has forgotten them once pushed) for as long as they keep
+ * coming, at most a second; close; give queued packets half a second to
+ * leave; free. */
+static void tool_client_stop(struct nym_loop *loop, struct nym_mixclient *mc)
+	__attribute__((unused));
+static void
+tool_client_stop(struct nym_loop *loop, struct nym_mixclient *mc)
+{
+	uint64_t t0 = nym_now_ms();
+	while (nym_now_ms() - t0 < 1000 && nym_mixclient_quiet_ms(mc) < 100)
+		nym_loop_run(loop, 20);
+	nym_mixclient_close(mc);
+	t0 = nym_now_ms();
+	while (nym_mixclient_backlog(mc) && nym_now_ms() - t0 < 500)
+		nym_loop_run(loop, 50);
+	nym_loop_run(loop, 10);
+	nym_mixclient_free(mc);
+}
+
+#endif
