@@ -406,13 +406,12 @@ gw_ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, vo
 	}
 	if (!gw->have_key || gw->state == GW_HS_M2 || gw->state == GW_HS_M4 || len < NYM_GW_BIN_HDR_LEN)
 		return;
-	if (gw->state != GW_READY || gw->hhead) {
-		if (pkt_append(&gw->hhead, &gw->htail, data, len)) {
-			if (gw->state == GW_READY)
-				gw_release_held(gw);
+	/* before ready: held (gw_ready releases them); out of memory: delivered
+	 * now, after those held, to keep the order */
+	if (gw->state != GW_READY) {
+		if (pkt_append(&gw->hhead, &gw->htail, data, len))
 			return;
-		}
-		gw_release_held(gw); /* out of memory: keep the order, deliver now */
+		gw_release_held(gw);
 	}
 	gw_push(gw, data, len);
 }
