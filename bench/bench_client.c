@@ -143,17 +143,7 @@ static const struct nym_topology *ceil_topo;
 static int
 ceil_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS])
 {
-	struct nym_route r;
-	char err[NYM_TOPOLOGY_ERR_MAX];
-	if (nym_topology_route(ceil_topo, ctx, gateway, &r, err, sizeof err) < 0)
-		return NYM_EROUTE;
-	for (size_t i = 0; i < r.n_hops; i++) {
-		struct nym_node_addr a;
-		nym_node_addr_parse(&a, r.hops[i].mix_host);
-		nym_node_addr_encode(hops[i].address, 32, &a);
-		memcpy(hops[i].pubkey, r.hops[i].sphinx_key, 32);
-	}
-	return (int)r.n_hops;
+	return nym_mixclient_route(ceil_topo, ctx, gateway, hops);
 }
 
 /* What gateway, mix nodes and recipient do with one packet. */
