@@ -48,13 +48,17 @@ endif
 
 all: deps $(TOOLS) $(UNITS) $(TBINS) $(SCRIPTS_OUT)
 
+# Missing Debian packages are installed first, once per make: every compile waits for it
+# (order-only "| deps"), so "make -jN" of any target never compiles before installing.
+# The goals that run tests also want the test tools.
+DEPS_SET = $(if $(filter check asan demo fuzz bench deps-check,$(MAKECMDGOALS)),check,build)
 deps:
-	@sh mk/deps.sh build
+	@sh mk/deps.sh $(DEPS_SET)
 
 deps-check:
 	@sh mk/deps.sh check
 
-$(O)/lib/%.o: lib/%.c $(HDRS)
+$(O)/lib/%.o: lib/%.c $(HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -62,24 +66,24 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-$(O)/cmd/%: cmd/%.c $(LIB) $(HDRS)
+$(O)/cmd/%: cmd/%.c $(LIB) $(HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(O)/t/unit/%: t/unit/%.c t/unit/test.h $(LIB) $(HDRS)
+$(O)/t/unit/%: t/unit/%.c t/unit/test.h $(LIB) $(HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(O)/t/bin/%: t/bin/%.c $(LIB) $(HDRS)
+$(O)/t/bin/%: t/bin/%.c $(LIB) $(HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-check: deps-check
+check: deps
 	@$(MAKE) --no-print-directory $(TOOLS) $(UNITS) $(TBINS)
 	@sh t/run $(O)
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-asan: deps-check
+asan: deps
 	@$(MAKE) --no-print-directory O=build/asan CFLAGS="-O1 -g $(SAN)" \
 		build/asan/lib/libnym.a $(TOOLS:$(O)/%=build/asan/%) $(UNITS:$(O)/%=build/asan/%) \
 		$(TBINS:$(O)/%=build/asan/%) $(TOOL_SCRIPTS:%=build/asan/%)
@@ -88,7 +92,7 @@ asan: deps-check
 
 # libFuzzer: each target runs FUZZ_RUNS iterations from its seed corpus.
 FUZZ_RUNS ?= 100000
-fuzz: deps-check
+fuzz: deps
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS) \
@@ -106,7 +110,11 @@ bench: all
 		$(CC) $(CFLAGS) $(PKG_CFLAGS) -o build/bench/$$n $$b $(LIB) $(LDLIBS); done
 	@for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
 
-demo: deps-check all
+# Test lines that cannot fail (t/run runs this too).
+lint:
+	@sh t/lint
+
+demo: all
 	@sh mk/demo.sh
 
 install: all
@@ -126,5 +134,5 @@ install: all
 clean:
 	rm -rf build lib/*.o lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
 
-.PHONY: all deps deps-check check asan fuzz bench demo install clean
+.PHONY: all deps deps-check check asan fuzz bench demo install clean lint
 .SECONDARY:

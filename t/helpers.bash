@@ -3,6 +3,8 @@
 # between tests or into the user's home.
 bats_load_library bats-support
 bats_load_library bats-assert
+# `run ! cmd` (a command that must fail) needs bats 1.5; a bare `! cmd` asserts nothing.
+bats_require_minimum_version 1.5.0
 
 : "${NYM_BIN:=$BATS_TEST_DIRNAME/../cmd}"
 : "${NYM_VECTORS:=$BATS_TEST_DIRNAME/vectors}"

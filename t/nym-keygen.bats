@@ -1,7 +1,6 @@
 #!/usr/bin/env bats
 # nym-keygen: client and node keys in the official layout, addresses, bad input.
 load helpers
-bats_require_minimum_version 1.5.0
 
 GW=FunttztLa1uAni6igDwbVfYBXUePRxzXwsjLC8FsYg7W # the vectors' gateway identity
 ADDR=CytBseW6yFXUMzz4SGAKdNLGR7q3sJLLYxyBGvutNEQV.4QXYyEVc5fUDjmmi8PrHN9tdUFV4PCvSJE1278cHyvoe@4sBbL1ngf1vtNqykydQKTFh26sQCw888GpUqvPvyNB4f

@@ -77,7 +77,7 @@ wait_status() {
 	assert_output --partial "already running"
 	run nym-localnet down --dir "$BATS_TEST_TMPDIR/net"
 	assert_success
-	for pid in $pids; do ! kill -0 "$pid" 2>/dev/null; done
+	for pid in $pids; do run ! kill -0 "$pid"; done
 	run nym-localnet status --dir "$BATS_TEST_TMPDIR/net" --json
 	assert_failure 1
 	echo "$output" | jq -e 'all(.nodes[]; .running == false) and .api.running == false'

@@ -224,7 +224,7 @@ send() { # TO-NAME, stdin
 	recv_wait alice 10
 	[ "$status" -eq 0 ]
 	jq -e '.text == "after refreshes\n"' alice.out
-	! grep -q "refresh failed" alice.err
+	run ! grep -q "refresh failed" alice.err
 }
 
 @test "usage: --help, --version, bad numbers" {

@@ -119,7 +119,8 @@ teardown() {
 	run nym-send --id bob --to "$(address alice)" --surbs 5 --json --timeout 30 <<< "who are you?"
 	assert_success
 	tag=$(echo "$output" | jq -r .sender_tag)
-	[ -n "$tag" ] && [ "$tag" != null ]
+	[ -n "$tag" ]
+	[ "$tag" != null ]
 	for _ in $(seq 300); do [ -s alice.out ] && break; sleep 0.05; done
 	jq -e --arg t "$tag" '.text == "who are you?\n" and .sender_tag == $t' alice.out
 	run nym-send --id alice --reply "$tag" --json --timeout 30 <<< "a friend"

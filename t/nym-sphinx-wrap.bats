@@ -5,7 +5,6 @@
 # the vectors decrypted end to end with --decrypt, and --nym round trips
 # through the vector network's nodes.
 load helpers
-bats_require_minimum_version 1.5.0
 
 FIX="$BATS_TEST_DIRNAME/fixtures/sphinx-wrap"
 A1="$NYM_VECTORS/case-a1-plain-1byte.json"
@@ -735,7 +734,7 @@ one_line_fail() {
 		cp p q
 		printf "$(printf '\\x%02x' $(( $(od -An -tu1 -j "$off" -N1 p) ^ 4 )))" |
 			dd of=q bs=1 seek="$off" conv=notrunc status=none
-		! cmp -s p q
+		run ! cmp -s p q
 		run --separate-stderr nym-sphinx-wrap -u -k node1.pem < q
 		one_line_fail
 		assert_equal "$stderr" "nym-sphinx-wrap: MAC check failed: wrong key, or the packet was altered"

@@ -3,7 +3,6 @@
 # answers the official wasm client accepted) and against its own serve mode.
 # Everything on 127.0.0.1; never the internet.
 load helpers
-bats_require_minimum_version 1.5.0
 
 FIX="$BATS_TEST_DIRNAME/fixtures"
 ADDR=6QZVLqGmTKJgdZiZYznz49SSswKeLkA1ytfPqQfWnwhR.tywsvhEZfxCdEGQBzbKXotRGzKWggGdZeqfJCgVxtFk@9sKSCDHm1jX9XC1zEgjxaqqms6GVe4GNymYHA7HUcDn6

@@ -26,9 +26,10 @@ teardown_file() {
 	cmp question got
 	local tag
 	tag=$(jq -r .sender_tag got.json)
-	[ -n "$tag" ] && [ "$tag" != null ]
+	[ -n "$tag" ]
+	[ "$tag" != null ]
 	# the sender tag, never alice's address or identity
-	! grep -q "${OFFICIAL_ADDR%%.*}" "$(recv_out bob)"
+	run ! grep -q "${OFFICIAL_ADDR%%.*}" "$(recv_out bob)"
 
 	head -c 3000 /dev/urandom >answer
 	run timeout 25 nym-send --id bob --api "$INTEROP_API" --reply "$tag" --file answer --timeout 20 --quiet
@@ -66,7 +67,8 @@ teardown_file() {
 	assert_success
 	local tag
 	tag=$(jq -r .sender_tag <<<"$output")
-	[ -n "$tag" ] && [ "$tag" != null ]
+	[ -n "$tag" ]
+	[ "$tag" != null ]
 
 	wait_json "$(official_out carol)" 'select(.event == "received" and .len == 700)' >got.json
 	[ "$(jq -r .hex got.json)" = "$(hexof question)" ]
