@@ -20,7 +20,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC = $(sort $(wildcard lib/*.c))
+# lib/ is four layers, each a folder; a layer includes only those below it (make layers).
+LAYERS = base crypto proto io
+LIB_SRC = $(sort $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c)))
 LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o)
 LIB = $(O)/lib/libnym.a
 TOOL_SRC = $(sort $(wildcard cmd/*.c))
@@ -34,7 +36,7 @@ TBIN_SRC = $(sort $(wildcard t/bin/*.c))
 TBINS = $(TBIN_SRC:%.c=$(O)/%)
 FUZZ_SRC = $(sort $(wildcard t/fuzz/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
-HDRS = $(wildcard lib/*.h) $(wildcard cmd/*.h)
+HDRS = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h)) $(wildcard cmd/*.h)
 
 # An out-of-tree build (O=build/asan) gets a copy of the scripts beside its tools.
 # (Its rule comes before "all": keep "all" the default goal.)
@@ -110,9 +112,11 @@ bench: all
 		$(CC) $(CFLAGS) $(PKG_CFLAGS) -o build/bench/$$n $$b $(LIB) $(LDLIBS); done
 	@for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
 
-# Test lines that cannot fail (t/run runs this too).
+# Test lines that cannot fail, and includes that point up a layer (t/run runs both).
 lint:
 	@sh t/lint
+layers:
+	@sh mk/layers.sh
 
 demo: all
 	@sh mk/demo.sh
@@ -124,7 +128,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 755 $(TOOLS) $(TOOL_SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/nym/
+	for l in $(LAYERS); do install -d $(DESTDIR)$(PREFIX)/include/nym/$$l && \
+		install -m 644 lib/$$l/*.h $(DESTDIR)$(PREFIX)/include/nym/$$l/ || exit 1; done
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	for f in completions/bash/*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/; done; true
 	for f in completions/zsh/*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/; done; true
@@ -132,7 +137,7 @@ install: all
 		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
 
 clean:
-	rm -rf build lib/*.o lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
+	rm -rf build lib/*/*.o lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
 
-.PHONY: all deps deps-check check asan fuzz bench demo install clean lint
+.PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers
 .SECONDARY:

@@ -1,7 +1,7 @@
 /* bench_client.c — the client tools' path end to end, through a local mixnet
  * with zero mix delays (nym-localnet --delay-mean 0 --max-delay 0): two
  * clients in this process (the run-time client of nym-send and nym-recv,
- * lib/mixclient.h), three nym-mixnode processes and a nym-gateway.
+ * lib/io/mixclient.h), three nym-mixnode processes and a nym-gateway.
  *
  *   throughput  one 16 MiB message, sent without Poisson pacing, from the
  *               send call until the recipient has it whole
@@ -9,7 +9,7 @@
  *               call to the recipient's message callback
  *
  * beside the crypto ceiling for the same traffic, measured in the same run
- * on one core: building the packets (nymmsg), the gateway's GCM-SIV in and
+ * on one core: building the packets (courier), the gateway's GCM-SIV in and
  * out, three mix hops and the final hop (Sphinx), and the recipient's
  * decryption and reassembly. The network path spreads that work over five
  * processes, so it can beat one core; the ratio shows what the I/O costs.
@@ -22,18 +22,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "bench.h"
-#include "crypto.h"
-#include "err.h"
-#include "gcmsiv.h"
-#include "gwclient.h"
-#include "gwproto.h"
-#include "keys.h"
-#include "mixclient.h"
-#include "nymmsg.h"
-#include "packet.h"
-#include "sphinx.h"
-#include "topology.h"
+#include "crypto/crypto.h"
+#include "crypto/gcmsiv.h"
+#include "io/gwclient.h"
+#include "io/keyfile.h"
+#include "io/mixclient.h"
+#include "proto/courier.h"
+#include "proto/gwproto.h"
+#include "proto/packet.h"
+#include "proto/sphinx.h"
+#include "proto/topology.h"
 
 #define BIG (16u << 20)
 #define SMALL 1024
@@ -132,7 +132,7 @@ struct ceil_ctx {
 	struct nym_sphinx_ctx sx;
 	uint8_t node_sk[4][32];
 	uint8_t gw_key[32];
-	struct nym_msg_receiver *rcv;
+	struct nym_courier_receiver *rcv;
 	struct nym_rng *rng;
 	uint8_t *frame, *pt, *pkt;
 	uint64_t packets, delivered;
@@ -148,12 +148,12 @@ ceil_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM
 
 /* What gateway, mix nodes and recipient do with one packet. */
 static int
-ceil_emit(void *arg, const struct nym_msg_packet *p)
+ceil_emit(void *arg, const struct nym_courier_packet *p)
 {
 	struct ceil_ctx *c = arg;
 	struct nym_sphinx_processed out;
 	struct nym_mix_packet mp;
-	struct nym_msg_received rec;
+	struct nym_courier_received rec;
 	uint8_t kind;
 	int n;
 
@@ -173,9 +173,9 @@ ceil_emit(void *arg, const struct nym_msg_packet *p)
 	n = nym_gw_bin_seal(c->frame, 40000, 1, pl, plen, c->gw_key, c->rng);
 	n = nym_gw_bin_open(&kind, c->pt, 40000, c->frame, (size_t)n, c->gw_key);
 	memset(&rec, 0, sizeof rec);
-	if (nym_msg_receive(c->rcv, c->pt, (size_t)n, 0, &rec) == NYM_RECV_MESSAGE)
+	if (nym_courier_receive(c->rcv, c->pt, (size_t)n, 0, &rec) == NYM_RECV_MESSAGE)
 		c->delivered++;
-	nym_msg_received_free(&rec);
+	nym_courier_received_free(&rec);
 	c->packets++;
 	return 0;
 }
@@ -208,18 +208,18 @@ ceiling(const struct nym_topology *t, const struct nym_node *gw, const uint8_t *
 	nym_client_address(&to, &r, gw->identity);
 	nym_rng_fill(rng, c.gw_key, 32);
 	c.rng = rng;
-	c.rcv = nym_msg_receiver_new(&r, NULL, NULL);
+	c.rcv = nym_courier_receiver_new(&r, NULL, NULL);
 	c.frame = malloc(40000);
 	c.pt = malloc(40000);
 	c.pkt = malloc(40000);
-	struct nym_msg_sender *snd = nym_msg_sender_new(&s, gw->identity, NULL);
+	struct nym_courier_sender *snd = nym_courier_sender_new(&s, gw->identity, NULL);
 	struct nym_route_source routes = {ceil_route, rng};
 	uint64_t t0 = bench_now_ns();
-	if (nym_msg_send_plain(snd, &to, msg, len, &routes, rng, ceil_emit, &c) < 0 || c.delivered != 1)
+	if (nym_courier_send_plain(snd, &to, msg, len, &routes, rng, ceil_emit, &c) < 0 || c.delivered != 1)
 		bail("the in-process pipeline did not deliver the message");
 	double secs = (double)(bench_now_ns() - t0) / 1e9;
-	nym_msg_sender_free(snd);
-	nym_msg_receiver_free(c.rcv);
+	nym_courier_sender_free(snd);
+	nym_courier_receiver_free(c.rcv);
 	nym_sphinx_ctx_free(&c.sx);
 	free(c.frame);
 	free(c.pt);

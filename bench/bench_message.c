@@ -15,19 +15,19 @@
  * Reference: the official client (wasm 1.4.1, shared/peer harness) sends a
  * 1 MB message as 624 packets in 3.6 s on a 2-core machine: 0.28 MB/s.
  * Target: >= 10 x that (2.8 MB/s). The 1 MiB message is also prepared by
- * one sender per core (nym_msg_send_part over a shared split plan), as a
+ * one sender per core (nym_courier_send_part over a shared split plan), as a
  * tool may do; the official figure used 2 cores. */
 #include <pthread.h>
 #include <sodium.h>
 #include <unistd.h>
 
 #include "bench.h"
-#include "blake3.h"
-#include "crypto.h"
-#include "lioness.h"
-#include "nymmsg.h"
-#include "payload.h"
-#include "sphinx.h"
+#include "crypto/blake3.h"
+#include "crypto/crypto.h"
+#include "crypto/lioness.h"
+#include "proto/courier.h"
+#include "proto/payload.h"
+#include "proto/sphinx.h"
 
 #define OFFICIAL_MBPS (1e6 / 3.6 / 1e6)
 
@@ -37,7 +37,7 @@ static struct {
 	uint8_t gw[32];
 	struct nym_client_keys me, peer;
 	struct nym_address to;
-	struct nym_msg_sender *tx;
+	struct nym_courier_sender *tx;
 	struct nym_rng rng;
 	uint8_t *msg;
 	size_t len, packets;
@@ -54,7 +54,7 @@ pick(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM_SPHIN
 }
 
 static int
-sink(void *ctx, const struct nym_msg_packet *p)
+sink(void *ctx, const struct nym_courier_packet *p)
 {
 	(void)ctx;
 	bench_sink ^= p->mix_packet[p->mix_packet_len - 1];
@@ -67,12 +67,12 @@ op_send(void *a)
 {
 	struct nym_route_source rs = { pick, NULL };
 	(void)a;
-	if (nym_msg_send_plain(B.tx, &B.to, B.msg, B.len, &rs, &B.rng, sink, NULL) < 0)
+	if (nym_courier_send_plain(B.tx, &B.to, B.msg, B.len, &rs, &B.rng, sink, NULL) < 0)
 		abort();
 }
 
 #define MAX_THREADS 16
-static struct nym_msg_sender *par_tx[MAX_THREADS];
+static struct nym_courier_sender *par_tx[MAX_THREADS];
 static int nthreads;
 static struct nym_split plan;
 static uint8_t *nm;
@@ -85,7 +85,7 @@ part_main(void *a)
 	struct part *p = a;
 	struct nym_route_source rs = { pick, NULL };
 	struct nym_rng rng = nym_rng_system();
-	if (nym_msg_send_part(par_tx[p->t], &B.to, &plan, p->first, p->count, &rs, &rng, sink, NULL) < 0)
+	if (nym_courier_send_part(par_tx[p->t], &B.to, &plan, p->first, p->count, &rs, &rng, sink, NULL) < 0)
 		abort();
 	return NULL;
 }
@@ -148,7 +148,7 @@ main(void)
 	memcpy(B.to.identity, B.peer.identity_pk, 32);
 	memcpy(B.to.encryption, B.peer.encryption_pk, 32);
 	memcpy(B.to.gateway, B.gw, 32);
-	B.tx = nym_msg_sender_new(&B.me, B.gw, NULL);
+	B.tx = nym_courier_sender_new(&B.me, B.gw, NULL);
 	B.msg = malloc(1 << 20);
 	randombytes_buf(B.msg, 1 << 20);
 	randombytes_buf(B.k32, 32);
@@ -159,7 +159,7 @@ main(void)
 	nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	nthreads = nthreads < 1 ? 1 : nthreads > MAX_THREADS ? MAX_THREADS : nthreads;
 	for (int t = 0; t < nthreads; t++)
-		if (!(par_tx[t] = nym_msg_sender_new(&B.me, B.gw, NULL)))
+		if (!(par_tx[t] = nym_courier_sender_new(&B.me, B.gw, NULL)))
 			return 1;
 	nm = malloc((1 << 20) + 1);
 
@@ -229,9 +229,9 @@ main(void)
 	       OFFICIAL_MBPS);
 	if (fail)
 		printf("bench_message: below 10 x the official client\n");
-	nym_msg_sender_free(B.tx);
+	nym_courier_sender_free(B.tx);
 	for (int t = 0; t < nthreads; t++)
-		nym_msg_sender_free(par_tx[t]);
+		nym_courier_sender_free(par_tx[t]);
 	free(nm);
 	nym_sphinx_ctx_free(&B.ctx);
 	free(B.msg);

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "crypto.h"
-#include "framing.h"
-#include "lioness.h"
-#include "mixer.h"
-#include "netio.h"
-#include "sphinx.h"
+#include "crypto/crypto.h"
+#include "crypto/lioness.h"
+#include "io/mixer.h"
+#include "io/netio.h"
+#include "proto/framing.h"
+#include "proto/sphinx.h"
 
 #define LEN 2413
 #define PLEN (LEN - 348)

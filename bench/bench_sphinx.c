@@ -16,9 +16,9 @@
 #include <sodium.h>
 
 #include "bench.h"
-#include "crypto.h"
-#include "lioness.h"
-#include "sphinx.h"
+#include "crypto/crypto.h"
+#include "crypto/lioness.h"
+#include "proto/sphinx.h"
 
 #define LEN 2413
 #define PLEN (LEN - 348)

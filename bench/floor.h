@@ -6,9 +6,9 @@
 #define NYM_BENCH_FLOOR_H
 
 #include "bench.h"
-#include "crypto.h"
-#include "blake3.h"
-#include "gcmsiv.h"
+#include "crypto/blake3.h"
+#include "crypto/crypto.h"
+#include "crypto/gcmsiv.h"
 
 enum {
 	BENCH_FLOOR_X25519,       /* X25519, clamped (libsodium) */

@@ -4,11 +4,12 @@
 #ifndef NYM_CLIENT_TOOL_H
 #define NYM_CLIENT_TOOL_H
 
-#include "held.h"
-#include "mixclient.h"
+#include "base/clock.h"
+#include "io/held.h"
+#include "io/mixclient.h"
 #include "tool.h"
 
-/* Event handlers the client tools share (lib/mixclient.h); the events' arg
+/* Event handlers the client tools share (lib/io/mixclient.h); the events' arg
  * points at a struct tool_client. */
 struct tool_client {
 	const char *dir;  /* the client directory */
@@ -55,12 +56,12 @@ static void tool_client_stop(struct nym_loop *loop, struct nym_mixclient *mc)
 static void
 tool_client_stop(struct nym_loop *loop, struct nym_mixclient *mc)
 {
-	uint64_t t0 = nym_now_ms();
-	while (nym_now_ms() - t0 < 1000 && nym_mixclient_quiet_ms(mc) < 100)
+	uint64_t t0 = nym_mono_ms();
+	while (nym_mono_ms() - t0 < 1000 && nym_mixclient_quiet_ms(mc) < 100)
 		nym_loop_run(loop, 20);
 	nym_mixclient_close(mc);
-	t0 = nym_now_ms();
-	while (nym_mixclient_backlog(mc) && nym_now_ms() - t0 < 500)
+	t0 = nym_mono_ms();
+	while (nym_mixclient_backlog(mc) && nym_mono_ms() - t0 < 500)
 		nym_loop_run(loop, 50);
 	nym_loop_run(loop, 10);
 	nym_mixclient_free(mc);

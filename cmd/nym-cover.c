@@ -5,14 +5,15 @@
 #include <jansson.h>
 #include <math.h>
 
+#include "base/clock.h"
 #include "client.h"
-#include "crypto.h"
-#include "delay.h"
-#include "gwclient.h"
-#include "keys.h"
-#include "mixclient.h"
+#include "crypto/crypto.h"
+#include "io/gwclient.h"
+#include "io/keyfile.h"
+#include "io/mixclient.h"
+#include "proto/delay.h"
+#include "proto/wsapi.h"
 #include "tool.h"
-#include "wsapi.h"
 
 #define GRACE_MS 5000
 
@@ -266,10 +267,10 @@ main(int argc, char **argv)
 	struct nym_timer *t = nym_timer_new(loop, loop_tick, NULL);
 
 	/* wait for the gateway, then send for `duration`, then wait for stragglers */
-	uint64_t t0 = nym_now_ms(), tstart = 0, tend = 0;
+	uint64_t t0 = nym_mono_ms(), tstart = 0, tend = 0;
 	while (!C.done && !C.stop) {
 		nym_loop_run(loop, 100);
-		uint64_t now = nym_now_ms();
+		uint64_t now = nym_mono_ms();
 		if (!tstart && C.ready) {
 			tstart = now;
 			nym_timer_set(t, 0);

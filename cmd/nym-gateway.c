@@ -19,18 +19,18 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "codec.h"
-#include "ack.h"
-#include "crypto.h"
-#include "framing.h"
-#include "gwproto.h"
-#include "inbox.h"
-#include "keys.h"
-#include "mixer.h"
-#include "netio.h"
-#include "packet.h"
-#include "rng.h"
-#include "sphinx.h"
+#include "base/codec.h"
+#include "base/rng.h"
+#include "crypto/crypto.h"
+#include "io/inbox.h"
+#include "io/keyfile.h"
+#include "io/mixer.h"
+#include "io/netio.h"
+#include "proto/ack.h"
+#include "proto/framing.h"
+#include "proto/gwproto.h"
+#include "proto/packet.h"
+#include "proto/sphinx.h"
 #include "tool.h"
 
 static const char usage_text[] =

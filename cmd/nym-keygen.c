@@ -4,9 +4,9 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
-#include "codec.h"
-#include "crypto.h"
-#include "keys.h"
+#include "base/codec.h"
+#include "crypto/crypto.h"
+#include "io/keyfile.h"
 #include "tool.h"
 
 static const char usage_text[] =

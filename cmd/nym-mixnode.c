@@ -6,13 +6,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 
-#include "crypto.h"
-#include "framing.h"
-#include "keys.h"
-#include "mixer.h"
-#include "netio.h"
-#include "packet.h"
-#include "topology.h"
+#include "base/clock.h"
+#include "crypto/crypto.h"
+#include "io/keyfile.h"
+#include "io/mixer.h"
+#include "io/netio.h"
+#include "proto/framing.h"
+#include "proto/packet.h"
+#include "proto/topology.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -97,7 +98,7 @@ load_topology(struct node *n, const char *path)
 	nym_topology_free(t);
 }
 
-/* The node link's frame boundaries, for netio: lib/framing.h's decoder. */
+/* The node link's frame boundaries, for netio: lib/proto/framing.h's decoder. */
 static void
 on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame, size_t len)
 {
@@ -113,7 +114,7 @@ on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame, siz
 		nym_mixer_count_drop(n->mx, NYM_MIXER_DROP_SIZE);
 		return;
 	}
-	nym_mixer_submit(n->mx, h.key_rotation, frame + h.header_len, h.packet_len, nym_mixer_now());
+	nym_mixer_submit(n->mx, h.key_rotation, frame + h.header_len, h.packet_len, nym_mono_ns());
 }
 
 static void
@@ -143,7 +144,7 @@ static void
 on_wake(void *ctx)
 {
 	struct node *n = ctx;
-	nym_mixer_take_due(n->mx, nym_mixer_now(), 0, forward, n);
+	nym_mixer_take_due(n->mx, nym_mono_ns(), 0, forward, n);
 }
 
 static void
@@ -400,7 +401,7 @@ main(int argc, char **argv)
 		warnx("listening on %s", shown);
 	}
 
-	double t0 = (double)nym_mixer_now() / 1e9, next_stats = t0 + stats;
+	double t0 = (double)nym_mono_ns() / 1e9, next_stats = t0 + stats;
 	struct snap last = {.t = 0};
 	while (!stop) {
 		if (reload) {
@@ -415,7 +416,7 @@ main(int argc, char **argv)
 			}
 			nym_wipe(&nk, sizeof nk);
 		}
-		uint64_t now = nym_mixer_now();
+		uint64_t now = nym_mono_ns();
 		int64_t due = nym_mixer_next_due(n.mx, now);
 		int timeout = due < 0 ? 1000 : (int)((due + 999999) / 1000000);
 		if (timeout > 1000)
@@ -428,8 +429,8 @@ main(int argc, char **argv)
 		}
 		if (nym_netio_run(n.io, timeout) < 0)
 			die("event loop: %s", strerror(errno));
-		nym_mixer_take_due(n.mx, nym_mixer_now(), 0, forward, &n);
-		double t = (double)nym_mixer_now() / 1e9;
+		nym_mixer_take_due(n.mx, nym_mono_ns(), 0, forward, &n);
+		double t = (double)nym_mono_ns() / 1e9;
 		if (stats > 0 && t >= next_stats) {
 			print_stats(&n, &last, t - t0);
 			while (next_stats <= t)
@@ -437,7 +438,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (stats > 0)
-		print_stats(&n, &last, (double)nym_mixer_now() / 1e9 - t0);
+		print_stats(&n, &last, (double)nym_mono_ns() / 1e9 - t0);
 	nym_netio_destroy(n.io);
 	nym_mixer_destroy(n.mx);
 	free(n.allowed);

@@ -5,16 +5,17 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
+#include "base/clock.h"
+#include "base/codec.h"
 #include "client.h"
-#include "codec.h"
-#include "crypto.h"
-#include "gwclient.h"
-#include "held.h"
-#include "keys.h"
-#include "mixclient.h"
-#include "nymapi.h"
+#include "crypto/crypto.h"
+#include "io/gwclient.h"
+#include "io/held.h"
+#include "io/mixclient.h"
+#include "io/nymapi.h"
+#include "proto/keys.h"
+#include "proto/wsapi.h"
 #include "tool.h"
-#include "wsapi.h"
 
 static void usage(void) __attribute__((noreturn));
 static void
@@ -551,10 +552,10 @@ main(int argc, char **argv)
 		rt = nym_timer_new(R.loop, refresh, NULL);
 		nym_timer_set(rt, refresh_us);
 	}
-	uint64_t t0 = nym_now_ms();
+	uint64_t t0 = nym_mono_ms();
 	while (!R.stop) {
 		nym_loop_run(R.loop, 200);
-		if (timeout > 0 && (double)(nym_now_ms() - t0) >= timeout * 1000) {
+		if (timeout > 0 && (double)(nym_mono_ms() - t0) >= timeout * 1000) {
 			if (R.count > 0) {
 				char w[200];
 				snprintf(w, sizeof w, "timed out after %g s with %ld of %ld messages",

@@ -6,15 +6,16 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
+#include "base/clock.h"
+#include "base/codec.h"
 #include "client.h"
-#include "codec.h"
-#include "crypto.h"
-#include "gwclient.h"
-#include "keys.h"
-#include "mixclient.h"
-#include "packet.h"
+#include "crypto/crypto.h"
+#include "io/gwclient.h"
+#include "io/keyfile.h"
+#include "io/mixclient.h"
+#include "proto/packet.h"
+#include "proto/wsapi.h"
 #include "tool.h"
-#include "wsapi.h"
 
 #define MAX_MESSAGE ((size_t)1 << 30)
 
@@ -285,7 +286,7 @@ main(int argc, char **argv)
 	struct nym_rng rng = nym_rng_system();
 	struct nym_mixclient_setup su;
 	int have_setup = 0, e;
-	uint64_t t0 = nym_now_ms();
+	uint64_t t0 = nym_mono_ms();
 	struct nym_timer *poll = NULL;
 
 	if (surbs >= 0) {
@@ -366,7 +367,7 @@ main(int argc, char **argv)
 		if (S.interrupted)
 			finish(1, "interrupted: %zu of %zu packets not acknowledged", S.got_len ? S.left : 0,
 			    S.packets);
-		else if ((double)(nym_now_ms() - t0) >= timeout * 1000)
+		else if ((double)(nym_mono_ms() - t0) >= timeout * 1000)
 			finish(1, "timed out after %g s: %zu of %zu packets never acknowledged",
 			    timeout, S.got_len ? S.left : 0, S.packets);
 	}
@@ -379,14 +380,14 @@ main(int argc, char **argv)
 		fputc('\n', stderr);
 
 	/* stop cleanly: nym-recv drops the lane (no more retransmissions) */
-	uint64_t t1 = nym_now_ms();
+	uint64_t t1 = nym_mono_ms();
 	if (S.ws) {
 		if (S.fail) {
 			struct nym_wsapi_req r = {.tag = NYM_WSAPI_REQ_CLOSED_CONNECTION, .connection_id = S.lane};
 			ctl_send_req(&r);
 		}
 		nym_ws_close(S.ws);
-		while (S.ws && nym_now_ms() - t1 < 1000)
+		while (S.ws && nym_mono_ms() - t1 < 1000)
 			nym_loop_run(S.loop, 50);
 	}
 	if (S.mc)
@@ -404,7 +405,7 @@ main(int argc, char **argv)
 		json_object_set_new(o, "acknowledged", json_integer((json_int_t)(S.packets - S.left)));
 		json_object_set_new(o, "retransmissions", S.have_retrans ?
 		    json_integer((json_int_t)S.retrans) : json_null());
-		json_object_set_new(o, "seconds", json_real((double)(nym_now_ms() - t0) / 1000.0));
+		json_object_set_new(o, "seconds", json_real((double)(nym_mono_ms() - t0) / 1000.0));
 		if (surbs >= 0) {
 			nym_base58_encode(tb, sizeof tb, tag, 16);
 			json_object_set_new(o, "sender_tag", json_string(tb));

@@ -9,18 +9,18 @@
 #include <math.h>
 #include <time.h>
 
-#include "codec.h"
-#include "cover.h"
-#include "crypto.h"
-#include "keys.h"
-#include "mixclient.h"
-#include "nymmsg.h"
-#include "packet.h"
-#include "payload.h"
-#include "sphinx.h"
-#include "surb.h"
+#include "base/codec.h"
+#include "crypto/crypto.h"
+#include "io/keyfile.h"
+#include "io/mixclient.h"
+#include "proto/courier.h"
+#include "proto/cover.h"
+#include "proto/packet.h"
+#include "proto/payload.h"
+#include "proto/sphinx.h"
+#include "proto/surb.h"
+#include "proto/topology.h"
 #include "tool.h"
-#include "topology.h"
 
 static const char usage_text[] =
 	"Usage: nym-sphinx-wrap (--hop HOST:PORT:KEY... | --route FILE) --destination ADDRESS\n"
@@ -866,7 +866,7 @@ struct emit_state {
 };
 
 static int
-emit_packet(void *ctx, const struct nym_msg_packet *p)
+emit_packet(void *ctx, const struct nym_courier_packet *p)
 {
 	struct emit_state *st = ctx;
 
@@ -921,8 +921,8 @@ do_nym(void)
 	struct nym_address to;
 	struct nym_client_keys keys;
 	struct nym_topology *topo = NULL;
-	struct nym_msg_config cfg;
-	struct nym_msg_sender *s;
+	struct nym_courier_config cfg;
+	struct nym_courier_sender *s;
 	struct nym_reply_keys *rk = NULL;
 	struct topo_routes tr = { .rng = nym_rng_system() };
 	struct nym_route_source routes = { pick_route, &tr };
@@ -954,22 +954,22 @@ do_nym(void)
 		die("cannot read the message: %s", errno == EFBIG ? "larger than 64 MiB, more than a "
 		    "recipient reassembles" : strerror(errno));
 
-	nym_msg_config_default(&cfg);
+	nym_courier_config_default(&cfg);
 	cfg.sphinx_version = opt.version;
 	cfg.packet_delay_ns = cfg.ack_delay_ns = (uint64_t)llround(opt.delay_mean_ms * 1e6);
 	cfg.size_tag = opt.size_tag;
 	cfg.key_rotation = nym_rotation_of_id(topo->rotation_id);
 	cfg.mix_packet_version = NYM_MIX_PACKET_V2;
-	if (!(s = nym_msg_sender_new(&keys, gw, &cfg)))
+	if (!(s = nym_courier_sender_new(&keys, gw, &cfg)))
 		die("out of memory");
 	if (opt.surbs >= 0) {
 		nym_mixclient_tag_derive(&keys, &to, tag);
 		if (!(rk = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)))
 			die("out of memory");
-		rc = nym_msg_send_anonymous(s, &to, tag, msg, len, (size_t)opt.surbs, rk, now_ms(), &routes,
+		rc = nym_courier_send_anonymous(s, &to, tag, msg, len, (size_t)opt.surbs, rk, now_ms(), &routes,
 		                            &rng, emit_packet, &st);
 	} else {
-		rc = nym_msg_send_plain(s, &to, msg, len, &routes, &rng, emit_packet, &st);
+		rc = nym_courier_send_plain(s, &to, msg, len, &routes, &rng, emit_packet, &st);
 	}
 	if (rc < 0)
 		die("cannot build the packets: %s", nym_strerror(rc));
@@ -986,7 +986,7 @@ do_nym(void)
 	if (fflush(stdout) != 0)
 		die("cannot write output: %s", strerror(errno));
 	nym_reply_keys_free(rk);
-	nym_msg_sender_free(s);
+	nym_courier_sender_free(s);
 	nym_topology_free(topo);
 	nym_wipe(&keys, sizeof keys);
 	free(msg);
@@ -1039,16 +1039,16 @@ payload_push(const uint8_t *b, size_t len, const uint8_t **push, size_t *plen, s
 static const char *
 message_type_name(uint8_t t)
 {
-	return t == NYM_MSG_PLAIN ? "plain" : t == NYM_MSG_REPLIABLE ? "repliable" :
-	       t == NYM_MSG_REPLY ? "reply" : "unknown";
+	return t == NYM_MESSAGE_PLAIN ? "plain" : t == NYM_MESSAGE_REPLIABLE ? "repliable" :
+	       t == NYM_MESSAGE_REPLY ? "reply" : "unknown";
 }
 
 static const char *
 content_name(const struct nym_message *m)
 {
-	if (m->type == NYM_MSG_PLAIN)
+	if (m->type == NYM_MESSAGE_PLAIN)
 		return "data";
-	if (m->type == NYM_MSG_REPLY)
+	if (m->type == NYM_MESSAGE_REPLY)
 		return m->content_tag == NYM_REPLY_DATA ? "data" : "surb_request";
 	switch (m->content_tag) {
 	case NYM_REPLIABLE_DATA_V1: case NYM_REPLIABLE_DATA_V2: return "data";
@@ -1070,7 +1070,7 @@ message_json(json_t *o, const struct nym_message *m)
 	json_object_set_new(o, "data", jbytes(m->data ? m->data : (const uint8_t *)"", m->data_len, B64));
 	if (m->data && (txt = json_stringn((const char *)m->data, m->data_len)))
 		json_object_set_new(o, "text", txt);
-	if (m->type == NYM_MSG_REPLIABLE) {
+	if (m->type == NYM_MESSAGE_REPLIABLE) {
 		nym_base58_encode(b58, sizeof b58, m->sender_tag, 16);
 		json_object_set_new(o, "sender_tag", json_string(b58));
 		json_object_set_new(o, "surbs", json_integer((json_int_t)m->nsurbs));
@@ -1080,12 +1080,12 @@ message_json(json_t *o, const struct nym_message *m)
 	} else {
 		json_object_set_new(o, "sender_tag", json_null());
 	}
-	if (m->type == NYM_MSG_REPLY && m->content_tag == NYM_REPLY_SURB_REQUEST)
+	if (m->type == NYM_MESSAGE_REPLY && m->content_tag == NYM_REPLY_SURB_REQUEST)
 		json_object_set_new(o, "amount", json_integer(m->amount));
 }
 
 struct decrypt_state {
-	struct nym_msg_receiver *r;
+	struct nym_courier_receiver *r;
 	size_t messages, acks, covers, duplicates;
 	/* digests of the reply keys used up (each opens one fragment, once):
 	 * a payload that comes again under one is a duplicate, not an error */
@@ -1105,13 +1105,13 @@ reply_used(const struct decrypt_state *d, const uint8_t digest[32])
 static void
 decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 {
-	struct nym_msg_received out;
+	struct nym_courier_received out;
 	const uint8_t *push;
 	size_t plen;
 	int rc;
 
 	payload_push(b, len, &push, &plen, idx);
-	rc = nym_msg_receive(d->r, push, plen, now_ms(), &out);
+	rc = nym_courier_receive(d->r, push, plen, now_ms(), &out);
 	if (rc >= 0 && out.via_reply) {
 		if (d->nused == d->capused) {
 			d->capused = d->capused ? 2 * d->capused : 16;
@@ -1163,7 +1163,7 @@ decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 		} else {
 			if (m->data_len && nym_write_full(1, m->data, m->data_len) < 0)
 				die("cannot write output: %s", strerror(errno));
-			if (m->type == NYM_MSG_REPLIABLE) {
+			if (m->type == NYM_MESSAGE_REPLIABLE) {
 				char b58[NYM_B58_KEY_MAX];
 				nym_base58_encode(b58, sizeof b58, m->sender_tag, 16);
 				warnx("anonymous message (%s) with %zu reply SURBs, sender tag %s",
@@ -1173,7 +1173,7 @@ decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 			}
 		}
 	}
-	nym_msg_received_free(&out);
+	nym_courier_received_free(&out);
 }
 
 /* One payload from a text line: hex, base64, or the JSON --unwrap --json
@@ -1218,7 +1218,7 @@ do_decrypt(void)
 	load_client(&keys, dir, sizeof dir);
 	if (opt.reply_keys)
 		rk = load_reply_keys();
-	if (!(d.r = nym_msg_receiver_new(&keys, rk, NULL)))
+	if (!(d.r = nym_courier_receiver_new(&keys, rk, NULL)))
 		die("out of memory");
 	nym_wipe(&keys, sizeof keys);
 	if ((c = getc(stdin)) == EOF)
@@ -1257,8 +1257,8 @@ do_decrypt(void)
 	}
 	if (ferror(stdin))
 		die("cannot read the payloads: %s", strerror(errno));
-	n = nym_reasm_bytes(nym_msg_receiver_reasm(d.r));
-	nym_msg_receiver_free(d.r);
+	n = nym_reasm_bytes(nym_courier_receiver_reasm(d.r));
+	nym_courier_receiver_free(d.r);
 	nym_reply_keys_free(rk);
 	free(d.used);
 	if (fflush(stdout) != 0)
@@ -1360,7 +1360,7 @@ inspect_payload(const uint8_t *b, size_t len)
 					long ul;
 					struct nym_message m;
 					json_object_set_new(mj, "type", json_string(message_type_name(f.payload[0])));
-					if (f.payload[0] == NYM_MSG_REPLIABLE && f.payload_len > 1 + NYM_SENDER_TAG_LEN) {
+					if (f.payload[0] == NYM_MESSAGE_REPLIABLE && f.payload_len > 1 + NYM_SENDER_TAG_LEN) {
 						/* visible in the first fragment of a longer message too */
 						char b58[NYM_B58_KEY_MAX];
 						nym_base58_encode(b58, sizeof b58, f.payload + 1, NYM_SENDER_TAG_LEN);

@@ -16,13 +16,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "codec.h"
-#include "crypto.h"
-#include "keys.h"
-#include "nymapi.h"
-#include "rng.h"
+#include "base/codec.h"
+#include "base/rng.h"
+#include "crypto/crypto.h"
+#include "io/nymapi.h"
+#include "proto/keys.h"
+#include "proto/topology.h"
 #include "tool.h"
-#include "topology.h"
 
 static void
 usage(void)

@@ -1,5 +1,5 @@
 /* tool.h — what every nymkit tool shares: its name in messages, exit codes,
- * reading all of an input (whole writes are lib/fileio.h's nym_write_full).
+ * reading all of an input (whole writes are lib/io/fileio.h's nym_write_full).
  * Policy lives here, in cmd/; lib/ never prints or exits. */
 #ifndef NYM_TOOL_H
 #define NYM_TOOL_H
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h" /* nym_write_full: whole writes to stdout */
+#include "base/err.h"
+#include "io/fileio.h" /* nym_write_full: whole writes to stdout */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

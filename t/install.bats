@@ -22,12 +22,12 @@ setup_file() {
 
 @test "install: libnym.a, headers and libnym.pc; a program links against them" {
 	assert [ -f "$ROOT/usr/local/lib/libnym.a" ]
-	assert [ -f "$ROOT/usr/local/include/nym/sphinx.h" ]
+	assert [ -f "$ROOT/usr/local/include/nym/proto/sphinx.h" ]
 	sed "s|^prefix=.*|prefix=$ROOT/usr/local|" "$ROOT/usr/local/lib/pkgconfig/libnym.pc" > libnym.pc
 	cat > prog.c <<'C'
 #include <stdio.h>
-#include <codec.h>
-#include <crypto.h>
+#include <base/codec.h>
+#include <crypto/crypto.h>
 int main(void) {
 	uint8_t sk[32] = {1}, pk[32];
 	char b58[64];

@@ -42,11 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "crypto.h"
-#include "framing.h"
-#include "gwproto.h"
-#include "rng.h"
+#include "base/codec.h"
+#include "base/rng.h"
+#include "crypto/crypto.h"
+#include "proto/framing.h"
+#include "proto/gwproto.h"
 
 static int fd = -1, timeout_ms = 5000, answer_pings = 1, closed;
 static char host[256], port[16];

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ack.h"
-#include "err.h"
-#include "framing.h"
+#include "base/err.h"
+#include "proto/ack.h"
+#include "proto/framing.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

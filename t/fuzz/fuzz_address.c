@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "crypto.h"
-#include "err.h"
-#include "keys.h"
+#include "base/codec.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "proto/keys.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

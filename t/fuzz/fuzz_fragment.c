@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunking.h"
-#include "err.h"
-#include "message.h"
+#include "base/err.h"
+#include "proto/chunking.h"
+#include "proto/message.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

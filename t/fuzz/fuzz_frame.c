@@ -1,4 +1,4 @@
-/* fuzz_frame — the node-link frame decoder (lib/framing.h) as a socket
+/* fuzz_frame — the node-link frame decoder (lib/proto/framing.h) as a socket
  * reader drives it, and MixPacket decoding.
  * Properties: no crash; only the documented errors; the decoder's answer for
  * a stream does not depend on how the bytes were split into reads (every
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "framing.h"
+#include "base/err.h"
+#include "proto/framing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,7 +20,7 @@ check_err(long rc)
 		abort();
 }
 
-/* Walk a stream of back-to-back frames the way lib/netio.c does. */
+/* Walk a stream of back-to-back frames the way lib/io/netio.c does. */
 static void
 walk(const uint8_t *data, size_t size)
 {

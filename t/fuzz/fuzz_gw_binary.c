@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "framing.h"
-#include "gwproto.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "crypto/crypto.h"
+#include "proto/framing.h"
+#include "proto/gwproto.h"
 
 static const uint8_t key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};

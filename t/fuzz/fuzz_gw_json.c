@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gwproto.h"
+#include "proto/gwproto.h"
 
 static void
 check(const uint8_t *data, size_t size, int to_gateway)

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "nymmsg.h"
-#include "payload.h"
-#include "reply.h"
+#include "base/err.h"
+#include "proto/courier.h"
+#include "proto/payload.h"
+#include "proto/reply.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,9 +47,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nym_reasm_limits lim = { 256 * 1024, 32, 5000 };
 	struct nym_reply_keys *store = nym_reply_keys_new(64, 0);
-	struct nym_msg_receiver *rx = nym_msg_receiver_new(&keys, store, &lim);
+	struct nym_courier_receiver *rx = nym_courier_receiver_new(&keys, store, &lim);
 	static const uint8_t rk[16] = "fuzz reply key!";
-	struct nym_msg_received out;
+	struct nym_courier_received out;
 	uint8_t *sealed = NULL;
 	size_t o = 0, n;
 	uint64_t now = 0;
@@ -67,16 +67,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!sealed || nym_reply_keys_add(store, rk, now) < 0 ||
 			    nym_payload_reply_encrypt(NULL, sealed, data + o, n, rk) < 0)
 				break;
-			(void)nym_msg_receive(rx, sealed, 32 + n, now, &out);
+			(void)nym_courier_receive(rx, sealed, 32 + n, now, &out);
 		} else
-			(void)nym_msg_receive(rx, data + o, n, now, &out);
-		nym_msg_received_free(&out);
+			(void)nym_courier_receive(rx, data + o, n, now, &out);
+		nym_courier_received_free(&out);
 		o += n;
 		now += 1000;
 	}
 done:
 	free(sealed);
-	nym_msg_receiver_free(rx);
+	nym_courier_receiver_free(rx);
 	nym_reply_keys_free(store);
 	return 0;
 }

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "err.h"
-#include "keys.h"
+#include "base/codec.h"
+#include "base/err.h"
+#include "io/keyfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "err.h"
-#include "lioness.h"
-#include "sphinx.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "crypto/lioness.h"
+#include "proto/sphinx.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

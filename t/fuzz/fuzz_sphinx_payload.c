@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "err.h"
-#include "sphinx.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "proto/sphinx.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

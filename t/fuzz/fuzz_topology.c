@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
-#include "topology.h"
+#include "base/rng.h"
+#include "proto/topology.h"
 
 static void
 exercise(struct nym_topology *t)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sphinx.h"
+#include "proto/sphinx.h"
 #include "test.h"
 
 static inline json_t *

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ack.h"
-#include "chunking.h"
-#include "crypto.h"
-#include "delay.h"
-#include "err.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
 #include "msgvec.h"
-#include "sphinx.h"
+#include "proto/ack.h"
+#include "proto/chunking.h"
+#include "proto/delay.h"
+#include "proto/sphinx.h"
 #include "test.h"
 
 static int n_open, n_repro, n_split, n_bad;
@@ -144,7 +144,7 @@ own_block(void)
 	nym_fragment_id_encode(fid, 0x12345678, 7);
 	nym_sphinx_ctx_init(&ctx);
 	for (uint16_t version = 258; version <= 259; version++) {
-		CHECK(nym_route_prepare(&r, version, hops, 4, ident, NYM_AVERAGE_ACK_DELAY_NS, &rng) == 0 &&
+		CHECK(nym_sphinx_route_prepare(&r, version, hops, 4, ident, NYM_AVERAGE_ACK_DELAY_NS, &rng) == 0 &&
 		      nym_ack_block(&ctx, block, &r, key, fid, &rng) == 0, "v%u: ack block built", version);
 		CHECK(memcmp(block, hops[0].address, 7) == 0 && memcmp(block + 7, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0,
 		      "v%u: first hop = L1 address padded to 19", version);
@@ -160,7 +160,7 @@ own_block(void)
 		         nym_sphinx_unpad(pkt + p.payload_off, p.payload_len, &ml) == 0 && ml == 21 &&
 		         nym_ack_open(&ctx.aes, back, pkt + p.payload_off + 16, 21, key) == 0 && !memcmp(back, fid, 5);
 		CHECK(ok, "v%u: through 4 hops to our identity; the 21-byte body opens to 12345678 07", version);
-		CHECK(nym_route_delay_ns(&r) == r.delay_ns[0] + r.delay_ns[1] + r.delay_ns[2],
+		CHECK(nym_sphinx_route_delay_ns(&r) == r.delay_ns[0] + r.delay_ns[1] + r.delay_ns[2],
 		      "v%u: expected ack delay leaves out the gateway", version);
 	}
 	nym_sphinx_ctx_free(&ctx);

@@ -11,10 +11,10 @@
 #include <jansson.h>
 #include <dirent.h>
 
+#include "base/err.h"
+#include "crypto/blake3.h"
+#include "crypto/crypto.h"
 #include "test.h"
-#include "blake3.h"
-#include "crypto.h"
-#include "err.h"
 
 static void
 check_hex(const uint8_t *got, const char *want_hex, const char *what)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunking.h"
-#include "err.h"
-#include "message.h"
+#include "base/err.h"
 #include "msgvec.h"
+#include "proto/chunking.h"
+#include "proto/message.h"
 #include "test.h"
 
 /* rng that hands out the given set ids (big-endian, as drawn) */

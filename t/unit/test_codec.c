@@ -1,9 +1,9 @@
 /* test_codec.c — hex, base58, base64, PEM against published vectors:
  * RFC 4648 §10 (base64, base16), Bitcoin Core's base58_encode_decode.json,
  * and the ack-key PEM example of spec/nym-message.md §1.6. */
+#include "base/codec.h"
+#include "base/err.h"
 #include "test.h"
-#include "codec.h"
-#include "err.h"
 
 /* Bitcoin Core src/test/data/base58_encode_decode.json (the 256-byte
  * 00..ff case is built below). */

@@ -4,12 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ack.h"
-#include "cover.h"
-#include "delay.h"
-#include "err.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
 #include "msgvec.h"
-#include "payload.h"
+#include "proto/ack.h"
+#include "proto/cover.h"
+#include "proto/delay.h"
+#include "proto/payload.h"
 #include "test.h"
 
 static void
@@ -58,8 +59,8 @@ own(uint16_t version)
 	v_fix(j, "encryption_public", epk, 32);
 	v_fix(j, "ack_key", akey, 16);
 	nym_sphinx_ctx_init(&ctx);
-	nym_route_prepare(&fwd, version, hops, 4, ident, NYM_AVERAGE_PACKET_DELAY_NS, &rng);
-	nym_route_prepare(&ackr, version, hops, 4, ident, NYM_AVERAGE_ACK_DELAY_NS, &rng);
+	nym_sphinx_route_prepare(&fwd, version, hops, 4, ident, NYM_AVERAGE_PACKET_DELAY_NS, &rng);
+	nym_sphinx_route_prepare(&ackr, version, hops, 4, ident, NYM_AVERAGE_ACK_DELAY_NS, &rng);
 	CHECK(nym_cover_packet(&ctx, pkt, 2413, &fwd, &ackr, akey, epk, &rng) == 0, "v%u: cover packet built", version);
 	const uint8_t *pt = v_through(&ctx, pkt, 2413, sks, &p, &pl);
 	CHECK(pt && pl == 2048 && p.version == version && !memcmp(p.destination, ident, 32),

@@ -5,9 +5,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/err.h"
+#include "crypto/crypto.h"
 #include "test.h"
-#include "crypto.h"
-#include "err.h"
 
 /* Compare a buffer against a hex literal. */
 static void

@@ -1,6 +1,6 @@
+#include "base/err.h"
+#include "base/rng.h"
 #include "test.h"
-#include "err.h"
-#include "rng.h"
 
 int
 main(void)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "framing.h"
+#include "base/err.h"
 #include "msgvec.h"
+#include "proto/framing.h"
 #include "test.h"
 
 static void

@@ -5,10 +5,10 @@
  * `cryptography` 48's AESGCMSIV (an independent implementation). */
 #include <sodium.h>
 
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "crypto/gcmsiv.h"
 #include "test.h"
-#include "gcmsiv.h"
-#include "crypto.h"
-#include "err.h"
 
 static const struct { const char *key, *nonce, *ad, *pt, *res; } V[] = {
 	/* C.2 */

@@ -8,8 +8,9 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "gwclient.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "io/gwclient.h"
 #include "test.h"
 
 struct srv {
@@ -115,16 +116,16 @@ main(void)
 	nym_ws_send(ws, 0, (const uint8_t *)"hello", 5);
 	nym_ws_send(ws, 1, (const uint8_t *)"\0\1\2", 3);
 	nym_ws_send(ws, 1, big, BIG);
-	t0 = nym_now_ms();
-	while (!c.closed && nym_now_ms() - t0 < 5000)
+	t0 = nym_mono_ms();
+	while (!c.closed && nym_mono_ms() - t0 < 5000)
 		nym_loop_run(l, 100);
 	CHECK(c.opened == 1 && s.opened == 1, "both ends saw the connection open");
 	CHECK(c.got_text == 1, "text frame echoed");
 	CHECK(c.got_bin == 1, "binary frame echoed");
 	CHECK(c.big_len == BIG && c.big_ok, "1 MiB binary message echoed whole");
 	CHECK(c.closed == 1 && c.err == 0, "clean close (err %d, %s)", c.err, c.why);
-	t0 = nym_now_ms();
-	while (!s.closed && nym_now_ms() - t0 < 2000)
+	t0 = nym_mono_ms();
+	while (!s.closed && nym_mono_ms() - t0 < 2000)
 		nym_loop_run(l, 50);
 	CHECK(s.closed == 1, "server saw the close");
 
@@ -139,8 +140,8 @@ main(void)
 	struct nym_ws_handler rh = {cli_open, cli_msg, cli_closed, &r};
 	CHECK(nym_ws_connect(l, url, &rh, &ws) == 0, "connect to a closed port starts");
 	nym_ws_send(ws, 0, (const uint8_t *)"x", 1);
-	t0 = nym_now_ms();
-	while (!r.closed && nym_now_ms() - t0 < 5000)
+	t0 = nym_mono_ms();
+	while (!r.closed && nym_mono_ms() - t0 < 5000)
 		nym_loop_run(l, 100);
 	CHECK(r.closed == 1 && r.err == NYM_ENET && !r.opened, "refused: closed(NYM_ENET) (%s)", r.why);
 	CHECK(r.unsent == 1, "the unsent frame is counted (%zu)", r.unsent);
@@ -154,14 +155,14 @@ main(void)
 	struct nym_timer *t = nym_timer_new(l, tick, &fired);
 	nym_timer_set(t, 20000);
 	CHECK(nym_timer_pending(t), "timer pending");
-	t0 = nym_now_ms();
-	while (!fired && nym_now_ms() - t0 < 2000)
+	t0 = nym_mono_ms();
+	while (!fired && nym_mono_ms() - t0 < 2000)
 		nym_loop_run(l, 500);
-	CHECK(fired == 1 && nym_now_ms() - t0 >= 15, "timer fired once after ~20 ms");
+	CHECK(fired == 1 && nym_mono_ms() - t0 >= 15, "timer fired once after ~20 ms");
 	nym_timer_set(t, 10000);
 	nym_timer_cancel(t);
-	t0 = nym_now_ms();
-	while (nym_now_ms() - t0 < 50)
+	t0 = nym_mono_ms();
+	while (nym_mono_ms() - t0 < 50)
 		nym_loop_run(l, 20);
 	CHECK(fired == 1 && !nym_timer_pending(t), "cancelled timer does not fire");
 	nym_timer_free(t);

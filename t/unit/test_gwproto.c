@@ -2,11 +2,11 @@
  * tests and the computed KAT), both roles through buffers, bad input. */
 #include <string.h>
 
-#include "codec.h"
-#include "crypto.h"
-#include "err.h"
-#include "gwproto.h"
-#include "rng.h"
+#include "base/codec.h"
+#include "base/err.h"
+#include "base/rng.h"
+#include "crypto/crypto.h"
+#include "proto/gwproto.h"
 #include "test.h"
 
 /* spec/gateway.md §19.2 (computed; cross-checked with two implementations). */

@@ -1,5 +1,5 @@
 /* test_gwsession.c — the client's gateway session (lib/gwsession.c) against a
- * small gateway written here from lib/gwproto.h (gateway role), over a
+ * small gateway written here from lib/proto/gwproto.h (gateway role), over a
  * websocket on a unix socket: registration and the stored key, a forwarded
  * packet, a push, authenticateV2 on the next start, re-registration when
  * the gateway forgot us, a wrong gateway identity, a too-old protocol, and a
@@ -12,11 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "err.h"
-#include "gwclient.h"
-#include "gwproto.h"
-#include "keys.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "io/gwclient.h"
+#include "io/keyfile.h"
+#include "proto/gwproto.h"
 #include "test.h"
 
 /* ---- the gateway ------------------------------------------------------------ */
@@ -207,8 +208,8 @@ static struct nym_loop *L;
 static void
 spin(int *flag, int ms)
 {
-	uint64_t t0 = nym_now_ms();
-	while (!*flag && nym_now_ms() - t0 < (uint64_t)ms)
+	uint64_t t0 = nym_mono_ms();
+	while (!*flag && nym_mono_ms() - t0 < (uint64_t)ms)
 		nym_loop_run(L, 20);
 }
 

@@ -1,12 +1,12 @@
-/* test_held.c — lib/held.c: messages kept on disk for the next nym-recv.
+/* test_held.c — lib/io/held.c: messages kept on disk for the next nym-recv.
  * Order kept, a refused message and those after it stay, sender tags round
  * trip, a record cut short by a crash is dropped, the file is 0600. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "held.h"
+#include "base/err.h"
+#include "io/held.h"
 #include "test.h"
 
 struct got {

@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "inbox.h"
+#include "base/err.h"
+#include "io/inbox.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test_inbox.XXXXXX";

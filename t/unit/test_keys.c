@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/codec.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "io/keyfile.h"
 #include "test.h"
-#include "codec.h"
-#include "crypto.h"
-#include "err.h"
-#include "keys.h"
 
 static const struct {
 	const char *s, *hex;

@@ -1,9 +1,9 @@
 /* test_lioness.c — Lioness against the lioness 0.1.2 crate's own vector
  * (spec/sphinx.md §10.1 T2), round trips and size limits. */
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "crypto/lioness.h"
 #include "test.h"
-#include "crypto.h"
-#include "err.h"
-#include "lioness.h"
 
 static const char *T2_KEY =
 	"0f2c69732932c99e56fa50fbb2763ad77ee221fc5d9e6c08f89fc577a7467f1e"

@@ -1,15 +1,16 @@
 /* test_message.c — the NymMessage envelope against the official messages,
- * and the one-call sender/receiver (lib/nymmsg.h) end to end over the vector
+ * and the one-call sender/receiver (lib/proto/courier.h) end to end over the vector
  * network: every packet we make is processed by the 4 vector nodes, its push
  * is received (shuffled, duplicated), its ack comes back to us. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ack.h"
-#include "err.h"
-#include "message.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
 #include "msgvec.h"
-#include "nymmsg.h"
+#include "proto/ack.h"
+#include "proto/courier.h"
+#include "proto/message.h"
 #include "test.h"
 
 /* --- the envelope --------------------------------------------------------- */
@@ -55,7 +56,7 @@ envelope(void)
 
 	/* SurbRequest: recipient (96) || amount */
 	memset(&m, 0, sizeof m);
-	m.type = NYM_MSG_REPLY;
+	m.type = NYM_MESSAGE_REPLY;
 	m.content_tag = NYM_REPLY_SURB_REQUEST;
 	memset(m.recipient, 0xab, 96);
 	m.amount = 42;
@@ -67,7 +68,7 @@ envelope(void)
 
 	/* DataV1 with no SURBs; empty v2 batch writes hops 0, rotation 0 */
 	memset(&m, 0, sizeof m);
-	m.type = NYM_MSG_REPLIABLE;
+	m.type = NYM_MESSAGE_REPLIABLE;
 	m.content_tag = NYM_REPLIABLE_DATA_V1;
 	m.data = (const uint8_t *)"hi";
 	m.data_len = 2;
@@ -138,7 +139,7 @@ struct capture {
 
 /* Process every emitted MixPacket as the network would. */
 static int
-emit(void *ctx, const struct nym_msg_packet *p)
+emit(void *ctx, const struct nym_courier_packet *p)
 {
 	struct capture *c = ctx;
 	struct nym_mix_packet mp, amp;
@@ -242,8 +243,8 @@ e2e(size_t len, size_t want_packets, const char *what)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_route_source rs = { pick, NULL };
-	struct nym_msg_sender *tx = nym_msg_sender_new(&A, gw_identity, NULL);
-	struct nym_msg_receiver *rxB = nym_msg_receiver_new(&B, NULL, NULL), *rxA = nym_msg_receiver_new(&A, NULL, NULL);
+	struct nym_courier_sender *tx = nym_courier_sender_new(&A, gw_identity, NULL);
+	struct nym_courier_receiver *rxB = nym_courier_receiver_new(&B, NULL, NULL), *rxA = nym_courier_receiver_new(&A, NULL, NULL);
 	struct capture c = { 0 };
 	uint8_t *data = malloc(len + 1);
 	size_t *order, got = 0, acks = 0;
@@ -253,7 +254,7 @@ e2e(size_t len, size_t want_packets, const char *what)
 		data[i] = (uint8_t)rnd(256);
 	c.version = 259;
 	memcpy(c.dest, B.identity_pk, 32);
-	e = nym_msg_send_plain(tx, &addrB, data, len, &rs, &rng, emit, &c);
+	e = nym_courier_send_plain(tx, &addrB, data, len, &rs, &rng, emit, &c);
 	CHECK(e == (int)want_packets && c.n == want_packets && c.bad == 0,
 	      "%s: %zu bytes -> %d packets, all processed by the 4 nodes to B (v259)", what, len, e);
 	order = malloc(2 * c.n * sizeof *order);
@@ -267,28 +268,28 @@ e2e(size_t len, size_t want_packets, const char *what)
 		order[k] = t;
 	}
 	for (size_t i = 0; i < 2 * c.n; i++) {
-		struct nym_msg_received out;
-		e = nym_msg_receive(rxB, c.push[order[i]], c.push_len[order[i]], 1000 + i, &out);
+		struct nym_courier_received out;
+		e = nym_courier_receive(rxB, c.push[order[i]], c.push_len[order[i]], 1000 + i, &out);
 		if (e == NYM_RECV_MESSAGE) {
 			got++;
 			good &= out.msg.type == 0 && out.msg.data_len == len && (len == 0 || !memcmp(out.msg.data, data, len));
 		} else if (e != NYM_RECV_STORED && e != NYM_EREPLAY)
 			good = 0;
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 	}
 	CHECK(good && got == 1, "%s: B gets the message exactly once (shuffled, duplicated)", what);
 	for (size_t i = 0; i < c.n; i++) {
-		struct nym_msg_received out;
-		if (nym_msg_receive(rxA, c.ack[i], 21, 0, &out) == NYM_RECV_ACK && !memcmp(out.frag_id, c.fid[i], 5))
+		struct nym_courier_received out;
+		if (nym_courier_receive(rxA, c.ack[i], 21, 0, &out) == NYM_RECV_ACK && !memcmp(out.frag_id, c.fid[i], 5))
 			acks++;
 	}
 	CHECK(acks == c.n, "%s: every ack returns to A naming its fragment (%zu)", what, acks);
 	free(order);
 	free(data);
 	capture_free(&c);
-	nym_msg_sender_free(tx);
-	nym_msg_receiver_free(rxA);
-	nym_msg_receiver_free(rxB);
+	nym_courier_sender_free(tx);
+	nym_courier_receiver_free(rxA);
+	nym_courier_receiver_free(rxB);
 }
 
 static void
@@ -296,29 +297,29 @@ anonymous_and_reply(void)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_route_source rs = { pick, NULL };
-	struct nym_msg_config cfg;
+	struct nym_courier_config cfg;
 	struct nym_reply_keys *keysA = nym_reply_keys_new(0, 0);
-	struct nym_msg_sender *txA, *txB;
-	struct nym_msg_receiver *rxA = nym_msg_receiver_new(&A, keysA, NULL), *rxB = nym_msg_receiver_new(&B, NULL, NULL);
+	struct nym_courier_sender *txA, *txB;
+	struct nym_courier_receiver *rxA = nym_courier_receiver_new(&A, keysA, NULL), *rxB = nym_courier_receiver_new(&B, NULL, NULL);
 	struct capture c = { 0 };
 	uint8_t tag[16];
-	struct nym_msg_received out;
+	struct nym_courier_received out;
 	struct nym_reply_surb surbs[5];
 	size_t ns = 0;
 
-	nym_msg_config_default(&cfg);
+	nym_courier_config_default(&cfg);
 	cfg.key_rotation = NYM_ROTATION_ODD;
-	txA = nym_msg_sender_new(&A, gw_identity, &cfg);
-	txB = nym_msg_sender_new(&B, gw_identity, NULL);
+	txA = nym_courier_sender_new(&A, gw_identity, &cfg);
+	txB = nym_courier_sender_new(&B, gw_identity, NULL);
 	memset(tag, 0x7e, 16);
 	c.version = 259;
 	memcpy(c.dest, B.identity_pk, 32);
-	int e = nym_msg_send_anonymous(txA, &addrB, tag, (const uint8_t *)"anon", 4, 5, keysA, 0, &rs, &rng, emit, &c);
+	int e = nym_courier_send_anonymous(txA, &addrB, tag, (const uint8_t *)"anon", 4, 5, keysA, 0, &rs, &rng, emit, &c);
 	CHECK(e == 2 && c.bad == 0 && nym_reply_keys_count(keysA) == 5,
 	      "A sends anonymously with 5 SURBs: 2 packets (1 + 5 x 460 bytes), 5 reply keys kept");
 	int msgs = 0;
 	for (size_t i = 0; i < c.n; i++) {
-		if (nym_msg_receive(rxB, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE) {
+		if (nym_courier_receive(rxB, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE) {
 			msgs++;
 			CHECK(out.msg.type == 1 && out.msg.content_tag == 3 && out.msg.nsurbs == 5 &&
 			      out.msg.surb_len == 460 && out.msg.surb_hops == 4 && out.msg.surb_rotation == 1 &&
@@ -330,40 +331,40 @@ anonymous_and_reply(void)
 			for (size_t k = 0; k < ns; k++)
 				surbs[k].key_rotation = out.msg.surb_rotation;
 		}
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 	}
 	CHECK(msgs == 1 && ns == 5, "B stores the 5 SURBs");
 	capture_free(&c);
 
 	/* B replies through them; the packets go back to A */
 	uint8_t reply[3300];
-	reply[0] = NYM_MSG_REPLY;
+	reply[0] = NYM_MESSAGE_REPLY;
 	reply[1] = NYM_REPLY_DATA;
 	for (size_t i = 2; i < sizeof reply; i++)
 		reply[i] = (uint8_t)i;
 	c.version = 259;
 	memcpy(c.dest, A.identity_pk, 32);
-	CHECK(nym_msg_send_reply(txB, surbs, 2, reply, sizeof reply, &rs, &rng, emit, &c) == NYM_EFULL,
+	CHECK(nym_courier_send_reply(txB, surbs, 2, reply, sizeof reply, &rs, &rng, emit, &c) == NYM_EFULL,
 	      "a 3-packet reply with 2 SURBs: NYM_EFULL");
-	CHECK(nym_msg_send_reply(txB, NULL, 0, reply, sizeof reply, &rs, &rng, emit, &c) == NYM_EFULL,
+	CHECK(nym_courier_send_reply(txB, NULL, 0, reply, sizeof reply, &rs, &rng, emit, &c) == NYM_EFULL,
 	      "a reply with no SURBs (unknown sender tag): NYM_EFULL");
-	e = nym_msg_send_reply(txB, surbs, 5, reply, sizeof reply, &rs, &rng, emit, &c);
+	e = nym_courier_send_reply(txB, surbs, 5, reply, sizeof reply, &rs, &rng, emit, &c);
 	CHECK(e == 3 && c.n == 3 && c.bad == 0, "B's 3-fragment reply uses 3 SURBs; the nodes take it to A");
 	msgs = 0;
 	for (size_t i = c.n; i-- > 0;) {
-		int r = nym_msg_receive(rxA, c.push[i], c.push_len[i], 0, &out);
+		int r = nym_courier_receive(rxA, c.push[i], c.push_len[i], 0, &out);
 		if (r == NYM_RECV_MESSAGE) {
 			msgs++;
 			CHECK(out.via_reply && out.msg.type == 2 && out.msg.data_len == sizeof reply - 2 &&
 			      !memcmp(out.msg.data, reply + 2, sizeof reply - 2), "A decrypts the reply as its original sender");
 		}
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 	}
 	CHECK(msgs == 1 && nym_reply_keys_count(keysA) == 2, "one reply message; 2 reply keys left");
 	/* B's acks for its reply fragments come back to B */
 	size_t acks = 0;
 	for (size_t i = 0; i < c.n; i++)
-		acks += nym_msg_receive(rxB, c.ack[i], 21, 0, &out) == NYM_RECV_ACK && !memcmp(out.frag_id, c.fid[i], 5);
+		acks += nym_courier_receive(rxB, c.ack[i], 21, 0, &out) == NYM_RECV_ACK && !memcmp(out.frag_id, c.fid[i], 5);
 	CHECK(acks == 3, "B's reply acks return to B");
 
 	/* retransmission of a reply fragment through a fresh SURB */
@@ -375,58 +376,58 @@ anonymous_and_reply(void)
 	nym_split_init(&sp, reply, 100, 1611, &rng);
 	nym_split_fragment(&sp, 0, frag, NULL);
 	nym_split_free(&sp);
-	CHECK(nym_msg_resend(txB, NULL, &surbs[3], frag, sizeof frag, &rs, &rng, emit, &c) == 1 && c.bad == 0 &&
-	      nym_msg_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE && out.msg.data_len == 98,
+	CHECK(nym_courier_resend(txB, NULL, &surbs[3], frag, sizeof frag, &rs, &rng, emit, &c) == 1 && c.bad == 0 &&
+	      nym_courier_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE && out.msg.data_len == 98,
 	      "a resent reply fragment through SURB 4 arrives");
-	nym_msg_received_free(&out);
+	nym_courier_received_free(&out);
 	capture_free(&c);
 
 	/* B asks for more SURBs through its last one; A answers with 3 */
 	c.version = 259;
 	memcpy(c.dest, A.identity_pk, 32);
-	CHECK(nym_msg_send_surb_request(txB, &surbs[4], 1, &addrB, 3, &rs, &rng, emit, &c) == 1 && c.bad == 0,
+	CHECK(nym_courier_send_surb_request(txB, &surbs[4], 1, &addrB, 3, &rs, &rng, emit, &c) == 1 && c.bad == 0,
 	      "B sends a SurbRequest through SURB 5");
-	int r0 = nym_msg_receive(rxA, c.push[0], c.push_len[0], 0, &out);
+	int r0 = nym_courier_receive(rxA, c.push[0], c.push_len[0], 0, &out);
 	CHECK(r0 == NYM_RECV_MESSAGE && out.msg.type == 2 && out.msg.content_tag == 1 && out.msg.amount == 3 &&
 	      !memcmp(out.msg.recipient, &addrB, 96) && nym_reply_keys_count(keysA) == 0,
 	      "A reads the SurbRequest: B's address, amount 3 (all 5 reply keys now spent)");
-	nym_msg_received_free(&out);
+	nym_courier_received_free(&out);
 	capture_free(&c);
 	c.version = 259;
 	memcpy(c.dest, B.identity_pk, 32);
-	CHECK(nym_msg_send_additional_surbs(txA, &addrB, tag, 3, keysA, 0, &rs, &rng, emit, &c) == 1 && c.bad == 0 &&
+	CHECK(nym_courier_send_additional_surbs(txA, &addrB, tag, 3, keysA, 0, &rs, &rng, emit, &c) == 1 && c.bad == 0 &&
 	      nym_reply_keys_count(keysA) == 3, "A answers with AdditionalSurbs (3 fresh reply keys kept)");
-	CHECK(nym_msg_receive(rxB, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE && out.msg.type == 1 &&
+	CHECK(nym_courier_receive(rxB, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE && out.msg.type == 1 &&
 	      out.msg.content_tag == 4 && out.msg.nsurbs == 3 && !memcmp(out.msg.sender_tag, tag, 16) && !out.msg.data,
 	      "B receives AdditionalSurbsV2 with 3 SURBs under A's tag");
-	nym_msg_received_free(&out);
-	CHECK(nym_msg_send_additional_surbs(txA, &addrB, tag, 101, keysA, 0, &rs, &rng, emit, &c) == NYM_EINVAL,
+	nym_courier_received_free(&out);
+	CHECK(nym_courier_send_additional_surbs(txA, &addrB, tag, 101, keysA, 0, &rs, &rng, emit, &c) == NYM_EINVAL,
 	      "more than 100 SURBs in one message refused");
 	capture_free(&c);
 
 	/* an unknown reply digest falls back to the ephemeral path: garbage */
 	uint8_t junk[1643];
 	memset(junk, 0x11, sizeof junk);
-	CHECK(nym_msg_receive(rxA, junk, sizeof junk, 0, &out) == NYM_EFORMAT, "a push with an unknown prefix: NYM_EFORMAT");
+	CHECK(nym_courier_receive(rxA, junk, sizeof junk, 0, &out) == NYM_EFORMAT, "a push with an unknown prefix: NYM_EFORMAT");
 
 	/* loop cover */
 	c.version = 258;
 	memcpy(c.dest, A.identity_pk, 32);
-	CHECK(nym_msg_cover(txA, &rs, &rng, emit, &c) == 1 && c.bad == 0, "A's loop cover goes round (v258) to A");
-	CHECK(nym_msg_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_COVER &&
-	      nym_msg_receive(rxA, c.ack[0], 21, 0, &out) == NYM_RECV_COVER, "A drops its cover and the cover ack");
+	CHECK(nym_courier_cover(txA, &rs, &rng, emit, &c) == 1 && c.bad == 0, "A's loop cover goes round (v258) to A");
+	CHECK(nym_courier_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_COVER &&
+	      nym_courier_receive(rxA, c.ack[0], 21, 0, &out) == NYM_RECV_COVER, "A drops its cover and the cover ack");
 	capture_free(&c);
 
 	/* an ack for nothing: B's ack key does not open A's acks into a known id */
 	uint8_t ack[21];
 	memset(ack, 0x55, sizeof ack);
-	int r = nym_msg_receive(rxA, ack, 21, 0, &out);
+	int r = nym_courier_receive(rxA, ack, 21, 0, &out);
 	CHECK(r == NYM_RECV_ACK || r == NYM_EFORMAT, "a random 21-byte ack decodes to some id or is refused (%d)", r);
 
-	nym_msg_sender_free(txA);
-	nym_msg_sender_free(txB);
-	nym_msg_receiver_free(rxA);
-	nym_msg_receiver_free(rxB);
+	nym_courier_sender_free(txA);
+	nym_courier_sender_free(txB);
+	nym_courier_receiver_free(rxA);
+	nym_courier_receiver_free(rxB);
 	nym_reply_keys_free(keysA);
 }
 
@@ -437,25 +438,25 @@ legacy_surbs(void)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_route_source rs = { pick, NULL };
-	struct nym_msg_config cfg;
+	struct nym_courier_config cfg;
 	struct nym_reply_keys *keysA = nym_reply_keys_new(0, 0);
-	struct nym_msg_sender *txA, *txB = nym_msg_sender_new(&B, gw_identity, NULL);
-	struct nym_msg_receiver *rxA = nym_msg_receiver_new(&A, keysA, NULL), *rxB = nym_msg_receiver_new(&B, NULL, NULL);
+	struct nym_courier_sender *txA, *txB = nym_courier_sender_new(&B, gw_identity, NULL);
+	struct nym_courier_receiver *rxA = nym_courier_receiver_new(&A, keysA, NULL), *rxB = nym_courier_receiver_new(&B, NULL, NULL);
 	struct capture c = { 0 };
-	struct nym_msg_received out;
+	struct nym_courier_received out;
 	struct nym_reply_surb surbs[2];
 	uint8_t tag[16] = { 1 };
 	size_t ns = 0;
 
-	nym_msg_config_default(&cfg);
+	nym_courier_config_default(&cfg);
 	cfg.sphinx_version = 258;
-	txA = nym_msg_sender_new(&A, gw_identity, &cfg);
+	txA = nym_courier_sender_new(&A, gw_identity, &cfg);
 	c.version = 258;
 	memcpy(c.dest, B.identity_pk, 32);
-	CHECK(nym_msg_send_anonymous(txA, &addrB, tag, (const uint8_t *)"old", 3, 2, keysA, 0, &rs, &rng, emit, &c) == 2 &&
+	CHECK(nym_courier_send_anonymous(txA, &addrB, tag, (const uint8_t *)"old", 3, 2, keysA, 0, &rs, &rng, emit, &c) == 2 &&
 	      c.bad == 0, "v258 sender: repliable message with 2 v1 SURBs (2 packets)");
 	for (size_t i = 0; i < c.n; i++) {
-		if (nym_msg_receive(rxB, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE) {
+		if (nym_courier_receive(rxB, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE) {
 			CHECK(out.msg.content_tag == NYM_REPLIABLE_DATA_V1 && out.msg.nsurbs == 2 &&
 			      out.msg.surb_len == NYM_REPLY_SURB_V1_LEN && out.msg.data_len == 3,
 			      "B: DataV1 with 2 SURBs of 1164 bytes");
@@ -463,23 +464,23 @@ legacy_surbs(void)
 				if (nym_reply_surb_parse(&surbs[ns], out.msg.surbs + 1164 * ns, 1164) < 0 || surbs[ns].surb.seeds)
 					break;
 		}
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 	}
 	CHECK(ns == 2, "B parses both as full-key SURBs");
 	capture_free(&c);
 	memcpy(c.dest, A.identity_pk, 32);
 	uint8_t reply[] = { 2, 0, 'o', 'k' };
 	c.version = 258; /* the SURB's header decides the version the hops see */
-	CHECK(nym_msg_send_reply(txB, surbs, 2, reply, sizeof reply, &rs, &rng, emit, &c) == 1 && c.bad == 0,
+	CHECK(nym_courier_send_reply(txB, surbs, 2, reply, sizeof reply, &rs, &rng, emit, &c) == 1 && c.bad == 0,
 	      "B replies through a v1 SURB; the nodes take it to A");
-	CHECK(c.n == 1 && nym_msg_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE &&
+	CHECK(c.n == 1 && nym_courier_receive(rxA, c.push[0], c.push_len[0], 0, &out) == NYM_RECV_MESSAGE &&
 	      out.via_reply && out.msg.data_len == 2 && !memcmp(out.msg.data, "ok", 2), "A decrypts the reply");
-	nym_msg_received_free(&out);
+	nym_courier_received_free(&out);
 	capture_free(&c);
-	nym_msg_sender_free(txA);
-	nym_msg_sender_free(txB);
-	nym_msg_receiver_free(rxA);
-	nym_msg_receiver_free(rxB);
+	nym_courier_sender_free(txA);
+	nym_courier_sender_free(txB);
+	nym_courier_receiver_free(rxA);
+	nym_courier_receiver_free(rxB);
 	nym_reply_keys_free(keysA);
 }
 
@@ -489,8 +490,8 @@ parts(void)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_route_source rs = { pick, NULL };
-	struct nym_msg_sender *t1 = nym_msg_sender_new(&A, gw_identity, NULL), *t2 = nym_msg_sender_new(&A, gw_identity, NULL);
-	struct nym_msg_receiver *rx = nym_msg_receiver_new(&B, NULL, NULL);
+	struct nym_courier_sender *t1 = nym_courier_sender_new(&A, gw_identity, NULL), *t2 = nym_courier_sender_new(&A, gw_identity, NULL);
+	struct nym_courier_receiver *rx = nym_courier_receiver_new(&B, NULL, NULL);
 	struct capture c = { 0 };
 	struct nym_split sp;
 	size_t len = 5 * 1604;
@@ -502,28 +503,28 @@ parts(void)
 		m[i] = (uint8_t)i;
 	c.version = 259;
 	memcpy(c.dest, B.identity_pk, 32);
-	nym_split_init(&sp, m, len, nym_msg_sender_capacity(t1), &rng);
-	CHECK(nym_msg_send_part(t2, &addrB, &sp, 3, sp.nfrags - 3, &rs, &rng, emit, &c) == (int)sp.nfrags - 3 &&
-	      nym_msg_send_part(t1, &addrB, &sp, 0, 3, &rs, &rng, emit, &c) == 3 && c.bad == 0,
+	nym_split_init(&sp, m, len, nym_courier_sender_capacity(t1), &rng);
+	CHECK(nym_courier_send_part(t2, &addrB, &sp, 3, sp.nfrags - 3, &rs, &rng, emit, &c) == (int)sp.nfrags - 3 &&
+	      nym_courier_send_part(t1, &addrB, &sp, 0, 3, &rs, &rng, emit, &c) == 3 && c.bad == 0,
 	      "a plan of %zu fragments built by two senders", sp.nfrags);
-	CHECK(nym_msg_send_part(t1, &addrB, &sp, 5, 9, &rs, &rng, emit, &c) == NYM_EINVAL, "range beyond the plan refused");
+	CHECK(nym_courier_send_part(t1, &addrB, &sp, 5, 9, &rs, &rng, emit, &c) == NYM_EINVAL, "range beyond the plan refused");
 	for (size_t i = 0; i < c.n; i++) {
-		struct nym_msg_received out;
-		if (nym_msg_receive(rx, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE)
+		struct nym_courier_received out;
+		if (nym_courier_receive(rx, c.push[i], c.push_len[i], 0, &out) == NYM_RECV_MESSAGE)
 			got += out.len == len && !memcmp(out.data, m, len);
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 	}
 	CHECK(got == 1, "the receiver reassembles the message built in parts");
 	nym_split_free(&sp);
 	capture_free(&c);
 	free(m);
-	nym_msg_sender_free(t1);
-	nym_msg_sender_free(t2);
-	nym_msg_receiver_free(rx);
+	nym_courier_sender_free(t1);
+	nym_courier_sender_free(t2);
+	nym_courier_receiver_free(rx);
 }
 
 static int
-stop_emit(void *ctx, const struct nym_msg_packet *p)
+stop_emit(void *ctx, const struct nym_courier_packet *p)
 {
 	(void)ctx;
 	(void)p;
@@ -535,27 +536,27 @@ errors(void)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_route_source rs = { pick, NULL };
-	struct nym_msg_sender *tx = nym_msg_sender_new(&A, gw_identity, NULL);
+	struct nym_courier_sender *tx = nym_courier_sender_new(&A, gw_identity, NULL);
 	struct nym_address nowhere = addrB;
 
 	nowhere.gateway[0] ^= 1;
-	CHECK(nym_msg_send_plain(tx, &nowhere, (const uint8_t *)"x", 1, &rs, &rng, stop_emit, NULL) == NYM_EROUTE,
+	CHECK(nym_courier_send_plain(tx, &nowhere, (const uint8_t *)"x", 1, &rs, &rng, stop_emit, NULL) == NYM_EROUTE,
 	      "recipient behind an unknown gateway: NYM_EROUTE");
-	CHECK(nym_msg_send_plain(tx, &addrB, (const uint8_t *)"x", 1, &rs, &rng, stop_emit, NULL) == NYM_EIO,
+	CHECK(nym_courier_send_plain(tx, &addrB, (const uint8_t *)"x", 1, &rs, &rng, stop_emit, NULL) == NYM_EIO,
 	      "an emit error stops sending and is passed back");
-	CHECK(nym_msg_send(tx, &addrB, (const uint8_t *)"", 0, &rs, &rng, stop_emit, NULL) == NYM_EINVAL,
+	CHECK(nym_courier_send(tx, &addrB, (const uint8_t *)"", 0, &rs, &rng, stop_emit, NULL) == NYM_EINVAL,
 	      "an empty NymMessage is refused");
-	struct nym_msg_config cfg;
-	nym_msg_config_default(&cfg);
+	struct nym_courier_config cfg;
+	nym_courier_config_default(&cfg);
 	cfg.size_tag = NYM_SIZE_ACK;
-	CHECK(nym_msg_sender_new(&A, gw_identity, &cfg) == NULL, "ack-size packets cannot carry messages");
-	nym_msg_sender_free(tx);
+	CHECK(nym_courier_sender_new(&A, gw_identity, &cfg) == NULL, "ack-size packets cannot carry messages");
+	nym_courier_sender_free(tx);
 
-	struct nym_msg_receiver *rx = nym_msg_receiver_new(&B, NULL, NULL);
-	struct nym_msg_received out;
+	struct nym_courier_receiver *rx = nym_courier_receiver_new(&B, NULL, NULL);
+	struct nym_courier_received out;
 	uint8_t small[30] = { 0 };
-	CHECK(nym_msg_receive(rx, small, sizeof small, 0, &out) == NYM_ESHORT, "a 30-byte push: NYM_ESHORT");
-	nym_msg_receiver_free(rx);
+	CHECK(nym_courier_receive(rx, small, sizeof small, 0, &out) == NYM_ESHORT, "a 30-byte push: NYM_ESHORT");
+	nym_courier_receiver_free(rx);
 }
 
 int

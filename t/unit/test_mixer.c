@@ -6,16 +6,17 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "base/clock.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "io/mixer.h"
+#include "proto/sphinx.h"
 #include "test.h"
-#include "err.h"
-#include "mixer.h"
-#include "crypto.h"
-#include "sphinx.h"
 
 static double
 secs(void)
 {
-	return (double)nym_mixer_now() / 1e9;
+	return (double)nym_mono_ns() / 1e9;
 }
 
 /* ------------------------------------------------------------ delay queue */
@@ -308,30 +309,30 @@ test_engine(void)
 	struct nym_mixer *m = mk(0, 1, 7 /* odd primary */, 0);
 	CHECK(m != NULL, "engine: created with 2 workers");
 	CHECK(atomic_load(&tls_inits) == 2, "engine: thread_init ran on each worker");
-	uint64_t t = nym_mixer_now();
+	uint64_t t = nym_mono_ns();
 
 	/* Delays: 30 ms, 10 ms, 0, and 5 s (capped at 50 ms). */
 	fake_pkt(p, 0xA1, 0, 30000000, 1);
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 0, 10000000, 2);
-	nym_mixer_submit(m, NYM_MIXER_ROT_ODD, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_ODD, p, FAKE_LEN, t);
 	fake_pkt(p, 0xB2, 0, 0, 3); /* secondary key, even parity */
-	nym_mixer_submit(m, NYM_MIXER_ROT_EVEN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_EVEN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 0, 5000000000ull, 4);
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xB2, 0, 0, 5); /* unknown rotation: primary fails, secondary works */
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	/* Drops. */
 	fake_pkt(p, 0xA1, 0, 0, 1); /* replay of 1 */
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 0, 0, 6); /* even frame but primary (odd) key: secondary tried, MAC fails */
-	nym_mixer_submit(m, NYM_MIXER_ROT_EVEN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_EVEN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xC3, 0, 0, 7); /* no such key */
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 2, 0, 8); /* malformed */
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 1, 0, 9); /* final hop, no handler */
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 0, 0, 10);
 	CHECK(nym_mixer_submit(m, 9, p, FAKE_LEN, t) == 0, "engine: bad rotation byte queued");
 	CHECK(nym_mixer_submit(m, 0, p, 0, t) == NYM_ESIZE, "engine: empty packet refused");
@@ -368,7 +369,7 @@ test_engine(void)
 	      ((s.ids[0] == 3 && s.ids[1] == 5) || (s.ids[0] == 5 && s.ids[1] == 3)),
 	      "engine: released in due order");
 	CHECK(s.flipped == 5, "engine: forwarded the processed bytes");
-	CHECK(s.rot[2] == NYM_MIXER_ROT_ODD, "engine: rotation byte carried along");
+	CHECK(s.rot[2] == NYM_ROTATION_ODD, "engine: rotation byte carried along");
 	nym_mixer_stats(m, &st);
 	CHECK(st.forwarded == 5 && st.held == 0, "engine: 5 forwarded");
 	nym_mixer_destroy(m);
@@ -376,14 +377,14 @@ test_engine(void)
 	/* Even primary, no secondary: odd frames name an expired key. Final hops
 	 * go to the handler. The delay queue bound drops and counts. */
 	m = mk(1, 0, 8, 3);
-	t = nym_mixer_now();
+	t = nym_mono_ns();
 	fake_pkt(p, 0xA1, 0, 0, 20);
-	nym_mixer_submit(m, NYM_MIXER_ROT_ODD, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_ODD, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 1, 0, 21);
-	nym_mixer_submit(m, NYM_MIXER_ROT_EVEN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_EVEN, p, FAKE_LEN, t);
 	for (uint64_t i = 0; i < 5; i++) {
 		fake_pkt(p, 0xA1, 0, 1000000, 30 + i);
-		nym_mixer_submit(m, NYM_MIXER_ROT_EVEN, p, FAKE_LEN, t);
+		nym_mixer_submit(m, NYM_ROTATION_EVEN, p, FAKE_LEN, t);
 	}
 	nym_mixer_drain(m, 2000000000ull);
 	nym_mixer_stats(m, &st);
@@ -399,9 +400,9 @@ test_engine(void)
 	nk.secondary[0] = 0xA1;
 	nym_mixer_set_keys(m, &nk);
 	fake_pkt(p, 0xB2, 1, 0, 40); /* odd frame, new primary: a final hop, handed over */
-	nym_mixer_submit(m, NYM_MIXER_ROT_ODD, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_ODD, p, FAKE_LEN, t);
 	fake_pkt(p, 0xA1, 1, 0, 41); /* even frame: the old key, now secondary */
-	nym_mixer_submit(m, NYM_MIXER_ROT_EVEN, p, FAKE_LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_EVEN, p, FAKE_LEN, t);
 	nym_mixer_drain(m, 2000000000ull);
 	CHECK(atomic_load(&finals) == 3, "engine: after set_keys both rotations' packets processed");
 	nym_mixer_destroy(m); /* frees held packets (ASan checks) */
@@ -415,11 +416,11 @@ test_engine(void)
 	pc.pool_bytes_max = 1200;
 	pc.keys.primary[0] = 0xA1;
 	m = nym_mixer_create(&pc);
-	t = nym_mixer_now();
+	t = nym_mono_ns();
 	int accepted = 0;
 	for (uint64_t i = 0; i < 4; i++) {
 		fake_pkt(p, 0xA1, 0, 1000000000, 50 + i);
-		accepted += nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t) == 0;
+		accepted += nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t) == 0;
 	}
 	nym_mixer_drain(m, 2000000000ull);
 	nym_mixer_stats(m, &st);
@@ -430,29 +431,29 @@ test_engine(void)
 	/* Throughput of the plumbing alone, and the wake-up fd. */
 	m = mk(0, 0, 0, 0);
 	struct sink s2 = { 0 };
-	t = nym_mixer_now();
+	t = nym_mono_ns();
 	enum { M = 20000 };
 	for (uint64_t i = 0; i < M; i++) {
 		fake_pkt(p, 0xA1, 0, 0, 1000 + i);
-		nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+		nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	}
 	nym_mixer_drain(m, 5000000000ull);
-	size_t got = nym_mixer_take_due(m, nym_mixer_now(), 0, collect, &s2);
-	double per = (double)(nym_mixer_now() - t) / M;
+	size_t got = nym_mixer_take_due(m, nym_mono_ns(), 0, collect, &s2);
+	double per = (double)(nym_mono_ns() - t) / M;
 	nym_mixer_stats(m, &st);
 	printf("# engine: %.0f ns per packet through queue, workers, replay, delay queue\n", per);
 	CHECK(got == M && st.dropped[NYM_MIXER_DROP_OVERLOAD] == 0, "engine: 20000 through (%zu)", got);
 	size_t pooled = st.pooled;
-	CHECK(nym_mixer_next_due(m, nym_mixer_now()) == -1, "engine: all taken");
+	CHECK(nym_mixer_next_due(m, nym_mono_ns()) == -1, "engine: all taken");
 	/* A second round reuses the buffers of the first: no allocation. */
 	for (uint64_t i = 0; i < M; i++) {
 		fake_pkt(p, 0xA1, 0, 0, 100000 + i);
-		nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, p, FAKE_LEN, t);
+		nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, p, FAKE_LEN, t);
 	}
 	nym_mixer_drain(m, 5000000000ull);
 	struct pollfd pfd = { nym_mixer_wakefd(m), POLLIN, 0 };
 	CHECK(poll(&pfd, 1, 0) == 1, "engine: wake fd readable when packets are due");
-	got = nym_mixer_take_due(m, nym_mixer_now(), 0, collect, &s2);
+	got = nym_mixer_take_due(m, nym_mono_ns(), 0, collect, &s2);
 	CHECK(poll(&pfd, 1, 0) == 0, "engine: wake fd reset by take_due");
 	nym_mixer_stats(m, &st);
 	CHECK(got == M && st.pooled == pooled, "engine: second round from the pool (%zu buffers)",
@@ -460,7 +461,7 @@ test_engine(void)
 	nym_mixer_destroy(m);
 }
 
-/* The default processor is lib/sphinx.h: a real packet, the node's key as
+/* The default processor is lib/proto/sphinx.h: a real packet, the node's key as
  * the secondary (the primary fails the MAC first and must leave the packet
  * untouched), compared with processing a copy directly. */
 static void
@@ -506,11 +507,11 @@ test_sphinx_default(void)
 	memcpy(c.keys.secondary, sk, 32);
 	struct nym_mixer *m = nym_mixer_create(&c);
 	CHECK(m != NULL, "sphinx: mixer with the default processor");
-	uint64_t t = nym_mixer_now();
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, pkt, LEN, t);
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, pkt, LEN, t); /* replay */
+	uint64_t t = nym_mono_ns();
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, pkt, LEN, t);
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, pkt, LEN, t); /* replay */
 	pkt[100] ^= 1;
-	nym_mixer_submit(m, NYM_MIXER_ROT_UNKNOWN, pkt, LEN, t); /* broken MAC */
+	nym_mixer_submit(m, NYM_ROTATION_UNKNOWN, pkt, LEN, t); /* broken MAC */
 	nym_mixer_drain(m, 5000000000ull);
 	CHECK(nym_mixer_next_due(m, t) == 1000000, "sphinx: held for the header's 1 ms");
 	CHECK(nym_mixer_take_due(m, t + 1000000, 0, out_copy, got) == 1, "sphinx: released");

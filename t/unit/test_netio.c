@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "io/netio.h"
 #include "test.h"
-#include "err.h"
-#include "netio.h"
 
 static long
 toy_len(const uint8_t *b, size_t n)

@@ -1,7 +1,7 @@
 /* test_packet.c — size classes and node routing addresses. */
+#include "base/err.h"
+#include "proto/packet.h"
 #include "test.h"
-#include "err.h"
-#include "packet.h"
 
 int
 main(void)

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blake3.h"
-#include "chunking.h"
-#include "crypto.h"
-#include "err.h"
-#include "payload.h"
+#include "base/err.h"
+#include "crypto/blake3.h"
+#include "crypto/crypto.h"
 #include "msgvec.h"
+#include "proto/chunking.h"
+#include "proto/payload.h"
 #include "test.h"
 
 static int n_regular, n_reply, n_bad, n_keyonly;

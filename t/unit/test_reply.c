@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ack.h"
-#include "err.h"
-#include "message.h"
+#include "base/err.h"
 #include "msgvec.h"
-#include "nymmsg.h"
-#include "payload.h"
-#include "reply.h"
-#include "surb.h"
+#include "proto/ack.h"
+#include "proto/courier.h"
+#include "proto/message.h"
+#include "proto/payload.h"
+#include "proto/reply.h"
+#include "proto/surb.h"
 #include "test.h"
 
 static void
@@ -71,7 +71,7 @@ case_c(void)
 	struct nym_reply_keys *store = nym_reply_keys_new(10, 0);
 	for (int i = 0; i < 3; i++)
 		nym_reply_keys_add(store, rs[i].reply_key, 0);
-	struct nym_msg_receiver *rx = nym_msg_receiver_new(&sender, store, NULL);
+	struct nym_courier_receiver *rx = nym_courier_receiver_new(&sender, store, NULL);
 	json_t *reps = v_get(j, "model_replies_through_surbs");
 	int repro = 0, recv = 0;
 	for (size_t i = 0; i < json_array_size(reps); i++) {
@@ -85,13 +85,13 @@ case_c(void)
 		if (!memcmp(pt + 405, body, sizeof body) &&
 		    nym_surb_use(mine, pl, &rs[si].surb, pt, 2048) == 0 && !memcmp(mine, pkt, pl))
 			repro++;
-		struct nym_msg_received out;
-		if (nym_msg_receive(rx, push, gl, 1000, &out) == NYM_RECV_MESSAGE && out.via_reply &&
-		    out.msg.type == NYM_MSG_REPLY && out.msg.data_len == dl && !memcmp(out.msg.data, data, dl))
+		struct nym_courier_received out;
+		if (nym_courier_receive(rx, push, gl, 1000, &out) == NYM_RECV_MESSAGE && out.via_reply &&
+		    out.msg.type == NYM_MESSAGE_REPLY && out.msg.data_len == dl && !memcmp(out.msg.data, data, dl))
 			recv++;
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 		/* the same push again: its key is spent, the digest is unknown now */
-		CHECK(nym_msg_receive(rx, push, gl, 1000, &out) == NYM_EFORMAT,
+		CHECK(nym_courier_receive(rx, push, gl, 1000, &out) == NYM_EFORMAT,
 		      "case c reply %zu replayed: digest no longer known, refused", i);
 		free(frag);
 		free(pkt);
@@ -103,7 +103,7 @@ case_c(void)
 	CHECK(repro == 3, "case c: %d/3 model replies reproduced (reply payload + surb_use) byte for byte", repro);
 	CHECK(recv == 3 && nym_reply_keys_count(store) == 0,
 	      "case c: %d/3 replies received as the original sender, each reply key used once", recv);
-	nym_msg_receiver_free(rx);
+	nym_courier_receiver_free(rx);
 	nym_reply_keys_free(store);
 	free(nm);
 	json_decref(j);
@@ -124,7 +124,7 @@ case_f(void)
 	      "case f: the model's DataV2 with 12 SURBs parses");
 
 	/* the official client side: the 4 model fragments, out of order */
-	struct nym_msg_receiver *rx = nym_msg_receiver_new(&official, NULL, NULL);
+	struct nym_courier_receiver *rx = nym_courier_receiver_new(&official, NULL, NULL);
 	static const int order[] = { 2, 0, 3, 0, 1 };
 	int msgs = 0;
 	for (size_t k = 0; k < 5; k++) {
@@ -132,8 +132,8 @@ case_f(void)
 		size_t gl;
 		snprintf(path, sizeof path, "model_repliable/gateway_pushes/%d", order[k]);
 		uint8_t *push = v_hex(j, path, &gl);
-		struct nym_msg_received out;
-		int e = nym_msg_receive(rx, push, gl, 5, &out);
+		struct nym_courier_received out;
+		int e = nym_courier_receive(rx, push, gl, 5, &out);
 		if (e == NYM_RECV_MESSAGE) {
 			size_t tl;
 			uint8_t *text = v_hex(j, "model_repliable/text", &tl);
@@ -143,11 +143,11 @@ case_f(void)
 			free(text);
 			msgs++;
 		}
-		nym_msg_received_free(&out);
+		nym_courier_received_free(&out);
 		free(push);
 	}
 	CHECK(msgs == 1, "case f: delivered once despite the duplicate");
-	nym_msg_receiver_free(rx);
+	nym_courier_receiver_free(rx);
 
 	/* the official reply through model SURB 0 */
 	struct nym_reply_surb rs;
@@ -172,15 +172,15 @@ case_f(void)
 		nym_reply_surb_parse(&t, m.surbs + 460 * i, 460);
 		nym_reply_keys_add(store, t.reply_key, 0);
 	}
-	rx = nym_msg_receiver_new(&R, store, NULL);
-	struct nym_msg_received out;
+	rx = nym_courier_receiver_new(&R, store, NULL);
+	struct nym_courier_received out;
 	size_t tl;
 	uint8_t *text = v_hex(j, "reply_text", &tl);
-	CHECK(nym_msg_receive(rx, pt + 405, 2048 - 405, 10, &out) == NYM_RECV_MESSAGE && out.via_reply &&
-	      out.msg.type == NYM_MSG_REPLY && out.msg.content_tag == 0 && out.msg.data_len == tl &&
+	CHECK(nym_courier_receive(rx, pt + 405, 2048 - 405, 10, &out) == NYM_RECV_MESSAGE && out.via_reply &&
+	      out.msg.type == NYM_MESSAGE_REPLY && out.msg.content_tag == 0 && out.msg.data_len == tl &&
 	      !memcmp(out.msg.data, text, tl) && nym_reply_keys_count(store) == 11,
 	      "case f: R decrypts the official reply with the right stored key (11 left)");
-	nym_msg_received_free(&out);
+	nym_courier_received_free(&out);
 	/* a reply key past its 24 h */
 	uint8_t digest[32], k[16];
 	struct nym_reply_surb t;
@@ -190,7 +190,7 @@ case_f(void)
 	      nym_reply_keys_count(store) == 10, "a reply key older than 24 h is not used (and is dropped)");
 	CHECK(nym_reply_keys_expire(store, NYM_REPLY_KEY_MAX_AGE_MS) == 10 && nym_reply_keys_count(store) == 0,
 	      "expiry drops the remaining 10");
-	nym_msg_receiver_free(rx);
+	nym_courier_receiver_free(rx);
 	nym_reply_keys_free(store);
 	free(text);
 	free(pkt);

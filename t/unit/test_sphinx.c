@@ -6,10 +6,10 @@
 
 #include <sodium.h>
 
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "proto/sphinx.h"
 #include "test.h"
-#include "crypto.h"
-#include "err.h"
-#include "sphinx.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 

@@ -4,10 +4,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "proto/surb.h"
 #include "test.h"
-#include "crypto.h"
-#include "err.h"
-#include "surb.h"
 
 static struct nym_sphinx_ctx ctx;
 

@@ -2,11 +2,12 @@
  * the nym-api answers the official wasm client 1.4.1 accepted (t/fixtures/api). */
 #include <jansson.h>
 
-#include "codec.h"
-#include "err.h"
-#include "rng.h"
+#include "base/codec.h"
+#include "base/err.h"
+#include "base/rng.h"
+#include "crypto/crypto.h"
+#include "proto/topology.h"
 #include "test.h"
-#include "topology.h"
 
 static const char *names[4] = {
 	"v1_nym-nodes_rewarded-set.json",

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
+#include "proto/wsapi.h"
 #include "test.h"
-#include "wsapi.h"
 
 #define RECIP "b202f5983ab6ad7e78b5237d005ff4887689be9a2341179b05d382cf80f1dade" \
 	"3299f6b78e8a0bce4daa9fcca3f93204da56a5d5132ee4d484cec3c9927cb965" \

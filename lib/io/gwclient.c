@@ -1,0 +1,708 @@
+/* gwclient.c — websockets and the event loop over libwebsockets.
+ * See gwclient.h. One lws context per loop, explicit vhosts: one for client
+ * connections (TLS client context with the CA bundle), one per unix-socket
+ * server. Each connection is a struct nym_ws hung on the wsi user pointer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "io/gwclient.h"
+
+#define NYM_WS_DEFAULT_MAX (64u << 20)
+
+struct nym_frame {
+	struct nym_frame *next;
+	size_t len;
+	int binary;
+	uint8_t buf[]; /* LWS_PRE bytes of headroom, then the message */
+};
+
+struct nym_listener {
+	struct nym_listener *next;
+	struct nym_ws_handler h;
+	struct lws_vhost *vh;
+	char path[108];
+};
+
+struct nym_loop {
+	struct lws_context *ctx;
+	struct lws_vhost *client_vh;
+	struct nym_listener *listeners;
+	lws_sorted_usec_list_t wake; /* bounds one nym_loop_run() */
+	struct nym_ws *conns;        /* every live nym_ws, for nym_loop_free */
+	int broken;
+};
+
+struct nym_ws {
+	struct nym_loop *loop;
+	struct nym_ws *next, *prev;
+	struct lws *wsi;
+	struct nym_ws_handler h;
+	void *user;
+	struct nym_frame *head, *tail;
+	size_t queued, nframes;
+	uint8_t *rx;
+	size_t rx_len, rx_cap, max_msg;
+	int rx_binary, rx_overflow;
+	int closing, opened, connecting, done;
+	/* a failure seen while lws_client_connect_via_info() was still running
+	 * is reported from a zero-delay timer, never from inside connect(). */
+	int deferred_err;
+	char deferred_why[160];
+	lws_sorted_usec_list_t defer;
+};
+
+struct nym_timer {
+	lws_sorted_usec_list_t sul; /* first: container of the callback arg */
+	struct nym_loop *loop;
+	nym_timer_fn fn;
+	void *arg;
+	int pending;
+};
+
+/* ---- connections --------------------------------------------------------- */
+
+static void
+ws_unlink(struct nym_ws *ws)
+{
+	struct nym_loop *l = ws->loop;
+	if (ws->prev)
+		ws->prev->next = ws->next;
+	else if (l->conns == ws)
+		l->conns = ws->next;
+	if (ws->next)
+		ws->next->prev = ws->prev;
+	ws->next = ws->prev = NULL;
+}
+
+static void
+ws_free(struct nym_ws *ws)
+{
+	struct nym_frame *f = ws->head, *n;
+	for (; f; f = n) {
+		n = f->next;
+		free(f);
+	}
+	lws_sul_cancel(&ws->defer);
+	ws_unlink(ws);
+	free(ws->rx);
+	free(ws);
+}
+
+/* Report the end of a connection once, then free it. */
+static void
+ws_report(struct nym_ws *ws, int err, const char *why)
+{
+	size_t unsent = ws->nframes;
+	if (ws->done)
+		return;
+	ws->done = 1;
+	if (ws->wsi)
+		lws_set_wsi_user(ws->wsi, NULL);
+	ws->wsi = NULL;
+	if (ws->h.closed)
+		ws->h.closed(ws, err, why, unsent, ws->h.arg);
+	ws_free(ws);
+}
+
+static void
+ws_deferred(lws_sorted_usec_list_t *sul)
+{
+	struct nym_ws *ws = lws_container_of(sul, struct nym_ws, defer);
+	ws_report(ws, ws->deferred_err, ws->deferred_why);
+}
+
+static struct nym_ws *
+ws_new(struct nym_loop *l, const struct nym_ws_handler *h)
+{
+	struct nym_ws *ws = calloc(1, sizeof *ws);
+	if (!ws)
+		return NULL;
+	ws->loop = l;
+	ws->h = *h;
+	ws->max_msg = NYM_WS_DEFAULT_MAX;
+	ws->next = l->conns;
+	if (l->conns)
+		l->conns->prev = ws;
+	l->conns = ws;
+	return ws;
+}
+
+/* The words lws gives for a failed connection, made plainer. */
+static void
+ws_fail(struct nym_ws *ws, const char *in, size_t len)
+{
+	char why[160];
+	const char *s = in ? in : "";
+	size_t n = in ? strnlen(s, len ? len : 150) : 0;
+	int tls = 0;
+
+	if (n > 120)
+		n = 120;
+	for (size_t i = 0; i + 3 <= n; i++)
+		if (!strncasecmp(s + i, "ssl", 3) || !strncasecmp(s + i, "tls", 3) ||
+		    !strncasecmp(s + i, "cert", 4))
+			tls = 1;
+	if (tls)
+		snprintf(why, sizeof why, "TLS failure: %.*s", (int)n, s);
+	else if (n)
+		snprintf(why, sizeof why, "cannot connect: %.*s", (int)n, s);
+	else
+		snprintf(why, sizeof why, "cannot connect");
+	if (ws->connecting) {
+		ws->deferred_err = NYM_ENET;
+		snprintf(ws->deferred_why, sizeof ws->deferred_why, "%s", why);
+		return;
+	}
+	ws_report(ws, NYM_ENET, why);
+}
+
+static int
+ws_rx(struct nym_ws *ws, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_is_first_fragment(wsi)) {
+		ws->rx_len = 0;
+		ws->rx_overflow = 0;
+		ws->rx_binary = lws_frame_is_binary(wsi);
+	}
+	if (ws->rx_len + len > ws->max_msg)
+		ws->rx_overflow = 1;
+	if (!ws->rx_overflow && len) {
+		if (ws->rx_len + len > ws->rx_cap) {
+			size_t cap = ws->rx_cap ? ws->rx_cap : 4096;
+			while (cap < ws->rx_len + len)
+				cap *= 2;
+			uint8_t *nb = realloc(ws->rx, cap);
+			if (!nb)
+				return -1;
+			ws->rx = nb;
+			ws->rx_cap = cap;
+		}
+		memcpy(ws->rx + ws->rx_len, in, len);
+		ws->rx_len += len;
+	}
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	if (ws->rx_overflow) {
+		ws_report(ws, NYM_EFULL, "message from peer above the size limit");
+		return -1;
+	}
+	if (ws->h.message)
+		ws->h.message(ws, ws->rx_binary, ws->rx ? ws->rx : (const uint8_t *)"", ws->rx_len,
+		    ws->h.arg);
+	/* big buffers are not kept around between messages */
+	if (!ws->done && ws->rx_cap > (1u << 20)) {
+		free(ws->rx);
+		ws->rx = NULL;
+		ws->rx_cap = 0;
+	}
+	ws->rx_len = 0;
+	return 0;
+}
+
+static int
+ws_tx(struct nym_ws *ws, struct lws *wsi)
+{
+	struct nym_frame *f = ws->head;
+	if (f) {
+		int n = lws_write(wsi, f->buf + LWS_PRE, f->len,
+		    f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		if (n < 0 || (size_t)n < f->len) {
+			ws_report(ws, NYM_ENET, "connection closed while sending");
+			return -1;
+		}
+		ws->head = f->next;
+		if (!ws->head)
+			ws->tail = NULL;
+		ws->queued -= f->len;
+		ws->nframes--;
+		free(f);
+	}
+	if (ws->head) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (ws->closing) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		ws_report(ws, 0, "closed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct nym_ws *ws = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED: {
+		struct nym_listener *li = lws_vhost_user(lws_get_vhost(wsi));
+		struct nym_loop *l = lws_context_user(lws_get_context(wsi));
+		if (!li || !(ws = ws_new(l, &li->h)))
+			return -1;
+		ws->wsi = wsi;
+		ws->opened = 1;
+		lws_set_wsi_user(wsi, ws);
+		if (ws->h.open)
+			ws->h.open(ws, ws->h.arg);
+		if (!ws->done && ws->head)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!ws)
+			return -1;
+		ws->opened = 1;
+		if (ws->h.open)
+			ws->h.open(ws, ws->h.arg);
+		if (!ws->done && (ws->head || ws->closing))
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (ws)
+			ws_fail(ws, in, len);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (!ws)
+			return -1;
+		return ws_rx(ws, wsi, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (!ws)
+			return -1;
+		return ws_tx(ws, wsi);
+	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (ws)
+			ws_report(ws, ws->closing && !ws->head ? 0 : NYM_ENET,
+			    ws->head ? "connection closed with frames unsent" : "connection closed by peer");
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (ws && !ws->connecting)
+			ws_report(ws, NYM_ENET, "connection lost");
+		else if (ws)
+			ws_fail(ws, "connection lost", 0);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols ws_protocols[] = {
+	{"nym-ws", ws_callback, 0, 65536, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Keepalive: a ws PING after 30 s without traffic, hang up after 75 s. */
+static const lws_retry_bo_t ws_keepalive = {
+	.secs_since_valid_ping = 30,
+	.secs_since_valid_hangup = 75,
+};
+
+/* Split a URL into its parts; host gets brackets removed. */
+static int
+parse_url(const char *url, int *tls, char *host, size_t hcap, int *port, char *path, size_t pcap)
+{
+	const char *p, *h, *he, *slash;
+	size_t hl;
+
+	if (!strncmp(url, "ws://", 5)) {
+		*tls = 0;
+		*port = 80;
+		p = url + 5;
+	} else if (!strncmp(url, "wss://", 6)) {
+		*tls = 1;
+		*port = 443;
+		p = url + 6;
+	} else
+		return NYM_EINVAL;
+	slash = strchr(p, '/');
+	if (!slash)
+		slash = p + strlen(p);
+	if (*p == '[') {
+		h = p + 1;
+		he = memchr(h, ']', (size_t)(slash - h));
+		if (!he)
+			return NYM_EINVAL;
+		p = he + 1;
+	} else {
+		h = p;
+		he = memchr(h, ':', (size_t)(slash - h));
+		if (!he)
+			he = slash;
+		p = he;
+	}
+	hl = (size_t)(he - h);
+	if (!hl || hl >= hcap)
+		return NYM_EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	if (*p == ':') {
+		char *end;
+		long v = strtol(p + 1, &end, 10);
+		if (end == p + 1 || end != slash || v < 1 || v > 65535)
+			return NYM_EINVAL;
+		*port = (int)v;
+	} else if (p != slash)
+		return NYM_EINVAL;
+	if (strlen(*slash ? slash : "/") >= pcap)
+		return NYM_EINVAL;
+	snprintf(path, pcap, "%s", *slash ? slash : "/");
+	return 0;
+}
+
+int
+nym_ws_connect(struct nym_loop *l, const char *url, const struct nym_ws_handler *h,
+    struct nym_ws **out)
+{
+	struct lws_client_connect_info ci;
+	char host[256], path[512], addr[256 + 2];
+	int tls = 0, port = 0;
+	struct nym_ws *ws;
+
+	if (!strncmp(url, "unix:", 5)) {
+		if (strlen(url + 5) >= 107 || !url[5])
+			return NYM_EINVAL;
+		snprintf(addr, sizeof addr, "+%s", url + 5);
+		snprintf(host, sizeof host, "localhost");
+		snprintf(path, sizeof path, "/");
+	} else {
+		if (parse_url(url, &tls, host, sizeof host, &port, path, sizeof path))
+			return NYM_EINVAL;
+		snprintf(addr, sizeof addr, "%s", host);
+	}
+	if (!(ws = ws_new(l, h)))
+		return NYM_ENOMEM;
+	memset(&ci, 0, sizeof ci);
+	ci.context = l->ctx;
+	ci.vhost = l->client_vh;
+	ci.address = addr;
+	ci.port = port;
+	ci.path = path;
+	ci.host = host;
+	ci.origin = host;
+	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+	ci.local_protocol_name = "nym-ws";
+	ci.userdata = ws;
+	ci.pwsi = &ws->wsi;
+	ci.retry_and_idle_policy = &ws_keepalive;
+	ws->connecting = 1;
+	if (!lws_client_connect_via_info(&ci) && !ws->deferred_err) {
+		ws->deferred_err = NYM_ENET;
+		snprintf(ws->deferred_why, sizeof ws->deferred_why, "cannot connect to %s", url);
+	}
+	ws->connecting = 0;
+	if (ws->deferred_err) {
+		if (ws->wsi)
+			lws_set_wsi_user(ws->wsi, NULL);
+		ws->wsi = NULL;
+		lws_sul_schedule(l->ctx, 0, &ws->defer, ws_deferred, 1);
+	}
+	*out = ws;
+	return 0;
+}
+
+int
+nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len)
+{
+	struct nym_frame *f;
+
+	if (ws->closing || ws->done)
+		return NYM_EINVAL;
+	if (!(f = malloc(sizeof *f + LWS_PRE + len)))
+		return NYM_ENOMEM;
+	f->next = NULL;
+	f->len = len;
+	f->binary = binary;
+	if (len)
+		memcpy(f->buf + LWS_PRE, data, len);
+	if (ws->tail)
+		ws->tail->next = f;
+	else
+		ws->head = f;
+	ws->tail = f;
+	ws->queued += len;
+	ws->nframes++;
+	if (ws->opened && ws->wsi)
+		lws_callback_on_writable(ws->wsi);
+	return 0;
+}
+
+size_t
+nym_ws_queued(const struct nym_ws *ws)
+{
+	return ws->queued;
+}
+
+void
+nym_ws_close(struct nym_ws *ws)
+{
+	if (ws->closing || ws->done)
+		return;
+	ws->closing = 1;
+	if (ws->opened && ws->wsi)
+		lws_callback_on_writable(ws->wsi);
+	else if (!ws->deferred_err) {
+		/* not connected yet: drop it now, report from the loop */
+		if (ws->wsi) {
+			lws_set_wsi_user(ws->wsi, NULL);
+			lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
+		}
+		ws->wsi = NULL;
+		ws->deferred_err = 0;
+		snprintf(ws->deferred_why, sizeof ws->deferred_why, "closed");
+		lws_sul_schedule(ws->loop->ctx, 0, &ws->defer, ws_deferred, 1);
+	}
+}
+
+void
+nym_ws_detach(struct nym_ws *ws)
+{
+	ws->h.open = NULL;
+	ws->h.message = NULL;
+	ws->h.closed = NULL;
+}
+
+void
+nym_ws_set_max_message(struct nym_ws *ws, size_t max)
+{
+	ws->max_msg = max;
+}
+
+void
+nym_ws_set_user(struct nym_ws *ws, void *user)
+{
+	ws->user = user;
+}
+
+void *
+nym_ws_user(const struct nym_ws *ws)
+{
+	return ws->user;
+}
+
+/* ---- unix socket server -------------------------------------------------- */
+
+int
+nym_unix_alive(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, ok;
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return 0;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return ok;
+}
+
+int
+nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_handler *h)
+{
+	struct lws_context_creation_info vi;
+	struct nym_listener *li;
+	struct stat st;
+	mode_t old;
+
+	if (strlen(path) >= sizeof li->path)
+		return NYM_EINVAL;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return NYM_EEXIST;
+		if (nym_unix_alive(path))
+			return NYM_EEXIST;
+		unlink(path);
+	}
+	if (!(li = calloc(1, sizeof *li)))
+		return NYM_ENOMEM;
+	li->h = *h;
+	snprintf(li->path, sizeof li->path, "%s", path);
+	memset(&vi, 0, sizeof vi);
+	vi.port = 0;
+	vi.iface = li->path;
+	vi.options = LWS_SERVER_OPTION_UNIX_SOCK;
+	vi.protocols = ws_protocols;
+	vi.vhost_name = li->path;
+	vi.user = li;
+	/* the socket is born 0600: nobody else may act as this identity */
+	old = umask(0177);
+	li->vh = lws_create_vhost(l->ctx, &vi);
+	umask(old);
+	if (!li->vh) {
+		free(li);
+		return NYM_EIO;
+	}
+	if (chmod(path, 0600) != 0) {
+		lws_vhost_destroy(li->vh);
+		free(li);
+		return NYM_EIO;
+	}
+	li->next = l->listeners;
+	l->listeners = li;
+	return 0;
+}
+
+/* ---- loop and timers ----------------------------------------------------- */
+
+static const char *
+default_ca(void)
+{
+	static const char *paths[] = {
+		"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+		"/etc/ssl/cert.pem", NULL};
+	for (int i = 0; paths[i]; i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+int
+nym_loop_new(struct nym_loop **out, const char *ca_file)
+{
+	struct lws_context_creation_info ci;
+	struct nym_loop *l = calloc(1, sizeof *l);
+
+	if (!l)
+		return NYM_ENOMEM;
+	/* lws logs to stderr by default; lib/ does not print */
+	lws_set_log_level(getenv("NYM_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO : 0,
+	    NULL);
+	memset(&ci, 0, sizeof ci);
+	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	ci.user = l;
+	ci.port = CONTEXT_PORT_NO_LISTEN;
+	if (!(l->ctx = lws_create_context(&ci))) {
+		free(l);
+		return NYM_EIO;
+	}
+	memset(&ci, 0, sizeof ci);
+	ci.port = CONTEXT_PORT_NO_LISTEN;
+	ci.protocols = ws_protocols;
+	ci.vhost_name = "nym-client";
+	ci.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	ci.client_ssl_ca_filepath = ca_file ? ca_file : default_ca();
+	if (!(l->client_vh = lws_create_vhost(l->ctx, &ci))) {
+		lws_context_destroy(l->ctx);
+		free(l);
+		return NYM_EIO;
+	}
+	*out = l;
+	return 0;
+}
+
+void
+nym_loop_free(struct nym_loop *l)
+{
+	struct nym_listener *li, *n;
+	if (!l)
+		return;
+	/* no callbacks from here on */
+	for (struct nym_ws *ws = l->conns; ws; ws = ws->next) {
+		ws->h.closed = NULL;
+		ws->h.message = NULL;
+		ws->h.open = NULL;
+	}
+	lws_sul_cancel(&l->wake);
+	lws_context_destroy(l->ctx);
+	while (l->conns)
+		ws_free(l->conns);
+	for (li = l->listeners; li; li = n) {
+		n = li->next;
+		unlink(li->path);
+		free(li);
+	}
+	free(l);
+}
+
+static void
+loop_wake(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+}
+
+int
+nym_loop_run(struct nym_loop *l, int timeout_ms)
+{
+	if (l->broken)
+		return NYM_EIO;
+	lws_sul_schedule(l->ctx, 0, &l->wake, loop_wake,
+	    (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000 + 1);
+	if (lws_service(l->ctx, 0) < 0) {
+		l->broken = 1;
+		return NYM_EIO;
+	}
+	return 0;
+}
+
+void
+nym_loop_wake(struct nym_loop *l)
+{
+	lws_cancel_service(l->ctx);
+}
+
+static void
+timer_fire(lws_sorted_usec_list_t *sul)
+{
+	struct nym_timer *t = lws_container_of(sul, struct nym_timer, sul);
+	t->pending = 0;
+	t->fn(t, t->arg);
+}
+
+struct nym_timer *
+nym_timer_new(struct nym_loop *l, nym_timer_fn fn, void *arg)
+{
+	struct nym_timer *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->loop = l;
+	t->fn = fn;
+	t->arg = arg;
+	return t;
+}
+
+void
+nym_timer_set(struct nym_timer *t, uint64_t delay_us)
+{
+	t->pending = 1;
+	lws_sul_schedule(t->loop->ctx, 0, &t->sul, timer_fire, (lws_usec_t)delay_us + 1);
+}
+
+void
+nym_timer_cancel(struct nym_timer *t)
+{
+	if (t->pending)
+		lws_sul_cancel(&t->sul);
+	t->pending = 0;
+}
+
+int
+nym_timer_pending(const struct nym_timer *t)
+{
+	return t->pending;
+}
+
+void
+nym_timer_free(struct nym_timer *t)
+{
+	if (!t)
+		return;
+	nym_timer_cancel(t);
+	free(t);
+}
