@@ -1,18 +1,13 @@
 /* gwclient.h — the I/O layer under a gateway session: websockets over
  * libwebsockets, and the event loop a tool drives.
  *
- * Two parts:
- *  1. Transport (struct nym_loop, nym_ws, nym_timer): ws:// and wss://
- *     client connections (OpenSSL, certificate and host name verified),
- *     websocket servers on a unix socket (the control socket of nym-recv),
- *     one-shot timers. Single-threaded: everything happens inside
- *     nym_loop_run(), which calls back into the tool. Frames are whole
- *     messages: fragments are reassembled before a callback sees them, and a
- *     queued frame is sent whole or the connection is reported closed.
- *  2. Gateway session (struct nym_gw): the client side of spec/gateway.md on
- *     top of lib/proto/gwproto.h — registration on first use, authenticateV2 after,
- *     free bandwidth claims, ForwardSphinx frames out, pushed payloads in,
- *     reconnection with backoff.
+ * Transport (struct nym_loop, nym_ws, nym_timer): ws:// and wss:// client
+ * connections (OpenSSL, certificate and host name verified), websocket
+ * servers on a unix socket (the control socket of nym-recv), one-shot timers.
+ * Single-threaded: everything happens inside nym_loop_run(), which calls back
+ * into the tool. Frames are whole messages: fragments are reassembled before a
+ * callback sees them, and a queued frame is sent whole or the connection is
+ * reported closed. The gateway session on top is io/gwsession.h.
  *
  * lib/ never prints: failures come back as NYM_E* codes plus, where words
  * help ("TLS: certificate verify failed"), a reason string in the callback. */
@@ -90,63 +85,5 @@ void *nym_ws_user(const struct nym_ws *ws);
 int nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_handler *h);
 /* 1 if something accepts connections on the unix socket at path. */
 int nym_unix_alive(const char *path);
-
-/* ---- gateway session ----------------------------------------------------- */
-
-/* File in the client's data directory holding the client-gateway shared key
- * (32 bytes, PEM NYM_PEM_GATEWAY_SHARED_KEY, mode 0600, written atomically).
- * Written at registration before gateway_identity.pem (keys.h), so a client
- * whose address names a gateway always has the key for it. nymkit's own:
- * the official client keeps it in SQLite. */
-#define NYM_CLIENT_GATEWAY_SHARED_KEY "gateway_shared_key.pem"
-
-struct nym_client_keys;
-struct nym_rng;
-struct nym_gw;
-
-struct nym_gw_params {
-	const char *url;                     /* ws:// or wss:// of the gateway */
-	uint8_t gateway[32];                 /* its identity, as the topology says */
-	const struct nym_client_keys *keys;  /* copied; wiped on nym_gw_free */
-	const char *dir;                     /* client data directory (shared key) */
-	const struct nym_rng *rng;           /* must outlive the session */
-	int max_retries;                     /* reconnections in a row before giving
-	                                      * up (down(fatal)); 0 = 10, <0 = forever */
-};
-
-struct nym_gw_events {
-	/* Authenticated (registered = 1 on the connection that registered) and
-	 * bandwidth claimed: packets flow. Called after every (re)connection. */
-	void (*ready)(struct nym_gw *gw, int registered, void *arg);
-	/* One decrypted PushedMixMessage: 21 bytes = an ack, else a payload.
-	 * May arrive before ready (stored messages precede the auth reply). */
-	void (*pushed)(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg);
-	/* The connection is down. fatal = 0: a reconnection is scheduled;
-	 * fatal = 1: the session gave up (gateway refused us, retries spent,
-	 * keys could not be stored), nothing more will happen. */
-	void (*down)(struct nym_gw *gw, int err, const char *why, int fatal, void *arg);
-	/* A non-fatal complaint of the gateway (`error` text for a frame). */
-	void (*warning)(struct nym_gw *gw, const char *why, void *arg);
-	void *arg;
-};
-
-/* Start the session: connect, then register (no shared key file in dir) or
- * authenticateV2 (key present; a gateway answering "not registered" gets a
- * fresh registration), claim free bandwidth when below 40 MB. */
-int nym_gw_start(struct nym_gw **out, struct nym_loop *l, const struct nym_gw_params *p,
-    const struct nym_gw_events *ev);
-/* Forward one MixPacket (v2 bytes: type || rotation || next hop || packet);
- * sent as ForwardSphinxV2, or as ForwardSphinx without the rotation byte to a
- * gateway below protocol 5. Queued (copied) while not ready. */
-int nym_gw_forward(struct nym_gw *gw, const uint8_t *mixpacket, size_t len);
-int nym_gw_ready(const struct nym_gw *gw);
-/* Bytes waiting to go out (session queue + websocket queue): back-pressure. */
-size_t nym_gw_backlog(const struct nym_gw *gw);
-/* Negotiated protocol version (0 before the first answer). */
-int nym_gw_version(const struct nym_gw *gw);
-/* Close politely (queued frames are flushed first) and free. Safe from a
- * callback of this session only via nym_gw_close (freed later by nym_gw_free). */
-void nym_gw_close(struct nym_gw *gw);
-void nym_gw_free(struct nym_gw *gw);
 
 #endif

@@ -20,6 +20,7 @@
 #include "crypto/blake3.h"
 #include "crypto/crypto.h"
 #include "io/gwclient.h"
+#include "io/gwsession.h"
 #include "io/keyfile.h"
 #include "io/mixclient.h"
 #include "io/nymapi.h"

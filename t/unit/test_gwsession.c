@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "io/gwclient.h"
+#include "io/gwsession.h"
 #include "io/keyfile.h"
 #include "proto/gwproto.h"
 #include "test.h"
