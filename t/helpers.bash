@@ -18,6 +18,35 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
+# A process is running: signalable and not a zombie. (A stopped node, reparented to an init
+# that is slow to reap, stays a zombie for a while: kill -0 still succeeds on it.)
+running() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# A base port N with N..N+5 free on 127.0.0.1, below the kernel's ephemeral range (where
+# outgoing connections take their source ports, and could take one of ours meanwhile).
+free_port_range() {
+	python3 - <<'PY'
+import random, socket
+lo = 32768
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    pass
+for _ in range(200):
+    base = random.randint(10000, max(10001, lo - 7))
+    socks = []
+    try:
+        for p in range(base, base + 6):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    if len(socks) == 6:
+        print(base); break
+PY
+}
+
 # A free TCP port on 127.0.0.1 (best effort).
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

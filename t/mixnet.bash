@@ -1,32 +1,12 @@
 # t/mixnet.bash — a local mixnet for the client tools' tests (nym-send,
-# nym-recv, nym-cover; nym-localnet.bats borrows mixnet_free_range): one
-# nym-localnet per test file, clients per test.
+# nym-recv, nym-cover): one nym-localnet per test file, clients per test.
 # Load after helpers: `load helpers; load mixnet`.
-
-# A base port N with N..N+5 free on 127.0.0.1.
-mixnet_free_range() {
-	python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randint(20000, 60000)
-    socks = []
-    try:
-        for p in range(base, base + 6):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks: s.close()
-    if len(socks) == 6:
-        print(base); break
-PY
-}
 
 # setup_file: bring the mixnet up (extra args go to nym-localnet up).
 mixnet_up() {
 	export MIXNET_DIR="$BATS_FILE_TMPDIR/net"
 	local base
-	base=$(mixnet_free_range)
+	base=$(free_port_range)
 	nym-localnet up --dir "$MIXNET_DIR" --base-port "$base" "$@" > "$BATS_FILE_TMPDIR/up.json"
 }
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env bats
 # nym-localnet: a whole mixnet on 127.0.0.1, up, used, inspected, down.
 load helpers
-load mixnet # mixnet_free_range
 
 teardown() {
 	nym-localnet down --dir "$BATS_TEST_TMPDIR/net" >/dev/null 2>&1 || true
@@ -18,7 +17,7 @@ wait_status() {
 }
 
 @test "up --json: API URL, gateway and nodes, all answering, in well under a few seconds" {
-	BASE=$(mixnet_free_range)
+	BASE=$(free_port_range)
 	start=$(date +%s%N)
 	run nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" --json
 	ms=$((($(date +%s%N) - start) / 1000000))
@@ -48,7 +47,7 @@ wait_status() {
 }
 
 @test "status: running and counters; a packet crosses the three mix nodes to the gateway" {
-	BASE=$(mixnet_free_range)
+	BASE=$(free_port_range)
 	nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" >/dev/null
 	run nym-localnet status --dir "$BATS_TEST_TMPDIR/net"
 	assert_success
@@ -67,7 +66,7 @@ wait_status() {
 }
 
 @test "down stops everything; status then says stopped and fails; up again reuses the keys" {
-	BASE=$(mixnet_free_range)
+	BASE=$(free_port_range)
 	run nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" --json
 	assert_success
 	gw=$(echo "$output" | jq -r .gateway.identity_key)
@@ -77,7 +76,7 @@ wait_status() {
 	assert_output --partial "already running"
 	run nym-localnet down --dir "$BATS_TEST_TMPDIR/net"
 	assert_success
-	for pid in $pids; do run ! kill -0 "$pid"; done
+	for pid in $pids; do run ! running "$pid"; done
 	run nym-localnet status --dir "$BATS_TEST_TMPDIR/net" --json
 	assert_failure 1
 	echo "$output" | jq -e 'all(.nodes[]; .running == false) and .api.running == false'
@@ -89,7 +88,7 @@ wait_status() {
 }
 
 @test "a port already taken: up fails with the node's own words and leaves nothing running" {
-	BASE=$(mixnet_free_range)
+	BASE=$(free_port_range)
 	python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(8)' \
 		$((BASE + 2)) &
 	blocker=$!
@@ -128,7 +127,7 @@ wait_status() {
 }
 
 @test "--delay-mean and --max-delay reach the env file and the nodes" {
-	BASE=$(mixnet_free_range)
+	BASE=$(free_port_range)
 	run nym-localnet up --dir "$BATS_TEST_TMPDIR/net" --base-port "$BASE" --delay-mean 0 --max-delay 0 --json
 	assert_success
 	echo "$output" | jq -e '.delay_mean_ms == 0'

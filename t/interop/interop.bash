@@ -47,35 +47,13 @@ interop_deadline() { INTEROP_DEADLINE=$((SECONDS + $1)); }
 interop_left() { echo $((${INTEROP_DEADLINE:-$((SECONDS + 30))} - SECONDS)); }
 
 # ---------------------------------------------------------------- local mixnet
-# Six consecutive free ports on 127.0.0.1 below the ephemeral range.
-free_base_port() {
-	python3 - <<'EOF'
-import random, socket
-for _ in range(500):
-    b = random.randrange(20000, 32000)
-    socks = []
-    try:
-        for p in range(b, b + 6):
-            s = socket.socket()
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(b)
-    break
-EOF
-}
-
 # localnet_up [nym-localnet options]: a fresh mixnet in $BATS_FILE_TMPDIR/net with zero delays
 # (the nodes forward at once), for setup_file. Exports INTEROP_API, INTEROP_NET, INTEROP_GW.
 localnet_up() {
 	INTEROP_NET=$BATS_FILE_TMPDIR/net
 	local try base out
 	for try in 1 2 3; do
-		base=$(free_base_port)
+		base=$(free_port_range)
 		[ -n "$base" ] || { echo "interop: no free ports" >&2; return 1; }
 		if out=$(nym-localnet up --dir "$INTEROP_NET" --base-port "$base" --delay-mean 0 \
 			--max-delay 0 --json "$@" 2>"$BATS_FILE_TMPDIR/localnet.err"); then
@@ -104,9 +82,6 @@ node_stats() { tail -n 1 "$INTEROP_NET/$1.stats"; }
 # Each test's background processes are listed in $BATS_TEST_TMPDIR/pids and ended in
 # teardown, by their ids.
 track() { echo "$1" >>"$BATS_TEST_TMPDIR/pids"; }
-
-# Running, not merely a zombie waiting to be reaped.
-running() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
 
 stop_tracked() {
 	local f=$BATS_TEST_TMPDIR/pids p i
