@@ -9,8 +9,9 @@
 VERSION = 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
-# O: where objects and binaries go ("." for the normal build).
-O ?= .
+# O: where objects and binaries go, out of the source tree (build/cmd/nym-send, ...);
+# O=. builds beside the sources as before.
+O ?= build
 
 PKGS = libsodium libcrypto libcurl jansson libwebsockets sqlite3
 CC ?= cc
@@ -38,7 +39,7 @@ FUZZ_SRC = $(sort $(wildcard t/fuzz/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 HDRS = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h)) $(wildcard cmd/*.h)
 
-# An out-of-tree build (O=build/asan) gets a copy of the scripts beside its tools.
+# An out-of-tree build (build/, build/asan) gets a copy of the scripts beside its tools.
 # (Its rule comes before "all": keep "all" the default goal.)
 .DEFAULT_GOAL := all
 ifneq ($(O),.)
@@ -110,7 +111,8 @@ bench: all
 	@mkdir -p build/bench
 	@set -e; for b in $(BENCH_SRC); do n=$$(basename $$b .c); \
 		$(CC) $(CFLAGS) $(PKG_CFLAGS) -o build/bench/$$n $$b $(LIB) $(LDLIBS); done
-	@for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
+	@export PATH="$(abspath $(O))/cmd:$$PATH"; \
+		for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
 
 # Test lines that cannot fail, and includes that point up a layer (t/run runs both).
 lint:
@@ -119,7 +121,7 @@ layers:
 	@sh mk/layers.sh
 
 demo: all
-	@sh mk/demo.sh
+	@sh mk/demo.sh $(abspath $(O))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -137,7 +139,7 @@ install: all
 		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
 
 clean:
-	rm -rf build lib/*/*.o lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
+	rm -rf build $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
 
 .PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers
 .SECONDARY:

@@ -13,7 +13,8 @@
  * out, three mix hops and the final hop (Sphinx), and the recipient's
  * decryption and reassembly. The network path spreads that work over five
  * processes, so it can beat one core; the ratio shows what the I/O costs.
- * Run from the top of the tree (it starts cmd/nym-localnet). */
+ * Run from the top of the tree, the tools on PATH (make bench puts build/cmd first):
+ * it starts nym-localnet. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ net_down(void)
 	char cmd[600];
 	if (!net_up)
 		return;
-	snprintf(cmd, sizeof cmd, "cmd/nym-localnet down --dir %s >/dev/null 2>&1", netdir);
+	snprintf(cmd, sizeof cmd, "nym-localnet down --dir %s >/dev/null 2>&1", netdir);
 	if (system(cmd)) {
 	}
 	net_up = 0;
@@ -259,7 +260,7 @@ main(void)
 		uint8_t b[2];
 		nym_rng_fill(&rng, b, 2);
 		int base = 20000 + (b[0] << 8 | b[1]) % 40000;
-		snprintf(cmd, sizeof cmd, "cmd/nym-localnet up --dir %s --base-port %d --delay-mean 0 "
+		snprintf(cmd, sizeof cmd, "nym-localnet up --dir %s --base-port %d --delay-mean 0 "
 		    "--max-delay 0 >/dev/null 2>&1", netdir, base);
 		ok = system(cmd) == 0;
 	}

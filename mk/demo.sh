@@ -5,7 +5,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin="$top/cmd"
+bin="${1:-$top/build}/cmd"  # the build directory (make demo passes its O)
 PATH="$bin:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/nymkit-demo.XXXXXX")
 net="$work/net"

@@ -6,7 +6,7 @@ bats_load_library bats-assert
 # `run ! cmd` (a command that must fail) needs bats 1.5; a bare `! cmd` asserts nothing.
 bats_require_minimum_version 1.5.0
 
-: "${NYM_BIN:=$BATS_TEST_DIRNAME/../cmd}"
+: "${NYM_BIN:=$BATS_TEST_DIRNAME/../build/cmd}"  # make builds the tools there
 : "${NYM_VECTORS:=$BATS_TEST_DIRNAME/vectors}"
 PATH="$NYM_BIN:$PATH"
 

@@ -4,9 +4,9 @@
 # Load after ../helpers. Every wait ends at the test's own deadline (interop_deadline).
 
 INTEROP_DIR=$(cd "$BATS_TEST_DIRNAME" && pwd)
-# Run from the source tree without t/run: the tools are in ../../cmd.
-if [ ! -x "$NYM_BIN/nym-send" ] && [ -x "$INTEROP_DIR/../../cmd/nym-send" ]; then
-	NYM_BIN=$(cd "$INTEROP_DIR/../../cmd" && pwd)
+# Run from the source tree without t/run: the tools are in ../../build/cmd.
+if [ ! -x "$NYM_BIN/nym-send" ] && [ -x "$INTEROP_DIR/../../build/cmd/nym-send" ]; then
+	NYM_BIN=$(cd "$INTEROP_DIR/../../build/cmd" && pwd)
 	PATH="$NYM_BIN:$PATH"
 fi
 
