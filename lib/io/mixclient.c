@@ -2,9 +2,8 @@
  * one-call message layer (courier.h): a message is turned into MixPackets
  * when it is queued, each kept with its fragment so that a retransmission
  * can rebuild it; the ack timer of a packet starts when it leaves the
- * queue. Loop cover is built here from the cover/ack/payload pieces so that
- * its ephemeral key is known: that is what identifies a returning loop
- * (round-trip times for nym-cover). */
+ * queue. Loop cover comes from courier too; its ephemeral key identifies a
+ * returning loop (round-trip times for nym-cover). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -115,12 +114,9 @@ struct nym_mixclient {
 	struct nym_courier_receiver *receiver;
 	struct nym_reply_keys *rkeys;
 	struct nym_route_source routes;
-	struct nym_sphinx_ctx sx;
-	struct nym_aes128_ctr aes;
 	uint8_t rotation;
 	uint8_t size_tag;
 	size_t P;                     /* fragment capacity */
-	size_t plen, pktlen;          /* Sphinx plaintext and packet sizes */
 	struct mc_msg *msgs;
 	uint64_t next_id;
 	struct mc_frag *qhead, *qtail;
@@ -136,7 +132,6 @@ struct nym_mixclient {
 	int ready;
 	struct nym_mixclient_stats st;
 	uint64_t last_packet_ms; /* nym_mono_ms of the last message packet in; 0: none */
-	uint8_t *scratch;
 	/* delivered-message fingerprints (open addressing, 16-byte keys) */
 	uint8_t *seen;
 	size_t seen_cap, seen_n;
@@ -220,59 +215,39 @@ pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM
 	return nym_mixclient_route(mc->c.topo, mc->c.rng, gateway, hops);
 }
 
-static int
-route_to(struct nym_mixclient *mc, struct nym_sphinx_route *sr, uint16_t version,
-    const uint8_t egress[32], const uint8_t dest[32], double mean_ms)
-{
-	struct nym_sphinx_node hops[NYM_SPHINX_MAX_HOPS];
-	int n = pick_route(mc, egress, hops);
-	if (n < 0)
-		return n;
-	return nym_sphinx_route_prepare(sr, version, hops, (size_t)n, dest, (uint64_t)(mean_ms * 1e6),
-	    mc->c.rng);
-}
-
 /* ---- loop cover ------------------------------------------------------------------ */
+
+/* courier builds it (v258 by default, as the official client); we keep its
+ * ephemeral key: that is what identifies it when it returns. */
+struct loop_ctx {
+	struct nym_mixclient *mc;
+	uint64_t *loop_id;
+};
+
+static int
+loop_emit(void *ctx, const struct nym_courier_packet *p)
+{
+	struct loop_ctx *x = ctx;
+	struct nym_mixclient *mc = x->mc;
+	int e;
+	if ((e = nym_gw_forward(mc->gw, p->mix_packet, p->mix_packet_len)) < 0)
+		return e;
+	struct mc_loop *lp = &mc->loops[mc->loop_pos % MC_LOOP_RING];
+	memcpy(lp->epk, p->cover_epk, 32);
+	lp->sent_us = nym_mono_ns() / 1000u;
+	lp->id = ++mc->loop_pos;
+	if (x->loop_id)
+		*x->loop_id = lp->id;
+	mc->st.cover_sent++;
+	return 0;
+}
 
 static int
 send_loop(struct nym_mixclient *mc, uint64_t *loop_id)
 {
-	uint8_t *plain = mc->scratch, *pkt = mc->scratch + NYM_PACKET_MAX_LEN;
-	uint8_t *out = mc->scratch + 2 * NYM_PACKET_MAX_LEN;
-	static const uint8_t cover_id[NYM_FRAG_ID_LEN] = {0};
-	struct nym_sphinx_route sr, ar;
-	struct nym_mix_packet mp = {.packet_type = NYM_PACKET_TYPE_MIX, .key_rotation = mc->rotation};
-	size_t cl = mc->plen - NYM_ACK_BLOCK_LEN - 32;
-	uint8_t *content = plain + NYM_ACK_BLOCK_LEN + 32;
-	int e, n;
-
-	/* loop cover is 258 ("legacy") in the official client by default */
-	if ((e = route_to(mc, &ar, NYM_COVER_DEFAULT_VERSION, mc->self.gateway, mc->self.identity,
-	         mc->c.ack_delay_ms)) < 0 ||
-	    (e = nym_ack_block(&mc->sx, plain, &ar, mc->keys.ack_key, cover_id, mc->c.rng)) < 0 ||
-	    (e = route_to(mc, &sr, NYM_COVER_DEFAULT_VERSION, mc->self.gateway, mc->self.identity,
-	         mc->c.packet_delay_ms)) < 0)
-		return e;
-	nym_cover_content(content, cl);
-	if ((e = nym_payload_encrypt(&mc->aes, plain + NYM_ACK_BLOCK_LEN, content, cl,
-	         mc->self.encryption, mc->c.rng)) < 0 ||
-	    (e = nym_sphinx_create(&mc->sx, pkt, mc->pktlen, &sr, plain, mc->plen, mc->c.rng)) < 0 ||
-	    (e = nym_mix_packet_set_next_hop(&mp, sr.hop[0].address, 32)) < 0)
-		return e;
-	mp.packet = pkt;
-	mp.packet_len = mc->pktlen;
-	if ((n = nym_mix_packet_encode(out, NYM_PACKET_MAX_LEN + 64, NYM_MIX_PACKET_V2, &mp)) < 0)
-		return n;
-	if ((e = nym_gw_forward(mc->gw, out, (size_t)n)) < 0)
-		return e;
-	struct mc_loop *lp = &mc->loops[mc->loop_pos % MC_LOOP_RING];
-	memcpy(lp->epk, plain + NYM_ACK_BLOCK_LEN, 32);
-	lp->sent_us = nym_mono_ns() / 1000u;
-	lp->id = ++mc->loop_pos;
-	if (loop_id)
-		*loop_id = lp->id;
-	mc->st.cover_sent++;
-	return 0;
+	struct loop_ctx x = {mc, loop_id};
+	int e = nym_courier_cover(mc->sender, &mc->routes, mc->c.rng, loop_emit, &x);
+	return e < 0 ? e : 0;
 }
 
 /* ---- SURB store -------------------------------------------------------------- */
@@ -1332,9 +1307,7 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 		free(mc);
 		return NYM_EINVAL;
 	}
-	mc->plen = (size_t)nym_size_tag_plaintext(mc->size_tag);
-	mc->pktlen = (size_t)nym_size_tag_len(mc->size_tag);
-	mc->P = NYM_FRAGMENT_CAPACITY(mc->plen);
+	mc->P = NYM_FRAGMENT_CAPACITY((size_t)nym_size_tag_plaintext(mc->size_tag));
 	mc->routes.pick = pick_route;
 	mc->routes.ctx = mc;
 	nym_courier_config_default(&mcfg);
@@ -1344,11 +1317,9 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 	mcfg.key_rotation = mc->rotation;
 	mcfg.ack_wait_multiplier = c->ack_wait_multiplier;
 	mcfg.ack_wait_addition_ms = (uint64_t)c->ack_wait_addition_ms;
-	if (!(mc->scratch = malloc(3 * NYM_PACKET_MAX_LEN + 128)) ||
-	    !(mc->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
+	if (!(mc->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
 	    !(mc->sender = nym_courier_sender_new(&mc->keys, c->gateway, &mcfg)) ||
-	    !(mc->receiver = nym_courier_receiver_new(&mc->keys, mc->rkeys, NULL)) ||
-	    nym_sphinx_ctx_init(&mc->sx) < 0 || nym_aes128_ctr_init(&mc->aes) < 0) {
+	    !(mc->receiver = nym_courier_receiver_new(&mc->keys, mc->rkeys, NULL))) {
 		nym_mixclient_free(mc);
 		return NYM_ENOMEM;
 	}
@@ -1418,13 +1389,10 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	nym_courier_sender_free(mc->sender);
 	nym_courier_receiver_free(mc->receiver);
 	nym_reply_keys_free(mc->rkeys);
-	nym_sphinx_ctx_free(&mc->sx);
-	nym_aes128_ctr_free(&mc->aes);
 	nym_wipe(&mc->keys, sizeof mc->keys);
 	if (mc->seen_fd > 0)
 		close(mc->seen_fd);
 	free(mc->seen);
-	free(mc->scratch);
 	free(mc);
 }
 
@@ -1446,10 +1414,10 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 		return e;
 	}
 	if ((e = nym_client_keys_load(s->dir, &s->keys, &bad)) < 0) {
-		if (e == NYM_EIO && errno == ENOENT)
-			snprintf(err, errlen, "no client '%s' (no keys in %s); create it with: nym-keygen --id %s",
-			    id, s->dir, id);
-		else
+		if (e == NYM_EIO && errno == ENOENT) {
+			snprintf(err, errlen, "no client '%s' (no keys in %s)", id, s->dir);
+			return NYM_ENOTFOUND;
+		}
 			snprintf(err, errlen, "cannot load the keys of '%s' (%s): %s", id,
 			    bad ? bad : s->dir, e == NYM_EIO ? strerror(errno) : nym_strerror(e));
 		return e;
@@ -1462,7 +1430,7 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 		o.retries = 2;
 		e = nym_api_fetch_topology(&o, NULL, &s->topo, terr, sizeof terr);
 	} else {
-		snprintf(terr, sizeof terr, "no network given (--topology FILE or --api URL)");
+		snprintf(terr, sizeof terr, "no network given (no topology file, no API URL)");
 		e = NYM_EINVAL;
 	}
 	if (e < 0) {

@@ -142,7 +142,8 @@ void nym_mixclient_stats(const struct nym_mixclient *mc, struct nym_mixclient_st
  * under home (keys.h layout), its keys, the topology (a file, or fetched from
  * a nym-api URL), and its gateway: the one in gateway_identity.pem, or, for
  * a client without one, a gateway of the topology chosen at random (it is
- * registered there on first connection). On failure err holds one line. */
+ * registered there on first connection). On failure err holds one line;
+ * NYM_ENOTFOUND: the identity has no keys (the tool says how to make them). */
 struct nym_mixclient_setup {
 	char dir[4096];
 	struct nym_client_keys keys;
