@@ -23,6 +23,7 @@
 #include "io/keyfile.h"
 #include "io/mixclient.h"
 #include "io/nymapi.h"
+#include "io/seen.h"
 #include "proto/ack.h"
 #include "proto/chunking.h"
 #include "proto/courier.h"
@@ -34,15 +35,13 @@
 #include "proto/payload.h"
 #include "proto/reply.h"
 #include "proto/sphinx.h"
+#include "proto/surbstore.h"
 #include "proto/topology.h"
 
 #define MC_HASH_BITS 16
 #define MC_LOOP_RING 4096
 #define MC_BACKLOG_MAX (512u * 1024)  /* bytes queued at the gateway socket */
 #define MC_SWEEP_US 50000              /* retransmission check */
-#define MC_SEEN_SECS (24 * 3600)       /* as long as a gateway stores messages */
-#define MC_SEEN_MAX 200000
-#define MC_SEEN_REC 24
 
 enum { F_QUEUED = 1, F_INFLIGHT, F_ACKED, F_LOST };
 
@@ -69,15 +68,6 @@ struct mc_msg {
 	struct nym_address to;
 	int reply;                    /* sent through SURBs of tag */
 	uint8_t tag[16];
-};
-
-/* SURBs received from an anonymous sender, as serialized ReplySurbs. */
-struct mc_surbs {
-	struct mc_surbs *next;
-	uint8_t tag[16];
-	uint8_t rotation;
-	size_t rec_len, n, cap;
-	uint8_t *recs;
 };
 
 struct mc_loop {
@@ -123,7 +113,7 @@ struct nym_mixclient {
 	size_t queued;
 	struct mc_frag *inflight;
 	struct mc_frag *hash[1u << MC_HASH_BITS];
-	struct mc_surbs *surbs;
+	struct nym_surbstore *surbs;  /* reply SURBs anonymous senders gave us */
 	struct mc_anon *anon;
 	struct mc_pending *pending;
 	struct mc_loop loops[MC_LOOP_RING];
@@ -132,11 +122,7 @@ struct nym_mixclient {
 	int ready;
 	struct nym_mixclient_stats st;
 	uint64_t last_packet_ms; /* nym_mono_ms of the last message packet in; 0: none */
-	/* delivered-message fingerprints (open addressing, 16-byte keys) */
-	uint8_t *seen;
-	size_t seen_cap, seen_n;
-	int seen_fd;
-	char seen_path[4200];
+	struct nym_seen *seen;        /* delivered messages (seen_path); NULL: none */
 };
 
 void
@@ -248,80 +234,6 @@ send_loop(struct nym_mixclient *mc, uint64_t *loop_id)
 	struct loop_ctx x = {mc, loop_id};
 	int e = nym_courier_cover(mc->sender, &mc->routes, mc->c.rng, loop_emit, &x);
 	return e < 0 ? e : 0;
-}
-
-/* ---- SURB store -------------------------------------------------------------- */
-
-static struct mc_surbs *
-surbs_of(struct nym_mixclient *mc, const uint8_t tag[16])
-{
-	for (struct mc_surbs *s = mc->surbs; s; s = s->next)
-		if (!memcmp(s->tag, tag, 16))
-			return s;
-	return NULL;
-}
-
-static size_t
-surb_count(struct nym_mixclient *mc, const uint8_t tag[16])
-{
-	struct mc_surbs *s = surbs_of(mc, tag);
-	return s ? s->n : 0;
-}
-
-/* Take the most recent SURB of tag into rs. */
-static int
-surb_take(struct nym_mixclient *mc, const uint8_t tag[16], struct nym_reply_surb *rs)
-{
-	struct mc_surbs *s = surbs_of(mc, tag);
-	int e;
-	while (s && s->n) {
-		s->n--;
-		e = nym_reply_surb_parse(rs, s->recs + s->n * s->rec_len, s->rec_len);
-		nym_wipe(s->recs + s->n * s->rec_len, s->rec_len);
-		if (e == 0) {
-			rs->key_rotation = s->rotation;
-			return 0;
-		}
-	}
-	return NYM_ENOTFOUND;
-}
-
-static void
-store_surbs(struct nym_mixclient *mc, const struct nym_message *msg)
-{
-	struct mc_surbs *s;
-	if (!msg->nsurbs || !msg->surb_len)
-		return;
-	if ((s = surbs_of(mc, msg->sender_tag)) && s->rec_len != msg->surb_len) {
-		/* another SURB format from the same tag: the new one wins */
-		nym_wipe(s->recs, s->cap * s->rec_len);
-		s->n = 0;
-		s->rec_len = msg->surb_len;
-	}
-	if (!s) {
-		if (!(s = calloc(1, sizeof *s)))
-			return;
-		memcpy(s->tag, msg->sender_tag, 16);
-		s->rec_len = msg->surb_len;
-		s->next = mc->surbs;
-		mc->surbs = s;
-	}
-	if (s->n + msg->nsurbs > s->cap) {
-		size_t cap = s->n + msg->nsurbs + 16;
-		uint8_t *nr = calloc(cap, s->rec_len);
-		if (!nr)
-			return;
-		if (s->recs) {
-			memcpy(nr, s->recs, s->n * s->rec_len);
-			nym_wipe(s->recs, s->cap * s->rec_len);
-			free(s->recs);
-		}
-		s->recs = nr;
-		s->cap = cap;
-	}
-	memcpy(s->recs + s->n * s->rec_len, msg->surbs, msg->nsurbs * s->rec_len);
-	s->n += msg->nsurbs;
-	s->rotation = msg->content_tag >= NYM_REPLIABLE_DATA_V2 ? msg->surb_rotation : NYM_ROTATION_UNKNOWN;
 }
 
 /* ---- queue ------------------------------------------------------------------ */
@@ -584,7 +496,7 @@ sweep_fire(struct nym_timer *t, void *arg)
 		struct emit_ctx x = {mc, f->m, f};
 		if (f->m->reply) {
 			struct nym_reply_surb rs;
-			if (surb_take(mc, f->m->tag, &rs) < 0) {
+			if (nym_surbstore_take(mc->surbs, f->m->tag, &rs) < 0) {
 				warn(mc, "no reply SURB left to retransmit a reply packet (%s)", NYM_ENOTFOUND);
 				frag_lost(mc, f);
 				continue;
@@ -798,7 +710,7 @@ reply_now(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data, 
 	msg.data_len = len;
 	n = nym_message_encoded_len(&msg);
 	need = nym_message_packets(n, NYM_FRAGMENT_CAPACITY(nym_size_tag_plaintext(NYM_SIZE_REGULAR)));
-	if (need > surb_count(mc, tag))
+	if (need > nym_surbstore_count(mc->surbs, tag))
 		return NYM_EFULL;
 	if (!(buf = malloc(n)))
 		return NYM_ENOMEM;
@@ -811,7 +723,7 @@ reply_now(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data, 
 		free(buf);
 		return NYM_ENOMEM;
 	}
-	while (got < need && surb_take(mc, tag, &rs[got]) == 0)
+	while (got < need && nym_surbstore_take(mc->surbs, tag, &rs[got]) == 0)
 		got++;
 	m->reply = 1;
 	memcpy(m->tag, tag, 16);
@@ -837,7 +749,7 @@ surb_request(struct nym_mixclient *mc, const uint8_t tag[16], uint32_t amount)
 	struct mc_msg *m;
 	int e;
 
-	if (surb_take(mc, tag, &rs) < 0)
+	if (nym_surbstore_take(mc->surbs, tag, &rs) < 0)
 		return NYM_ENOTFOUND;
 	if (!(m = msg_new(mc, 0))) {
 		nym_wipe(&rs, sizeof rs);
@@ -861,7 +773,7 @@ int
 nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data,
     size_t len, uint64_t lane, uint64_t *msg_id)
 {
-	size_t have = surb_count(mc, tag), need;
+	size_t have = nym_surbstore_count(mc->surbs, tag), need;
 	struct mc_pending *p;
 	int e;
 
@@ -1036,108 +948,6 @@ on_ack(struct nym_mixclient *mc, const uint8_t id[NYM_FRAG_ID_LEN])
 		}
 }
 
-/* ---- delivered messages, remembered across restarts ----------------------- */
-
-static int
-seen_slot(struct nym_mixclient *mc, const uint8_t fp[16], int insert)
-{
-	size_t mask = mc->seen_cap - 1, i;
-	uint64_t h;
-	memcpy(&h, fp, 8);
-	for (i = (size_t)h & mask;; i = (i + 1) & mask) {
-		uint8_t *e = mc->seen + i * 16;
-		static const uint8_t zero[16];
-		if (!memcmp(e, fp, 16))
-			return 1;
-		if (!memcmp(e, zero, 16)) {
-			if (insert && mc->seen_n < mc->seen_cap / 2) {
-				memcpy(e, fp, 16);
-				mc->seen_n++;
-			}
-			return 0;
-		}
-	}
-}
-
-static void
-seen_fp(uint8_t fp[16], uint32_t set_id, const uint8_t *data, size_t len)
-{
-	struct nym_blake3 h;
-	uint8_t id[4] = {(uint8_t)(set_id >> 24), (uint8_t)(set_id >> 16), (uint8_t)(set_id >> 8),
-	                 (uint8_t)set_id}, out[32];
-	nym_blake3_init(&h);
-	nym_blake3_update(&h, id, 4);
-	nym_blake3_update(&h, data, len);
-	nym_blake3_final(&h, out, 32);
-	memcpy(fp, out, 16);
-	if (!memcmp(fp, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16))
-		fp[0] = 1; /* all-zero marks an empty slot */
-}
-
-/* Load the records younger than a day, write them back compacted
- * (atomically), keep the file open for appending. */
-static int
-seen_open(struct nym_mixclient *mc, const char *path)
-{
-	FILE *f;
-	uint8_t rec[MC_SEEN_REC];
-	uint64_t now = (uint64_t)time(NULL);
-	char tmp[4300];
-	int fd;
-
-	mc->seen_cap = 1u << 19; /* room for MC_SEEN_MAX at half load */
-	if (!(mc->seen = calloc(mc->seen_cap, 16)))
-		return NYM_ENOMEM;
-	snprintf(mc->seen_path, sizeof mc->seen_path, "%s", path);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return NYM_EIO;
-	if ((f = fopen(path, "rb"))) {
-		while (fread(rec, 1, MC_SEEN_REC, f) == MC_SEEN_REC) {
-			uint64_t t = 0;
-			for (int i = 16; i < 24; i++)
-				t = t << 8 | rec[i];
-			if (t + MC_SEEN_SECS < now || mc->seen_n >= MC_SEEN_MAX || seen_slot(mc, rec, 1))
-				continue;
-			if (write(fd, rec, MC_SEEN_REC) != MC_SEEN_REC) {
-				fclose(f);
-				close(fd);
-				unlink(tmp);
-				return NYM_EIO;
-			}
-		}
-		fclose(f);
-	}
-	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
-		close(fd);
-		unlink(tmp);
-		return NYM_EIO;
-	}
-	close(fd);
-	if ((mc->seen_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
-		return NYM_EIO;
-	return 0;
-}
-
-/* 1 if the message was delivered before (drop it); else remember it. */
-static int
-seen_check(struct nym_mixclient *mc, uint32_t set_id, const uint8_t *data, size_t len)
-{
-	uint8_t rec[MC_SEEN_REC];
-	uint64_t now = (uint64_t)time(NULL);
-	if (!mc->seen)
-		return 0;
-	seen_fp(rec, set_id, data, len);
-	if (seen_slot(mc, rec, 1))
-		return 1;
-	for (int i = 23; i >= 16; i--, now >>= 8)
-		rec[i] = (uint8_t)now;
-	if (mc->seen_fd >= 0 && write(mc->seen_fd, rec, MC_SEEN_REC) != MC_SEEN_REC)
-		warn(mc, "cannot remember a delivered message (%s): a retransmitted copy may be "
-		         "delivered again after a restart", NYM_EIO);
-	return 0;
-}
-
 /* A peer we wrote to anonymously asks for more SURBs: send them (at most
  * 500, 100 per message), as the official client does. */
 static void
@@ -1184,7 +994,10 @@ deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 			mc->ev.message(mc, msg->data, msg->data_len, NULL, mc->ev.arg);
 		break;
 	case NYM_MESSAGE_REPLIABLE:
-		store_surbs(mc, msg);
+		if (msg->nsurbs && msg->surb_len &&
+		    nym_surbstore_add(mc->surbs, msg->sender_tag, msg->surbs, msg->nsurbs, msg->surb_len,
+		        msg->content_tag >= NYM_REPLIABLE_DATA_V2 ? msg->surb_rotation : NYM_ROTATION_UNKNOWN) < 0)
+			warn(mc, "cannot keep the reply SURBs of a message: %s", NYM_ENOMEM);
 		pending_retry(mc, msg->sender_tag);
 		if ((msg->content_tag == NYM_REPLIABLE_DATA_V1 ||
 		        msg->content_tag == NYM_REPLIABLE_DATA_V2) && mc->ev.message)
@@ -1234,7 +1047,11 @@ gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
 	if (k == NYM_RECV_ACK)
 		on_ack(mc, r.frag_id);
 	else if (k == NYM_RECV_MESSAGE) {
-		if (seen_check(mc, r.set_id, r.data, r.len))
+		int d = mc->seen ? nym_seen_check(mc->seen, r.set_id, r.data, r.len, (uint64_t)time(NULL)) : 0;
+		if (d == NYM_EIO)
+			warn(mc, "cannot remember a delivered message (%s): a retransmitted copy may be "
+			         "delivered again after a restart", NYM_EIO);
+		if (d == 1)
 			mc->st.duplicates++;
 		else
 			deliver(mc, &r.msg);
@@ -1317,14 +1134,14 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 	mcfg.key_rotation = mc->rotation;
 	mcfg.ack_wait_multiplier = c->ack_wait_multiplier;
 	mcfg.ack_wait_addition_ms = (uint64_t)c->ack_wait_addition_ms;
-	if (!(mc->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
+	if (!(mc->surbs = nym_surbstore_new()) ||
+	    !(mc->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
 	    !(mc->sender = nym_courier_sender_new(&mc->keys, c->gateway, &mcfg)) ||
 	    !(mc->receiver = nym_courier_receiver_new(&mc->keys, mc->rkeys, NULL))) {
 		nym_mixclient_free(mc);
 		return NYM_ENOMEM;
 	}
-	mc->seen_fd = -1;
-	if (c->seen_path && (e = seen_open(mc, c->seen_path)) < 0) {
+	if (c->seen_path && (e = nym_seen_open(&mc->seen, c->seen_path, (uint64_t)time(NULL))) < 0) {
 		nym_mixclient_free(mc);
 		return e;
 	}
@@ -1371,13 +1188,7 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	nym_timer_free(mc->pump);
 	while (mc->msgs)
 		msg_free(mc, mc->msgs);
-	for (struct mc_surbs *s = mc->surbs, *n; s; s = n) {
-		n = s->next;
-		if (s->recs)
-			nym_wipe(s->recs, s->cap * s->rec_len);
-		free(s->recs);
-		free(s);
-	}
+	nym_surbstore_free(mc->surbs);
 	for (struct mc_anon *a = mc->anon, *n; a; a = n) {
 		n = a->next;
 		free(a);
@@ -1390,9 +1201,7 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	nym_courier_receiver_free(mc->receiver);
 	nym_reply_keys_free(mc->rkeys);
 	nym_wipe(&mc->keys, sizeof mc->keys);
-	if (mc->seen_fd > 0)
-		close(mc->seen_fd);
-	free(mc->seen);
+	nym_seen_free(mc->seen);
 	free(mc);
 }
 

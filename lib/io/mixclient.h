@@ -46,10 +46,9 @@ struct nym_mixclient_config {
 	int max_retries;                     /* gateway reconnections (gwclient) */
 	double ack_wait_multiplier;          /* 1.5 */
 	double ack_wait_addition_ms;         /* 1500 */
-	/* Messages delivered are remembered here for 24 h (file of 24-byte
-	 * records: 16-byte fingerprint of set id and content, u64 BE Unix
-	 * time), so that a retransmitted copy arriving after a restart is not
-	 * delivered again. NULL: only in memory (the reassembler's own memory). */
+	/* Messages delivered are remembered here for 24 h (io/seen.h), so
+	 * that a retransmitted copy arriving after a restart is not delivered
+	 * again. NULL: only in memory (the reassembler's own memory). */
 	const char *seen_path;
 };
 /* The official defaults for everything but keys/dir/topo/gateway/rng. */
