@@ -1,17 +1,16 @@
-/* mixclient.c — the run-time client of mixclient.h. Packets come from the
- * one-call message layer (courier.h): a message is turned into MixPackets
- * when it is queued, each kept with its fragment so that a retransmission
- * can rebuild it; the ack timer of a packet starts when it leaves the
- * queue. Loop cover comes from courier too; its ephemeral key identifies a
- * returning loop (round-trip times for nym-cover). */
+/* mixclient.c — the run-time client of mixclient.h: the I/O around the
+ * engine of proto/mixcore.h (queue, retransmission, pacing), driven from one
+ * timer of the caller's loop and the gateway session. Packets come from the
+ * one-call message layer (courier.h) into the core as messages are queued;
+ * a retransmission is rebuilt through courier (a reply through a SURB of
+ * proto/surbstore.h). Loop cover comes from courier too; its ephemeral key
+ * identifies a returning loop (round-trip times for nym-cover). Delivered
+ * messages are checked against io/seen.h. */
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/codec.h"
