@@ -47,6 +47,22 @@ tool_client_keep(struct nym_mixclient *mc, const uint8_t *data, size_t len, cons
 		warnx("a message for this identity arrived (%zu bytes); kept for nym-recv", len);
 }
 
+/* nym_mixclient_setup, or die with its reason and, for an identity that has
+ * no keys yet, how to make them. */
+static void tool_client_setup(struct nym_mixclient_setup *su, const char *home, const char *id,
+    const char *topo, const char *api, const struct nym_rng *rng) __attribute__((unused));
+static void
+tool_client_setup(struct nym_mixclient_setup *su, const char *home, const char *id,
+    const char *topo, const char *api, const struct nym_rng *rng)
+{
+	char err[600];
+	int e = nym_mixclient_setup(su, home, id, topo, api, rng, err, sizeof err);
+	if (e == NYM_ENOTFOUND)
+		die("%s; create it with: nym-keygen --id %s", err, id);
+	if (e < 0)
+		die("%s", err);
+}
+
 /* Stop: let the message packets already on their way in arrive (printed or
  * kept; the gateway has forgotten them once pushed) for as long as they keep
  * coming, at most a second; close; give queued packets half a second to

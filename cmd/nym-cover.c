@@ -227,7 +227,7 @@ main(int argc, char **argv)
 	struct nym_mixclient_setup su;
 	struct nym_mixclient_config cfg;
 	struct nym_loop *loop;
-	char err[600], dir[4096], sock[4200];
+	char dir[4096], sock[4200];
 	int e, have_setup = 0;
 	C.rng = &rng;
 	if (nym_client_dir(dir, sizeof dir, home, id) < 0)
@@ -246,8 +246,7 @@ main(int argc, char **argv)
 			die("cannot connect to %s", sock);
 	} else {
 		tool_need_network(topo, api);
-		if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
-			die("%s", err);
+		tool_client_setup(&su, home, id, topo, api, &rng);
 		have_setup = 1;
 		nym_mixclient_setup_config(&su, &rng, &cfg);
 		if (gwurl)

@@ -496,9 +496,8 @@ main(int argc, char **argv)
 	struct nym_rng rng = nym_rng_system();
 	struct nym_mixclient_setup su;
 	struct nym_mixclient_config cfg;
-	char err[600], sock[4200];
-	if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
-		die("%s", err);
+	char sock[4200];
+	tool_client_setup(&su, home, id, topo, api, &rng);
 
 	tool_signals(on_signal);
 

@@ -329,10 +329,8 @@ main(int argc, char **argv)
 		nym_timer_set(poll, 100000);
 	} else {
 		struct nym_mixclient_config cfg;
-		char err[600];
 		tool_need_network(topo, api);
-		if (nym_mixclient_setup(&su, home, id, topo, api, &rng, err, sizeof err) < 0)
-			die("%s", err);
+		tool_client_setup(&su, home, id, topo, api, &rng);
 		have_setup = 1;
 		if (!nym_topology_find_identity(su.topo, to.gateway)) {
 			char b58[64];

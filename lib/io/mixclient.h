@@ -46,10 +46,9 @@ struct nym_mixclient_config {
 	int max_retries;                     /* gateway reconnections (gwclient) */
 	double ack_wait_multiplier;          /* 1.5 */
 	double ack_wait_addition_ms;         /* 1500 */
-	/* Messages delivered are remembered here for 24 h (file of 24-byte
-	 * records: 16-byte fingerprint of set id and content, u64 BE Unix
-	 * time), so that a retransmitted copy arriving after a restart is not
-	 * delivered again. NULL: only in memory (the reassembler's own memory). */
+	/* Messages delivered are remembered here for 24 h (io/seen.h), so
+	 * that a retransmitted copy arriving after a restart is not delivered
+	 * again. NULL: only in memory (the reassembler's own memory). */
 	const char *seen_path;
 };
 /* The official defaults for everything but keys/dir/topo/gateway/rng. */
@@ -142,7 +141,8 @@ void nym_mixclient_stats(const struct nym_mixclient *mc, struct nym_mixclient_st
  * under home (keys.h layout), its keys, the topology (a file, or fetched from
  * a nym-api URL), and its gateway: the one in gateway_identity.pem, or, for
  * a client without one, a gateway of the topology chosen at random (it is
- * registered there on first connection). On failure err holds one line. */
+ * registered there on first connection). On failure err holds one line;
+ * NYM_ENOTFOUND: the identity has no keys (the tool says how to make them). */
 struct nym_mixclient_setup {
 	char dir[4096];
 	struct nym_client_keys keys;

@@ -434,8 +434,13 @@ nym_courier_cover(struct nym_courier_sender *s, const struct nym_route_source *r
 
 	if ((e = route(s, &fwd, v, s->gateway, s->keys.identity_pk, s->cfg.packet_delay_ns, routes, rng)) < 0 ||
 	    (e = route(s, &ackr, v, s->gateway, s->keys.identity_pk, s->cfg.ack_delay_ns, routes, rng)) < 0 ||
-	    (e = nym_cover_packet(&s->ctx, s->buf + PKT_OFF, s->packet_len, &fwd, &ackr, s->keys.ack_key,
-	                          s->keys.encryption_pk, rng)) < 0 ||
+	    (e = nym_cover_plaintext(&s->ctx, s->buf + PKT_OFF, s->packet_len, &ackr, s->keys.ack_key,
+	                             s->keys.encryption_pk, rng)) < 0)
+		return e;
+	memcpy(p.cover_epk, s->buf + PKT_OFF + NYM_PACKET_PREFIX_OFF, 32);
+	if ((e = nym_sphinx_create(&s->ctx, s->buf + PKT_OFF, s->packet_len, &fwd,
+	                           s->buf + PKT_OFF + NYM_PACKET_PLAINTEXT_OFF,
+	                           s->packet_len - NYM_PACKET_PLAINTEXT_OFF - 1, rng)) < 0 ||
 	    (e = finish(s, &p, fwd.hop[0].address, NYM_SPHINX_ADDR_LEN, s->cfg.key_rotation)) < 0)
 		return e;
 	p.count = 1;

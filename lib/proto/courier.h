@@ -64,6 +64,9 @@ struct nym_courier_packet {
 	const uint8_t *fragment;      /* the fragment (for nym_courier_resend) */
 	size_t fragment_len;
 	int reply;                    /* built from a SURB */
+	uint8_t cover_epk[32];        /* loop cover: its ephemeral key, the prefix its
+	                               * payload comes back with (tells our loops);
+	                               * else zero */
 };
 /* Return 0 to go on, a negative code to stop (it is passed back). */
 typedef int (*nym_courier_emit_fn)(void *ctx, const struct nym_courier_packet *p);

@@ -23,10 +23,9 @@ nym_cover_is(const uint8_t *data, size_t len)
 }
 
 int
-nym_cover_packet(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t packet_len,
-                 const struct nym_sphinx_route *fwd, const struct nym_sphinx_route *ack_route,
-                 const uint8_t ack_key[16], const uint8_t own_encryption_pk[32],
-                 const struct nym_rng *rng)
+nym_cover_plaintext(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t packet_len,
+                    const struct nym_sphinx_route *ack_route, const uint8_t ack_key[16],
+                    const uint8_t own_encryption_pk[32], const struct nym_rng *rng)
 {
 	static const uint8_t cover_id[NYM_FRAG_ID_LEN];
 	size_t cap;
@@ -38,8 +37,19 @@ nym_cover_packet(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t packet_len,
 	nym_cover_content(packet + NYM_PACKET_FRAGMENT_OFF, cap);
 	if ((e = nym_ack_block(ctx, packet + NYM_PACKET_PLAINTEXT_OFF, ack_route, ack_key, cover_id, rng)) < 0)
 		return e;
-	if ((e = nym_payload_encrypt(ctx ? &ctx->aes : NULL, packet + NYM_PACKET_PREFIX_OFF,
-	                             packet + NYM_PACKET_FRAGMENT_OFF, cap, own_encryption_pk, rng)) < 0)
+	return nym_payload_encrypt(ctx ? &ctx->aes : NULL, packet + NYM_PACKET_PREFIX_OFF,
+	                           packet + NYM_PACKET_FRAGMENT_OFF, cap, own_encryption_pk, rng);
+}
+
+int
+nym_cover_packet(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t packet_len,
+                 const struct nym_sphinx_route *fwd, const struct nym_sphinx_route *ack_route,
+                 const uint8_t ack_key[16], const uint8_t own_encryption_pk[32],
+                 const struct nym_rng *rng)
+{
+	int e;
+
+	if ((e = nym_cover_plaintext(ctx, packet, packet_len, ack_route, ack_key, own_encryption_pk, rng)) < 0)
 		return e;
 	return nym_sphinx_create(ctx, packet, packet_len, fwd, packet + NYM_PACKET_PLAINTEXT_OFF,
 	                         packet_len - NYM_PACKET_PLAINTEXT_OFF - 1, rng);

@@ -36,5 +36,13 @@ int nym_cover_packet(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t packet_
                      const struct nym_sphinx_route *fwd, const struct nym_sphinx_route *ack_route,
                      const uint8_t ack_key[16], const uint8_t own_encryption_pk[32],
                      const struct nym_rng *rng);
+/* The same packet's Sphinx plaintext only, in place at
+ * packet + NYM_PACKET_PLAINTEXT_OFF: ack block, then e_pk at
+ * packet + NYM_PACKET_PREFIX_OFF (the prefix the payload comes back with,
+ * which is how a client tells its own loops), then the encrypted content.
+ * nym_cover_packet is this followed by nym_sphinx_create over fwd. */
+int nym_cover_plaintext(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t packet_len,
+                        const struct nym_sphinx_route *ack_route, const uint8_t ack_key[16],
+                        const uint8_t own_encryption_pk[32], const struct nym_rng *rng);
 
 #endif
