@@ -245,16 +245,24 @@ read_blob(FILE *f, const char *what, size_t *len)
 	return out;
 }
 
+/* Whether len is one of the Sphinx packet sizes (not Outfox). */
+static int
+sphinx_size(size_t len)
+{
+	int t = nym_size_tag_of_len(len);
+	return t >= 0 && nym_size_tag_plaintext((uint8_t)t) >= 0;
+}
+
 /* A MixPacket (v2, else v1) around a Sphinx packet, as --nym writes them:
  * returns its version, or 0 when b is none. */
 static int
 as_mix_packet(struct nym_mix_packet *mp, const uint8_t *b, size_t len)
 {
 	if (nym_mix_packet_decode(mp, NYM_MIX_PACKET_V2, b, len) == 0 &&
-	    nym_packet_size_of_len(mp->packet_len) >= 0)
+	    sphinx_size(mp->packet_len))
 		return NYM_MIX_PACKET_V2;
 	if (nym_mix_packet_decode(mp, NYM_MIX_PACKET_V1, b, len) == 0 &&
-	    nym_packet_size_of_len(mp->packet_len) >= 0)
+	    sphinx_size(mp->packet_len))
 		return NYM_MIX_PACKET_V1;
 	return 0;
 }
@@ -268,11 +276,11 @@ read_packet(size_t *len)
 	uint8_t *p = read_blob(stdin, "packet", len);
 	if (*len == 0)
 		die("no packet on standard input");
-	if (nym_packet_size_of_len(*len) < 0 && as_mix_packet(&mp, p, *len)) {
+	if (!sphinx_size(*len) && as_mix_packet(&mp, p, *len)) {
 		memmove(p, mp.packet, mp.packet_len);
 		*len = mp.packet_len;
 	}
-	if (nym_packet_size_of_len(*len) < 0)
+	if (!sphinx_size(*len))
 		die("packet is %zu bytes, not a Nym Sphinx packet size (regular 2413, ack 386, "
 		    "extended8 8557, extended16 16749, extended32 33133)", *len);
 	return p;
@@ -422,7 +430,7 @@ static uint8_t *
 read_payload(size_t *len)
 {
 	uint8_t *m = read_all(stdin, len, NYM_PACKET_MAX_LEN);
-	size_t cap = nym_packet_plaintext_len(opt.size_tag);
+	size_t cap = (size_t)nym_size_tag_plaintext(opt.size_tag);
 	if (!m && errno == EFBIG)
 		die("payload is larger than any packet (at most %zu bytes for %s)", cap,
 		    nym_packet_size_name(opt.size_tag));
@@ -444,7 +452,7 @@ do_wrap(void)
 {
 	struct nym_sphinx_route r;
 	struct nym_rng rng = nym_rng_system();
-	size_t mlen, len = nym_packet_len(opt.size_tag);
+	size_t mlen, len = (size_t)nym_size_tag_len(opt.size_tag);
 	uint8_t *msg, *pkt = malloc(len);
 	int rc;
 
@@ -669,7 +677,7 @@ do_use_surb(void)
 {
 	FILE *f = fopen(opt.surb_file, "rb");
 	struct nym_surb s;
-	size_t sl, mlen, len = nym_packet_len(opt.size_tag);
+	size_t sl, mlen, len = (size_t)nym_size_tag_len(opt.size_tag);
 	uint8_t *sb, *msg, *pkt = malloc(len);
 	char h[NYM_NODE_ADDR_STR_MAX];
 	int rc;
@@ -1004,9 +1012,9 @@ payload_kind(size_t len)
 	if (len == NYM_ACK_BODY_LEN)
 		return 3;
 	for (size_t i = 0; i < sizeof tags; i++) {
-		if (len == nym_packet_plaintext_len(tags[i]))
+		if (len == (size_t)nym_size_tag_plaintext(tags[i]))
 			return 1;
-		if (len + NYM_ACK_BLOCK_LEN == nym_packet_plaintext_len(tags[i]))
+		if (len + NYM_ACK_BLOCK_LEN == (size_t)nym_size_tag_plaintext(tags[i]))
 			return 2;
 	}
 	return 0;
@@ -1212,7 +1220,7 @@ do_decrypt(void)
 	struct nym_reply_keys *rk = NULL;
 	struct decrypt_state d = { 0 };
 	char dir[4096];
-	size_t idx = 0, rec = nym_packet_plaintext_len(opt.size_tag), n;
+	size_t idx = 0, rec = (size_t)nym_size_tag_plaintext(opt.size_tag), n;
 	int c;
 
 	load_client(&keys, dir, sizeof dir);
@@ -1401,7 +1409,7 @@ do_inspect(void)
 		free(pkt);
 		return status;
 	}
-	if (nym_packet_size_of_len(len) < 0 && (mpv = as_mix_packet(&mp, pkt, len))) {
+	if (!sphinx_size(len) && (mpv = as_mix_packet(&mp, pkt, len))) {
 		json_t *m = json_object();
 		char h[NYM_NODE_ADDR_STR_MAX];
 		addr_text(h, sizeof h, mp.next_hop, mp.next_hop_len);
@@ -1417,7 +1425,7 @@ do_inspect(void)
 	if (len < NYM_SPHINX_MIN_PACKET)
 		die("packet is %zu bytes, shorter than the smallest Sphinx packet (%d)", len,
 		    NYM_SPHINX_MIN_PACKET);
-	tag = nym_packet_size_of_len(len);
+	tag = sphinx_size(len) ? nym_size_tag_of_len(len) : NYM_ESIZE;
 	json_object_set_new(o, "size", json_integer((json_int_t)len));
 	json_object_set_new(o, "size_class", tag < 0 ? json_null() : json_string(nym_packet_size_name((uint8_t)tag)));
 	json_object_set_new(o, "header_len", json_integer(NYM_SPHINX_HEADER_LEN));
@@ -1533,7 +1541,7 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			t = nym_packet_size_by_name(optarg);
-			if (t < 0 || nym_packet_len((uint8_t)t) == 0)
+			if (t < 0 || nym_size_tag_plaintext((uint8_t)t) < 0)
 				usage_error("--size must be regular, ack, extended8, extended16 or extended32");
 			opt.size_tag = (uint8_t)t;
 			break;

@@ -47,13 +47,15 @@
 #define NYM_MIX_PACKET_V2 2
 #define NYM_NEXT_HOP_MAX 19
 
-/* Packet length for a size tag, or NYM_EFLAG. */
+/* The one set of size queries (packet.h only names the tags).
+ * Packet length for any size tag, Outfox included, or NYM_EFLAG. */
 long nym_size_tag_len(uint8_t tag);
-/* Size tag for a packet length (the first match, Sphinx sizes before
- * Outfox), or NYM_ESIZE. */
+/* Size tag for a packet length, Outfox included (lengths are unique), or
+ * NYM_ESIZE. */
 int nym_size_tag_of_len(size_t len);
-/* Sphinx plaintext size for a Mix size tag (2048 for regular, 21 for ack,
- * ...), or NYM_EFLAG. */
+/* Sphinx plaintext size for a Sphinx size tag (2048 for regular, 21 for
+ * ack, ...), or NYM_EFLAG for Outfox and unknown tags: >= 0 exactly for the
+ * Sphinx classes 1..5. Sphinx payload = nym_size_tag_len - 348. */
 long nym_size_tag_plaintext(uint8_t tag);
 /* The rotation byte for a network key_rotation_id: 0 and 0xffffffff →
  * Unknown, odd → Odd, even → Even. */
