@@ -1001,25 +1001,6 @@ do_nym(void)
 	return EXIT_OK;
 }
 
-/* What a final-hop payload of len bytes is: 1 = Sphinx plaintext with the
- * SURB-ack block (as --unwrap writes it), 2 = a gateway push (the same
- * without the block), 3 = an ack body, 0 = none of them. */
-static int
-payload_kind(size_t len)
-{
-	static const uint8_t tags[] = { NYM_SIZE_REGULAR, NYM_SIZE_EXTENDED8, NYM_SIZE_EXTENDED16,
-	                                NYM_SIZE_EXTENDED32 };
-	if (len == NYM_ACK_BODY_LEN)
-		return 3;
-	for (size_t i = 0; i < sizeof tags; i++) {
-		if (len == (size_t)nym_size_tag_plaintext(tags[i]))
-			return 1;
-		if (len + NYM_ACK_BLOCK_LEN == (size_t)nym_size_tag_plaintext(tags[i]))
-			return 2;
-	}
-	return 0;
-}
-
 static const char payload_sizes[] =
 	"2048 regular, 8192 extended8, 16384 extended16, 32768 extended32; or a gateway push, "
 	"405 bytes fewer; or a 21-byte ack";
@@ -1028,41 +1009,14 @@ static const char payload_sizes[] =
 static int
 payload_push(const uint8_t *b, size_t len, const uint8_t **push, size_t *plen, size_t idx)
 {
-	struct nym_mix_packet ack;
-	int k = payload_kind(len);
+	int k = nym_courier_payload_push(b, len, push, plen);
 
-	if (!k)
+	if (k == NYM_ESIZE)
 		die("payload %zu is %zu bytes, not a final-hop payload (%s)", idx, len, payload_sizes);
-	if (k != 1) {
-		*push = b;
-		*plen = len;
-		return k;
-	}
-	if (nym_ack_block_split(&ack, push, plen, b, len) < 0)
+	if (k < 0)
 		die("payload %zu does not start with a SURB-ack block (its first 19 bytes are no node "
 		    "address): not a final-hop payload", idx);
 	return k;
-}
-
-static const char *
-message_type_name(uint8_t t)
-{
-	return t == NYM_MESSAGE_PLAIN ? "plain" : t == NYM_MESSAGE_REPLIABLE ? "repliable" :
-	       t == NYM_MESSAGE_REPLY ? "reply" : "unknown";
-}
-
-static const char *
-content_name(const struct nym_message *m)
-{
-	if (m->type == NYM_MESSAGE_PLAIN)
-		return "data";
-	if (m->type == NYM_MESSAGE_REPLY)
-		return m->content_tag == NYM_REPLY_DATA ? "data" : "surb_request";
-	switch (m->content_tag) {
-	case NYM_REPLIABLE_DATA_V1: case NYM_REPLIABLE_DATA_V2: return "data";
-	case NYM_REPLIABLE_SURBS_V1: case NYM_REPLIABLE_SURBS_V2: return "additional_surbs";
-	default: return "heartbeat";
-	}
 }
 
 /* The message fields as JSON (data as base64, text when UTF-8). */
@@ -1072,8 +1026,8 @@ message_json(json_t *o, const struct nym_message *m)
 	char b58[NYM_B58_KEY_MAX];
 	json_t *txt;
 
-	json_object_set_new(o, "type", json_string(message_type_name(m->type)));
-	json_object_set_new(o, "content", json_string(content_name(m)));
+	json_object_set_new(o, "type", json_string(nym_message_type_name(m->type)));
+	json_object_set_new(o, "content", json_string(nym_message_content_name(m)));
 	json_object_set_new(o, "size", json_integer((json_int_t)m->data_len));
 	json_object_set_new(o, "data", jbytes(m->data ? m->data : (const uint8_t *)"", m->data_len, B64));
 	if (m->data && (txt = json_stringn((const char *)m->data, m->data_len)))
@@ -1175,9 +1129,10 @@ decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 				char b58[NYM_B58_KEY_MAX];
 				nym_base58_encode(b58, sizeof b58, m->sender_tag, 16);
 				warnx("anonymous message (%s) with %zu reply SURBs, sender tag %s",
-				      content_name(m), m->nsurbs, b58);
+				      nym_message_content_name(m), m->nsurbs, b58);
 			} else if (!m->data) {
-				warnx("%s message (%s) with no data", message_type_name(m->type), content_name(m));
+				warnx("%s message (%s) with no data", nym_message_type_name(m->type),
+				      nym_message_content_name(m));
 			}
 		}
 	}
@@ -1287,9 +1242,9 @@ inspect_payload(const uint8_t *b, size_t len)
 	int k = payload_push(b, len, &push, &plen, 1), status = EXIT_OK;
 	char s[NYM_NODE_ADDR_STR_MAX];
 
-	json_object_set_new(o, "kind", json_string(k == 1 ? "final_payload" : k == 2 ? "gateway_push" : "ack"));
+	json_object_set_new(o, "kind", json_string(nym_courier_payload_kind_name(k)));
 	json_object_set_new(o, "size", json_integer((json_int_t)len));
-	if (k == 1) {
+	if (k == NYM_PAYLOAD_FINAL) {
 		json_t *a = json_object();
 		addr_text(s, sizeof s, b, NYM_ACK_FIRST_HOP_LEN);
 		json_object_set_new(a, "first_hop", json_string(s));
@@ -1297,7 +1252,7 @@ inspect_payload(const uint8_t *b, size_t len)
 		json_object_set_new(a, "alpha", jbytes(b + NYM_ACK_FIRST_HOP_LEN, 32, HEX));
 		json_object_set_new(o, "surb_ack", a);
 	}
-	if (k != 3)
+	if (k != NYM_PAYLOAD_ACK)
 		json_object_set_new(o, "prefix", jbytes(push, 32, HEX));
 	if (opt.id) {
 		struct nym_client_keys keys;
@@ -1309,7 +1264,7 @@ inspect_payload(const uint8_t *b, size_t len)
 		if (!frag)
 			die("out of memory");
 		load_client(&keys, dir, sizeof dir);
-		if (k == 3) {
+		if (k == NYM_PAYLOAD_ACK) {
 			uint32_t set_id;
 			uint8_t pos;
 			if (nym_ack_open(aes, frag, push, plen, keys.ack_key) < 0 ||
@@ -1367,7 +1322,7 @@ inspect_payload(const uint8_t *b, size_t len)
 					json_t *mj = json_object();
 					long ul;
 					struct nym_message m;
-					json_object_set_new(mj, "type", json_string(message_type_name(f.payload[0])));
+					json_object_set_new(mj, "type", json_string(nym_message_type_name(f.payload[0])));
 					if (f.payload[0] == NYM_MESSAGE_REPLIABLE && f.payload_len > 1 + NYM_SENDER_TAG_LEN) {
 						/* visible in the first fragment of a longer message too */
 						char b58[NYM_B58_KEY_MAX];
@@ -1403,7 +1358,7 @@ do_inspect(void)
 	struct nym_mix_packet mp;
 	int tag, mpv, status = EXIT_OK;
 
-	if (payload_kind(len)) {
+	if (nym_courier_payload_kind(len)) {
 		json_decref(o);
 		status = inspect_payload(pkt, len);
 		free(pkt);

@@ -174,4 +174,19 @@ void nym_courier_received_free(struct nym_courier_received *out);
 /* The reassembler, e.g. for nym_reasm_expire on a timer. */
 struct nym_reasm *nym_courier_receiver_reasm(struct nym_courier_receiver *r);
 
+/* What a final-hop payload is, told by its length alone (for tools that
+ * inspect bytes; spec/nym-message.md §5): */
+#define NYM_PAYLOAD_NONE 0   /* none of these lengths */
+#define NYM_PAYLOAD_FINAL 1  /* Sphinx plaintext (2048, 8192, 16384, 32768), SURB-ack block first */
+#define NYM_PAYLOAD_PUSH 2   /* what the gateway pushes: the same, 405 bytes fewer */
+#define NYM_PAYLOAD_ACK 3    /* an ack body (21) */
+int nym_courier_payload_kind(size_t len);
+/* "final_payload", "gateway_push", "ack"; NULL for NONE or another value. */
+const char *nym_courier_payload_kind_name(int kind);
+/* The part of a payload the gateway pushes to its client (the input of
+ * nym_courier_receive): after the SURB-ack block for FINAL, else all of it.
+ * Returns the kind, NYM_ESIZE (NONE), or NYM_EADDR (the block's first hop is
+ * no node address). */
+int nym_courier_payload_push(const uint8_t *payload, size_t len, const uint8_t **push, size_t *push_len);
+
 #endif

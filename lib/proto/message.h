@@ -83,6 +83,13 @@ int nym_message_parse(struct nym_message *m, const uint8_t *buf, size_t len);
 size_t nym_message_encoded_len(const struct nym_message *m);
 int nym_message_encode(uint8_t *out, size_t cap, const struct nym_message *m);
 
+/* Names as nym-sphinx-wrap prints them: the type ("plain", "repliable",
+ * "reply", "unknown" for any other byte) and the content ("data",
+ * "additional_surbs", "heartbeat" for repliable; "data", "surb_request" for
+ * reply; "data" for plain). */
+const char *nym_message_type_name(uint8_t type);
+const char *nym_message_content_name(const struct nym_message *m);
+
 /* Length of the message inside padded bytes (before the last 0x01), or
  * NYM_EFORMAT when there is no marker. */
 long nym_message_unpad(const uint8_t *padded, size_t len);
