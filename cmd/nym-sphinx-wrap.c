@@ -892,7 +892,8 @@ emit_packet(void *ctx, const struct nym_courier_packet *p)
 	if (nym_mix_packet_decode(&mp, NYM_MIX_PACKET_V2, p->mix_packet, p->mix_packet_len) < 0)
 		die("internal error: a MixPacket that does not decode");
 	addr_text(hop, sizeof hop, mp.next_hop, mp.next_hop_len);
-	nym_fragment_id_decode(&set_id, &pos, p->frag_id);
+	if (nym_fragment_id_decode(&set_id, &pos, p->frag_id) < 0)
+		die("internal error: a fragment id that does not decode");
 	nym_hex_encode(id, sizeof id, p->frag_id, NYM_FRAG_ID_LEN);
 	json_object_set_new(o, "index", json_integer((json_int_t)p->index));
 	json_object_set_new(o, "count", json_integer((json_int_t)p->count));

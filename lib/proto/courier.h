@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 #include "proto/ack.h"
 #include "proto/chunking.h"
@@ -168,8 +169,8 @@ void nym_courier_receiver_free(struct nym_courier_receiver *r);
  * NYM_EFORMAT (not a fragment: wrong key, corrupt, or a malformed message),
  * NYM_EREPLAY (fragment of an already delivered set), NYM_EFULL (reassembly
  * limit), NYM_ESIZE. now_ms: caller's monotonic clock. */
-int nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t len, uint64_t now_ms,
-                    struct nym_courier_received *out);
+NYM_MUST_CHECK int nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t len, uint64_t now_ms,
+                                   struct nym_courier_received *out);
 void nym_courier_received_free(struct nym_courier_received *out);
 /* The reassembler, e.g. for nym_reasm_expire on a timer. */
 struct nym_reasm *nym_courier_receiver_reasm(struct nym_courier_receiver *r);
@@ -187,6 +188,6 @@ const char *nym_courier_payload_kind_name(int kind);
  * nym_courier_receive): after the SURB-ack block for FINAL, else all of it.
  * Returns the kind, NYM_ESIZE (NONE), or NYM_EADDR (the block's first hop is
  * no node address). */
-int nym_courier_payload_push(const uint8_t *payload, size_t len, const uint8_t **push, size_t *push_len);
+NYM_MUST_CHECK int nym_courier_payload_push(const uint8_t *payload, size_t len, const uint8_t **push, size_t *push_len);
 
 #endif

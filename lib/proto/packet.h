@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "proto/framing.h"
 
 /* The tag for a config name ("regular", "ack", "extended8", "extended16",
@@ -45,9 +46,9 @@ struct nym_node_addr {
 int nym_node_addr_encode(uint8_t *out, size_t outlen, const struct nym_node_addr *a);
 /* Read an encoding (padding after it ignored); returns its unpadded
  * length, or NYM_EADDR (unknown type byte, too few bytes). */
-int nym_node_addr_decode(struct nym_node_addr *a, const uint8_t *in, size_t len);
+NYM_MUST_CHECK int nym_node_addr_decode(struct nym_node_addr *a, const uint8_t *in, size_t len);
 /* "1.2.3.4:1789" or "[::1]:1789" (port 1..65535); NYM_EADDR otherwise. */
-int nym_node_addr_parse(struct nym_node_addr *a, const char *s);
+NYM_MUST_CHECK int nym_node_addr_parse(struct nym_node_addr *a, const char *s);
 /* The same forms; returns the string length or NYM_ESIZE / NYM_EADDR. */
 int nym_node_addr_format(char *out, size_t cap, const struct nym_node_addr *a);
 
