@@ -170,7 +170,7 @@ ceil_emit(void *arg, const struct nym_courier_packet *p)
 			return NYM_EMAC;
 	/* gateway -> recipient: the payload after the ack block, sealed, opened */
 	const uint8_t *pl = c->pkt + out.payload_off + 16 + 405;
-	size_t plen = nym_packet_plaintext_len(NYM_SIZE_REGULAR) - 405;
+	size_t plen = (size_t)nym_size_tag_plaintext(NYM_SIZE_REGULAR) - 405;
 	n = nym_gw_bin_seal(c->frame, 40000, 1, pl, plen, c->gw_key, c->rng);
 	n = nym_gw_bin_open(&kind, c->pt, 40000, c->frame, (size_t)n, c->gw_key);
 	memset(&rec, 0, sizeof rec);

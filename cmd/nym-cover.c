@@ -235,7 +235,7 @@ main(int argc, char **argv)
 	snprintf(sock, sizeof sock, "%s/control.sock", dir);
 
 	tool_signals(on_signal);
-	if (nym_loop_new(&loop, getenv("NYM_CA_FILE")) < 0)
+	if (tool_loop_new(&loop) < 0)
 		die("cannot set up the event loop");
 	if (strlen(sock) < 108 && nym_unix_alive(sock)) {
 		/* nym-recv holds the gateway connection: it sends the loops */

@@ -109,7 +109,7 @@ on_frame(void *ctx, const struct nym_netio_addr *from, const uint8_t *frame, siz
 		nym_mixer_count_drop(n->mx, NYM_MIXER_DROP_FRAME);
 		return;
 	}
-	if (h.packet_type != NYM_PACKET_TYPE_MIX || nym_packet_len(h.size_tag) == 0) {
+	if (h.packet_type != NYM_PACKET_TYPE_MIX || nym_size_tag_plaintext(h.size_tag) < 0) {
 		/* Outfox: a valid frame, but not a packet this node processes. */
 		nym_mixer_count_drop(n->mx, NYM_MIXER_DROP_SIZE);
 		return;

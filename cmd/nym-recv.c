@@ -501,7 +501,7 @@ main(int argc, char **argv)
 
 	tool_signals(on_signal);
 
-	if (nym_loop_new(&R.loop, getenv("NYM_CA_FILE")) < 0)
+	if (tool_loop_new(&R.loop) < 0)
 		die("cannot set up the event loop");
 	/* one nym-recv per identity: the control socket says whether one runs */
 	snprintf(sock, sizeof sock, "%s/control.sock", su.dir);

@@ -276,7 +276,7 @@ main(int argc, char **argv)
 	if (nym_client_dir(dir, sizeof dir, home, id) < 0)
 		usage_error("bad identity name '%s'", id);
 	snprintf(sock, sizeof sock, "%s/control.sock", dir);
-	if (nym_loop_new(&S.loop, getenv("NYM_CA_FILE")) < 0)
+	if (tool_loop_new(&S.loop) < 0)
 		die("cannot set up the event loop");
 	int via_recv = !direct && strlen(sock) < 108 && nym_unix_alive(sock);
 	if ((surbs >= 0 || reply_s) && !via_recv)

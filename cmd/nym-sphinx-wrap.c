@@ -245,16 +245,24 @@ read_blob(FILE *f, const char *what, size_t *len)
 	return out;
 }
 
+/* Whether len is one of the Sphinx packet sizes (not Outfox). */
+static int
+sphinx_size(size_t len)
+{
+	int t = nym_size_tag_of_len(len);
+	return t >= 0 && nym_size_tag_plaintext((uint8_t)t) >= 0;
+}
+
 /* A MixPacket (v2, else v1) around a Sphinx packet, as --nym writes them:
  * returns its version, or 0 when b is none. */
 static int
 as_mix_packet(struct nym_mix_packet *mp, const uint8_t *b, size_t len)
 {
 	if (nym_mix_packet_decode(mp, NYM_MIX_PACKET_V2, b, len) == 0 &&
-	    nym_packet_size_of_len(mp->packet_len) >= 0)
+	    sphinx_size(mp->packet_len))
 		return NYM_MIX_PACKET_V2;
 	if (nym_mix_packet_decode(mp, NYM_MIX_PACKET_V1, b, len) == 0 &&
-	    nym_packet_size_of_len(mp->packet_len) >= 0)
+	    sphinx_size(mp->packet_len))
 		return NYM_MIX_PACKET_V1;
 	return 0;
 }
@@ -268,11 +276,11 @@ read_packet(size_t *len)
 	uint8_t *p = read_blob(stdin, "packet", len);
 	if (*len == 0)
 		die("no packet on standard input");
-	if (nym_packet_size_of_len(*len) < 0 && as_mix_packet(&mp, p, *len)) {
+	if (!sphinx_size(*len) && as_mix_packet(&mp, p, *len)) {
 		memmove(p, mp.packet, mp.packet_len);
 		*len = mp.packet_len;
 	}
-	if (nym_packet_size_of_len(*len) < 0)
+	if (!sphinx_size(*len))
 		die("packet is %zu bytes, not a Nym Sphinx packet size (regular 2413, ack 386, "
 		    "extended8 8557, extended16 16749, extended32 33133)", *len);
 	return p;
@@ -422,7 +430,7 @@ static uint8_t *
 read_payload(size_t *len)
 {
 	uint8_t *m = read_all(stdin, len, NYM_PACKET_MAX_LEN);
-	size_t cap = nym_packet_plaintext_len(opt.size_tag);
+	size_t cap = (size_t)nym_size_tag_plaintext(opt.size_tag);
 	if (!m && errno == EFBIG)
 		die("payload is larger than any packet (at most %zu bytes for %s)", cap,
 		    nym_packet_size_name(opt.size_tag));
@@ -444,7 +452,7 @@ do_wrap(void)
 {
 	struct nym_sphinx_route r;
 	struct nym_rng rng = nym_rng_system();
-	size_t mlen, len = nym_packet_len(opt.size_tag);
+	size_t mlen, len = (size_t)nym_size_tag_len(opt.size_tag);
 	uint8_t *msg, *pkt = malloc(len);
 	int rc;
 
@@ -669,7 +677,7 @@ do_use_surb(void)
 {
 	FILE *f = fopen(opt.surb_file, "rb");
 	struct nym_surb s;
-	size_t sl, mlen, len = nym_packet_len(opt.size_tag);
+	size_t sl, mlen, len = (size_t)nym_size_tag_len(opt.size_tag);
 	uint8_t *sb, *msg, *pkt = malloc(len);
 	char h[NYM_NODE_ADDR_STR_MAX];
 	int rc;
@@ -884,7 +892,8 @@ emit_packet(void *ctx, const struct nym_courier_packet *p)
 	if (nym_mix_packet_decode(&mp, NYM_MIX_PACKET_V2, p->mix_packet, p->mix_packet_len) < 0)
 		die("internal error: a MixPacket that does not decode");
 	addr_text(hop, sizeof hop, mp.next_hop, mp.next_hop_len);
-	nym_fragment_id_decode(&set_id, &pos, p->frag_id);
+	if (nym_fragment_id_decode(&set_id, &pos, p->frag_id) < 0)
+		die("internal error: a fragment id that does not decode");
 	nym_hex_encode(id, sizeof id, p->frag_id, NYM_FRAG_ID_LEN);
 	json_object_set_new(o, "index", json_integer((json_int_t)p->index));
 	json_object_set_new(o, "count", json_integer((json_int_t)p->count));
@@ -993,25 +1002,6 @@ do_nym(void)
 	return EXIT_OK;
 }
 
-/* What a final-hop payload of len bytes is: 1 = Sphinx plaintext with the
- * SURB-ack block (as --unwrap writes it), 2 = a gateway push (the same
- * without the block), 3 = an ack body, 0 = none of them. */
-static int
-payload_kind(size_t len)
-{
-	static const uint8_t tags[] = { NYM_SIZE_REGULAR, NYM_SIZE_EXTENDED8, NYM_SIZE_EXTENDED16,
-	                                NYM_SIZE_EXTENDED32 };
-	if (len == NYM_ACK_BODY_LEN)
-		return 3;
-	for (size_t i = 0; i < sizeof tags; i++) {
-		if (len == nym_packet_plaintext_len(tags[i]))
-			return 1;
-		if (len + NYM_ACK_BLOCK_LEN == nym_packet_plaintext_len(tags[i]))
-			return 2;
-	}
-	return 0;
-}
-
 static const char payload_sizes[] =
 	"2048 regular, 8192 extended8, 16384 extended16, 32768 extended32; or a gateway push, "
 	"405 bytes fewer; or a 21-byte ack";
@@ -1020,41 +1010,14 @@ static const char payload_sizes[] =
 static int
 payload_push(const uint8_t *b, size_t len, const uint8_t **push, size_t *plen, size_t idx)
 {
-	struct nym_mix_packet ack;
-	int k = payload_kind(len);
+	int k = nym_courier_payload_push(b, len, push, plen);
 
-	if (!k)
+	if (k == NYM_ESIZE)
 		die("payload %zu is %zu bytes, not a final-hop payload (%s)", idx, len, payload_sizes);
-	if (k != 1) {
-		*push = b;
-		*plen = len;
-		return k;
-	}
-	if (nym_ack_block_split(&ack, push, plen, b, len) < 0)
+	if (k < 0)
 		die("payload %zu does not start with a SURB-ack block (its first 19 bytes are no node "
 		    "address): not a final-hop payload", idx);
 	return k;
-}
-
-static const char *
-message_type_name(uint8_t t)
-{
-	return t == NYM_MESSAGE_PLAIN ? "plain" : t == NYM_MESSAGE_REPLIABLE ? "repliable" :
-	       t == NYM_MESSAGE_REPLY ? "reply" : "unknown";
-}
-
-static const char *
-content_name(const struct nym_message *m)
-{
-	if (m->type == NYM_MESSAGE_PLAIN)
-		return "data";
-	if (m->type == NYM_MESSAGE_REPLY)
-		return m->content_tag == NYM_REPLY_DATA ? "data" : "surb_request";
-	switch (m->content_tag) {
-	case NYM_REPLIABLE_DATA_V1: case NYM_REPLIABLE_DATA_V2: return "data";
-	case NYM_REPLIABLE_SURBS_V1: case NYM_REPLIABLE_SURBS_V2: return "additional_surbs";
-	default: return "heartbeat";
-	}
 }
 
 /* The message fields as JSON (data as base64, text when UTF-8). */
@@ -1064,8 +1027,8 @@ message_json(json_t *o, const struct nym_message *m)
 	char b58[NYM_B58_KEY_MAX];
 	json_t *txt;
 
-	json_object_set_new(o, "type", json_string(message_type_name(m->type)));
-	json_object_set_new(o, "content", json_string(content_name(m)));
+	json_object_set_new(o, "type", json_string(nym_message_type_name(m->type)));
+	json_object_set_new(o, "content", json_string(nym_message_content_name(m)));
 	json_object_set_new(o, "size", json_integer((json_int_t)m->data_len));
 	json_object_set_new(o, "data", jbytes(m->data ? m->data : (const uint8_t *)"", m->data_len, B64));
 	if (m->data && (txt = json_stringn((const char *)m->data, m->data_len)))
@@ -1167,9 +1130,10 @@ decrypt_one(struct decrypt_state *d, const uint8_t *b, size_t len, size_t idx)
 				char b58[NYM_B58_KEY_MAX];
 				nym_base58_encode(b58, sizeof b58, m->sender_tag, 16);
 				warnx("anonymous message (%s) with %zu reply SURBs, sender tag %s",
-				      content_name(m), m->nsurbs, b58);
+				      nym_message_content_name(m), m->nsurbs, b58);
 			} else if (!m->data) {
-				warnx("%s message (%s) with no data", message_type_name(m->type), content_name(m));
+				warnx("%s message (%s) with no data", nym_message_type_name(m->type),
+				      nym_message_content_name(m));
 			}
 		}
 	}
@@ -1212,7 +1176,7 @@ do_decrypt(void)
 	struct nym_reply_keys *rk = NULL;
 	struct decrypt_state d = { 0 };
 	char dir[4096];
-	size_t idx = 0, rec = nym_packet_plaintext_len(opt.size_tag), n;
+	size_t idx = 0, rec = (size_t)nym_size_tag_plaintext(opt.size_tag), n;
 	int c;
 
 	load_client(&keys, dir, sizeof dir);
@@ -1279,9 +1243,9 @@ inspect_payload(const uint8_t *b, size_t len)
 	int k = payload_push(b, len, &push, &plen, 1), status = EXIT_OK;
 	char s[NYM_NODE_ADDR_STR_MAX];
 
-	json_object_set_new(o, "kind", json_string(k == 1 ? "final_payload" : k == 2 ? "gateway_push" : "ack"));
+	json_object_set_new(o, "kind", json_string(nym_courier_payload_kind_name(k)));
 	json_object_set_new(o, "size", json_integer((json_int_t)len));
-	if (k == 1) {
+	if (k == NYM_PAYLOAD_FINAL) {
 		json_t *a = json_object();
 		addr_text(s, sizeof s, b, NYM_ACK_FIRST_HOP_LEN);
 		json_object_set_new(a, "first_hop", json_string(s));
@@ -1289,7 +1253,7 @@ inspect_payload(const uint8_t *b, size_t len)
 		json_object_set_new(a, "alpha", jbytes(b + NYM_ACK_FIRST_HOP_LEN, 32, HEX));
 		json_object_set_new(o, "surb_ack", a);
 	}
-	if (k != 3)
+	if (k != NYM_PAYLOAD_ACK)
 		json_object_set_new(o, "prefix", jbytes(push, 32, HEX));
 	if (opt.id) {
 		struct nym_client_keys keys;
@@ -1301,7 +1265,7 @@ inspect_payload(const uint8_t *b, size_t len)
 		if (!frag)
 			die("out of memory");
 		load_client(&keys, dir, sizeof dir);
-		if (k == 3) {
+		if (k == NYM_PAYLOAD_ACK) {
 			uint32_t set_id;
 			uint8_t pos;
 			if (nym_ack_open(aes, frag, push, plen, keys.ack_key) < 0 ||
@@ -1359,7 +1323,7 @@ inspect_payload(const uint8_t *b, size_t len)
 					json_t *mj = json_object();
 					long ul;
 					struct nym_message m;
-					json_object_set_new(mj, "type", json_string(message_type_name(f.payload[0])));
+					json_object_set_new(mj, "type", json_string(nym_message_type_name(f.payload[0])));
 					if (f.payload[0] == NYM_MESSAGE_REPLIABLE && f.payload_len > 1 + NYM_SENDER_TAG_LEN) {
 						/* visible in the first fragment of a longer message too */
 						char b58[NYM_B58_KEY_MAX];
@@ -1395,13 +1359,13 @@ do_inspect(void)
 	struct nym_mix_packet mp;
 	int tag, mpv, status = EXIT_OK;
 
-	if (payload_kind(len)) {
+	if (nym_courier_payload_kind(len)) {
 		json_decref(o);
 		status = inspect_payload(pkt, len);
 		free(pkt);
 		return status;
 	}
-	if (nym_packet_size_of_len(len) < 0 && (mpv = as_mix_packet(&mp, pkt, len))) {
+	if (!sphinx_size(len) && (mpv = as_mix_packet(&mp, pkt, len))) {
 		json_t *m = json_object();
 		char h[NYM_NODE_ADDR_STR_MAX];
 		addr_text(h, sizeof h, mp.next_hop, mp.next_hop_len);
@@ -1417,7 +1381,7 @@ do_inspect(void)
 	if (len < NYM_SPHINX_MIN_PACKET)
 		die("packet is %zu bytes, shorter than the smallest Sphinx packet (%d)", len,
 		    NYM_SPHINX_MIN_PACKET);
-	tag = nym_packet_size_of_len(len);
+	tag = sphinx_size(len) ? nym_size_tag_of_len(len) : NYM_ESIZE;
 	json_object_set_new(o, "size", json_integer((json_int_t)len));
 	json_object_set_new(o, "size_class", tag < 0 ? json_null() : json_string(nym_packet_size_name((uint8_t)tag)));
 	json_object_set_new(o, "header_len", json_integer(NYM_SPHINX_HEADER_LEN));
@@ -1533,7 +1497,7 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			t = nym_packet_size_by_name(optarg);
-			if (t < 0 || nym_packet_len((uint8_t)t) == 0)
+			if (t < 0 || nym_size_tag_plaintext((uint8_t)t) < 0)
 				usage_error("--size must be regular, ack, extended8, extended16 or extended32");
 			opt.size_tag = (uint8_t)t;
 			break;

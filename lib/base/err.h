@@ -37,6 +37,10 @@ enum {
 	NYM_EROUTE = -26,    /* bad route (length, unknown node) */
 };
 
+/* On MAC checks, decryption and parsers of untrusted bytes: a caller that
+ * drops the result would act on unverified or unparsed data. */
+#define NYM_MUST_CHECK __attribute__((warn_unused_result))
+
 /* Words for an error code; never NULL. */
 const char *nym_strerror(int err);
 

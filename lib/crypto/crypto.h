@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 
 #define NYM_X25519_LEN 32
@@ -55,13 +56,13 @@ int nym_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint
 /* 0 when valid, NYM_EMAC when not. libsodium's rules, which are stricter
  * than dalek's verify for degenerate keys and R (small order, non-canonical
  * encodings); identical for honestly generated keys and signatures. */
-int nym_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32]);
+NYM_MUST_CHECK int nym_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32]);
 /* 0 when pk decodes as a compressed Edwards point, NYM_EKEY when not: the
  * rule of ed25519-dalek VerifyingKey::from_bytes (curve25519-dalek
  * decompress): y = low 255 bits, non-canonical y >= p taken mod p, point
  * exists iff (y^2-1)/(dy^2+1) is a square; small-order points and x = 0 with
  * the sign bit set are accepted (libsodium's is_valid_point would refuse). */
-int nym_ed25519_pk_valid(const uint8_t pk[32]);
+NYM_MUST_CHECK int nym_ed25519_pk_valid(const uint8_t pk[32]);
 
 /* --- hashes, MACs, KDFs ---------------------------------------------------- */
 void nym_sha256(uint8_t out[32], const uint8_t *in, size_t len);
@@ -104,7 +105,7 @@ int nym_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
                      const uint8_t key[32], const uint8_t nonce[8]);
 
 /* Constant-time comparison: 0 when equal. */
-int nym_ct_eq(const uint8_t *a, const uint8_t *b, size_t len);
+NYM_MUST_CHECK int nym_ct_eq(const uint8_t *a, const uint8_t *b, size_t len);
 /* Wipe a secret (sodium_memzero). */
 void nym_wipe(void *p, size_t len);
 

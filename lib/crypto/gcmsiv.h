@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define NYM_GCMSIV_KEY_LEN 32
 #define NYM_GCMSIV_NONCE_LEN 12
 #define NYM_GCMSIV_TAG_LEN 16
@@ -19,9 +21,9 @@ int nym_gcmsiv_encrypt(uint8_t *out, const uint8_t *in, size_t len,
 /* in is ciphertext || tag (len >= 16); out receives len - 16 bytes.
  * NYM_EMAC when the tag does not verify (out is then zeroed); NYM_ESHORT when
  * len < 16. out may equal in (both directions). */
-int nym_gcmsiv_decrypt(uint8_t *out, const uint8_t *in, size_t len,
-                       const uint8_t *ad, size_t adlen,
-                       const uint8_t key[32], const uint8_t nonce[12]);
+NYM_MUST_CHECK int nym_gcmsiv_decrypt(uint8_t *out, const uint8_t *in, size_t len,
+                                      const uint8_t *ad, size_t adlen,
+                                      const uint8_t key[32], const uint8_t nonce[12]);
 
 /* Reusable form for a session key (the gateway channel): init fetches the
  * cipher and keys AES once; seal/open derive the per-nonce keys without
@@ -35,8 +37,8 @@ struct nym_gcmsiv {
 int nym_gcmsiv_init(struct nym_gcmsiv *c, const uint8_t key[32]);
 int nym_gcmsiv_seal(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
                     const uint8_t *ad, size_t adlen, const uint8_t nonce[12]);
-int nym_gcmsiv_open(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
-                    const uint8_t *ad, size_t adlen, const uint8_t nonce[12]);
+NYM_MUST_CHECK int nym_gcmsiv_open(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
+                                   const uint8_t *ad, size_t adlen, const uint8_t nonce[12]);
 void nym_gcmsiv_free(struct nym_gcmsiv *c);
 
 /* POLYVAL(H, data) of RFC 8452 §3, data zero-padded to whole blocks

@@ -17,12 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define NYM_LIONESS_KEY_LEN 192
 /* The crate refuses blocks of 32 bytes or less. */
 #define NYM_LIONESS_MIN_LEN 33
 
 /* 0, or NYM_ESIZE when len < NYM_LIONESS_MIN_LEN (block untouched). */
 int nym_lioness_encrypt(uint8_t *block, size_t len, const uint8_t key[NYM_LIONESS_KEY_LEN]);
-int nym_lioness_decrypt(uint8_t *block, size_t len, const uint8_t key[NYM_LIONESS_KEY_LEN]);
+NYM_MUST_CHECK int nym_lioness_decrypt(uint8_t *block, size_t len, const uint8_t key[NYM_LIONESS_KEY_LEN]);
 
 #endif

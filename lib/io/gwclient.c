@@ -574,16 +574,21 @@ default_ca(void)
 }
 
 int
-nym_loop_new(struct nym_loop **out, const char *ca_file)
+nym_loop_new(struct nym_loop **out, const struct nym_loop_opts *o)
 {
+	static const struct nym_loop_opts none = { 0 };
 	struct lws_context_creation_info ci;
-	struct nym_loop *l = calloc(1, sizeof *l);
+	struct nym_loop *l;
 
-	if (!l)
+	_Static_assert(NYM_LOOP_LOG_ERR == LLL_ERR && NYM_LOOP_LOG_WARN == LLL_WARN &&
+	               NYM_LOOP_LOG_NOTICE == LLL_NOTICE && NYM_LOOP_LOG_INFO == LLL_INFO,
+	               "NYM_LOOP_LOG_* are lws's LLL_* bits");
+	if (!o)
+		o = &none;
+	if (!(l = calloc(1, sizeof *l)))
 		return NYM_ENOMEM;
-	/* lws logs to stderr by default; lib/ does not print */
-	lws_set_log_level(getenv("NYM_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO : 0,
-	    NULL);
+	/* lws logs to stderr by default; lib/ does not print: only the tool's emit */
+	lws_set_log_level(o->lws_emit ? o->lws_log : 0, o->lws_emit);
 	memset(&ci, 0, sizeof ci);
 	ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	ci.user = l;
@@ -597,7 +602,7 @@ nym_loop_new(struct nym_loop **out, const char *ca_file)
 	ci.protocols = ws_protocols;
 	ci.vhost_name = "nym-client";
 	ci.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	ci.client_ssl_ca_filepath = ca_file ? ca_file : default_ca();
+	ci.client_ssl_ca_filepath = o->ca_file ? o->ca_file : default_ca();
 	if (!(l->client_vh = lws_create_vhost(l->ctx, &ci))) {
 		lws_context_destroy(l->ctx);
 		free(l);

@@ -23,9 +23,26 @@ struct nym_timer;
 
 /* ---- event loop ---------------------------------------------------------- */
 
-/* ca_file: PEM bundle used to verify wss:// servers; NULL = the system bundle
- * (the first of the usual Debian/Red Hat paths that exists). */
-int nym_loop_new(struct nym_loop **out, const char *ca_file);
+/* libwebsockets' own log levels (its LLL_* bits), for nym_loop_opts. */
+#define NYM_LOOP_LOG_ERR 1
+#define NYM_LOOP_LOG_WARN 2
+#define NYM_LOOP_LOG_NOTICE 4
+#define NYM_LOOP_LOG_INFO 8
+
+struct nym_loop_opts {
+	/* PEM bundle used to verify wss:// servers; NULL = the system bundle
+	 * (the first of the usual Debian/Red Hat paths that exists). */
+	const char *ca_file;
+	/* libwebsockets' log: a mask of NYM_LOOP_LOG_* and the tool's function
+	 * that gets each line (newline included). lib/ never prints, so lws is
+	 * silent unless both are set. lws's log is process-wide: the last loop
+	 * created sets it. */
+	int lws_log;
+	void (*lws_emit)(int level, const char *line);
+};
+
+/* o NULL = the system bundle, lws silent. */
+int nym_loop_new(struct nym_loop **out, const struct nym_loop_opts *o);
 /* Closes every connection (without callbacks) and frees the loop. */
 void nym_loop_free(struct nym_loop *l);
 /* Wait up to timeout_ms for network events or timers and dispatch them.

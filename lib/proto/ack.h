@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 #include "crypto/crypto.h"
 #include "proto/chunking.h"
@@ -41,8 +42,8 @@ int nym_ack_body(struct nym_aes128_ctr *aes, uint8_t body[NYM_ACK_BODY_LEN],
                  const struct nym_rng *rng);
 /* Decrypt a pushed 21-byte ack into the 5-byte fragment id (any other
  * length: NYM_ESIZE). Use nym_fragment_id_decode / nym_ack_is_cover on it. */
-int nym_ack_open(struct nym_aes128_ctr *aes, uint8_t frag_id[NYM_FRAG_ID_LEN], const uint8_t *blob,
-                 size_t len, const uint8_t key[NYM_ACK_KEY_LEN]);
+NYM_MUST_CHECK int nym_ack_open(struct nym_aes128_ctr *aes, uint8_t frag_id[NYM_FRAG_ID_LEN], const uint8_t *blob,
+                                size_t len, const uint8_t key[NYM_ACK_KEY_LEN]);
 /* 1 for the loop-cover identifier 00 00 00 00 00. */
 int nym_ack_is_cover(const uint8_t frag_id[NYM_FRAG_ID_LEN]);
 
@@ -56,8 +57,8 @@ int nym_ack_block(struct nym_sphinx_ctx *ctx, uint8_t block[NYM_ACK_BLOCK_LEN],
  * forward (next hop = the block's first hop, packet = the 386 bytes, type
  * Mix, rotation copied by the caller) and the rest to push to the client.
  * NYM_ESHORT (fewer than 405 bytes), NYM_EADDR (bad first hop). */
-int nym_ack_block_split(struct nym_mix_packet *ack, const uint8_t **push, size_t *push_len,
-                        const uint8_t *plaintext, size_t len);
+NYM_MUST_CHECK int nym_ack_block_split(struct nym_mix_packet *ack, const uint8_t **push, size_t *push_len,
+                                       const uint8_t *plaintext, size_t len);
 
 /* Where the parts of a fragment-carrying packet are assembled in place in
  * the packet buffer before Sphinx wraps it (so nothing is copied): the

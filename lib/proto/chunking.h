@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 
 #define NYM_FRAG_HEADER_LEN 7
@@ -49,14 +50,14 @@ struct nym_fragment {
 
 /* Parse by the reference parser's rules (flag bits, 1 <= position <= total,
  * link placement, ids non-zero, link != id). NYM_ESHORT / NYM_EFORMAT. */
-int nym_fragment_parse(struct nym_fragment *f, const uint8_t *buf, size_t len);
+NYM_MUST_CHECK int nym_fragment_parse(struct nym_fragment *f, const uint8_t *buf, size_t len);
 /* Write f's header (7 or 10 bytes); returns its length. f must be valid. */
 int nym_fragment_header_write(uint8_t out[NYM_FRAG_LINKED_HEADER_LEN], const struct nym_fragment *f);
 
 /* The 5-byte fragment identifier. decode rejects a negative set id (top
  * bit set) with NYM_EFORMAT. */
 void nym_fragment_id_encode(uint8_t out[NYM_FRAG_ID_LEN], uint32_t set_id, uint8_t position);
-int nym_fragment_id_decode(uint32_t *set_id, uint8_t *position, const uint8_t in[NYM_FRAG_ID_LEN]);
+NYM_MUST_CHECK int nym_fragment_id_decode(uint32_t *set_id, uint8_t *position, const uint8_t in[NYM_FRAG_ID_LEN]);
 
 /* Number of sets for n padded bytes at capacity P (§4.5.3). */
 size_t nym_chunking_sets(size_t n, size_t P);

@@ -563,3 +563,50 @@ nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t 
 	out->position = f.position;
 	return out->kind = NYM_RECV_MESSAGE;
 }
+
+int
+nym_courier_payload_kind(size_t len)
+{
+	static const uint8_t tags[] = { NYM_SIZE_REGULAR, NYM_SIZE_EXTENDED8, NYM_SIZE_EXTENDED16,
+	                                NYM_SIZE_EXTENDED32 };
+	if (len == NYM_ACK_BODY_LEN)
+		return NYM_PAYLOAD_ACK;
+	for (size_t i = 0; i < sizeof tags; i++) {
+		size_t plain = (size_t)nym_size_tag_plaintext(tags[i]);
+		if (len == plain)
+			return NYM_PAYLOAD_FINAL;
+		if (len + NYM_ACK_BLOCK_LEN == plain)
+			return NYM_PAYLOAD_PUSH;
+	}
+	return NYM_PAYLOAD_NONE;
+}
+
+const char *
+nym_courier_payload_kind_name(int kind)
+{
+	switch (kind) {
+	case NYM_PAYLOAD_FINAL: return "final_payload";
+	case NYM_PAYLOAD_PUSH: return "gateway_push";
+	case NYM_PAYLOAD_ACK: return "ack";
+	default: return NULL;
+	}
+}
+
+int
+nym_courier_payload_push(const uint8_t *payload, size_t len, const uint8_t **push, size_t *push_len)
+{
+	struct nym_mix_packet ack;
+	int k = nym_courier_payload_kind(len), rc;
+
+	if (k == NYM_PAYLOAD_NONE)
+		return NYM_ESIZE;
+	if (k != NYM_PAYLOAD_FINAL) {
+		*push = payload;
+		*push_len = len;
+		return k;
+	}
+	/* FINAL is at least 2048 bytes: only the first hop can be wrong */
+	if ((rc = nym_ack_block_split(&ack, push, push_len, payload, len)) < 0)
+		return rc;
+	return k;
+}

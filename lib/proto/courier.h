@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 #include "proto/ack.h"
 #include "proto/chunking.h"
@@ -171,10 +172,25 @@ void nym_courier_receiver_free(struct nym_courier_receiver *r);
  * NYM_EFORMAT (not a fragment: wrong key, corrupt, or a malformed message),
  * NYM_EREPLAY (fragment of an already delivered set), NYM_EFULL (reassembly
  * limit), NYM_ESIZE. now_ms: caller's monotonic clock. */
-int nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t len, uint64_t now_ms,
-                    struct nym_courier_received *out);
+NYM_MUST_CHECK int nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t len, uint64_t now_ms,
+                                   struct nym_courier_received *out);
 void nym_courier_received_free(struct nym_courier_received *out);
 /* The reassembler, e.g. for nym_reasm_expire on a timer. */
 struct nym_reasm *nym_courier_receiver_reasm(struct nym_courier_receiver *r);
+
+/* What a final-hop payload is, told by its length alone (for tools that
+ * inspect bytes; spec/nym-message.md §5): */
+#define NYM_PAYLOAD_NONE 0   /* none of these lengths */
+#define NYM_PAYLOAD_FINAL 1  /* Sphinx plaintext (2048, 8192, 16384, 32768), SURB-ack block first */
+#define NYM_PAYLOAD_PUSH 2   /* what the gateway pushes: the same, 405 bytes fewer */
+#define NYM_PAYLOAD_ACK 3    /* an ack body (21) */
+int nym_courier_payload_kind(size_t len);
+/* "final_payload", "gateway_push", "ack"; NULL for NONE or another value. */
+const char *nym_courier_payload_kind_name(int kind);
+/* The part of a payload the gateway pushes to its client (the input of
+ * nym_courier_receive): after the SURB-ack block for FINAL, else all of it.
+ * Returns the kind, NYM_ESIZE (NONE), or NYM_EADDR (the block's first hop is
+ * no node address). */
+NYM_MUST_CHECK int nym_courier_payload_push(const uint8_t *payload, size_t len, const uint8_t **push, size_t *push_len);
 
 #endif

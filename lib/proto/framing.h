@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define NYM_SIZE_REGULAR 1
 #define NYM_SIZE_ACK 2
 #define NYM_SIZE_EXTENDED32 3
@@ -47,13 +49,15 @@
 #define NYM_MIX_PACKET_V2 2
 #define NYM_NEXT_HOP_MAX 19
 
-/* Packet length for a size tag, or NYM_EFLAG. */
+/* The one set of size queries (packet.h only names the tags).
+ * Packet length for any size tag, Outfox included, or NYM_EFLAG. */
 long nym_size_tag_len(uint8_t tag);
-/* Size tag for a packet length (the first match, Sphinx sizes before
- * Outfox), or NYM_ESIZE. */
+/* Size tag for a packet length, Outfox included (lengths are unique), or
+ * NYM_ESIZE. */
 int nym_size_tag_of_len(size_t len);
-/* Sphinx plaintext size for a Mix size tag (2048 for regular, 21 for ack,
- * ...), or NYM_EFLAG. */
+/* Sphinx plaintext size for a Sphinx size tag (2048 for regular, 21 for
+ * ack, ...), or NYM_EFLAG for Outfox and unknown tags: >= 0 exactly for the
+ * Sphinx classes 1..5. Sphinx payload = nym_size_tag_len - 348. */
 long nym_size_tag_plaintext(uint8_t tag);
 /* The rotation byte for a network key_rotation_id: 0 and 0xffffffff →
  * Unknown, odd → Odd, even → Even. */
@@ -81,11 +85,11 @@ int nym_frame_header_write(uint8_t out[NYM_FRAME_HEADER_MAX], uint8_t version, s
  * the whole frame is there: the packet is buf + h->header_len. Malformed
  * headers give NYM_EVERSION (version not 7/8), NYM_ESIZE (size tag) or
  * NYM_EFLAG (packet type or rotation) as soon as the bad byte is seen. */
-long nym_frame_need(struct nym_frame_header *h, const uint8_t *buf, size_t len);
+NYM_MUST_CHECK long nym_frame_need(struct nym_frame_header *h, const uint8_t *buf, size_t len);
 /* The same verdict in the shape of netio's frame_len callback (netio.h):
  * the whole frame's length once the header is in, 0 while it is not, or the
  * negative code. */
-long nym_frame_len(const uint8_t *buf, size_t avail);
+NYM_MUST_CHECK long nym_frame_len(const uint8_t *buf, size_t avail);
 
 struct nym_mix_packet {
 	uint8_t packet_type;
@@ -99,7 +103,7 @@ struct nym_mix_packet {
 /* Length of the routing address at a (4 → 7, 6 → 19), which may be followed
  * by padding or anything; NYM_EADDR for another type byte or too few bytes.
  * (packet.h's nym_node_addr_decode reads the fields on top of this.) */
-int nym_next_hop_len(const uint8_t *a, size_t len);
+NYM_MUST_CHECK int nym_next_hop_len(const uint8_t *a, size_t len);
 /* Fill mp->next_hop from a padded (19 or 32 bytes) or unpadded address. */
 int nym_mix_packet_set_next_hop(struct nym_mix_packet *mp, const uint8_t *a, size_t len);
 
@@ -109,6 +113,6 @@ size_t nym_mix_packet_len(int version, const struct nym_mix_packet *mp);
  * length that is no packet size), NYM_EADDR, NYM_EFLAG. */
 int nym_mix_packet_encode(uint8_t *out, size_t cap, int version, const struct nym_mix_packet *mp);
 /* Parse; mp->packet points into in. Same errors. */
-int nym_mix_packet_decode(struct nym_mix_packet *mp, int version, const uint8_t *in, size_t len);
+NYM_MUST_CHECK int nym_mix_packet_decode(struct nym_mix_packet *mp, int version, const uint8_t *in, size_t len);
 
 #endif

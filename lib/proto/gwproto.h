@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 
 #define NYM_GW_PROTOCOL_VERSION 6   /* CURRENT_PROTOCOL_VERSION */
@@ -82,11 +83,11 @@ int nym_gw_hs_client_start(struct nym_gw_hs_client *hs, const uint8_t identity_s
                            uint8_t m1[NYM_GW_M1_LEN]);
 /* Checks M2 (length 124, gateway signature over Y||X with the expected
  * gateway key: NYM_EMAC when it fails), writes M3. */
-int nym_gw_hs_client_m2(struct nym_gw_hs_client *hs, const uint8_t *m2, size_t len,
-                        const struct nym_rng *rng, uint8_t m3[NYM_GW_M3_LEN]);
+NYM_MUST_CHECK int nym_gw_hs_client_m2(struct nym_gw_hs_client *hs, const uint8_t *m2, size_t len,
+                                       const struct nym_rng *rng, uint8_t m3[NYM_GW_M3_LEN]);
 /* Checks M4 ([1]); on success copies K into key. NYM_EPROTO for [0]. */
-int nym_gw_hs_client_m4(struct nym_gw_hs_client *hs, const uint8_t *m4, size_t len,
-                        uint8_t key[32]);
+NYM_MUST_CHECK int nym_gw_hs_client_m4(struct nym_gw_hs_client *hs, const uint8_t *m4, size_t len,
+                                       uint8_t key[32]);
 
 /* --- registration handshake, gateway role ------------------------------- */
 struct nym_gw_hs_gateway {
@@ -103,8 +104,8 @@ int nym_gw_hs_gateway_m1(struct nym_gw_hs_gateway *hs, const uint8_t identity_se
                          uint8_t m2[NYM_GW_M2_LEN]);
 /* Checks M3 (client signature over X||Y with C: NYM_EMAC when it fails),
  * writes M4 = [1] and copies K into key. */
-int nym_gw_hs_gateway_m3(struct nym_gw_hs_gateway *hs, const uint8_t *m3, size_t len,
-                         uint8_t m4[NYM_GW_M4_LEN], uint8_t key[32]);
+NYM_MUST_CHECK int nym_gw_hs_gateway_m3(struct nym_gw_hs_gateway *hs, const uint8_t *m3, size_t len,
+                                        uint8_t m4[NYM_GW_M4_LEN], uint8_t key[32]);
 
 /* Wipe either state (secrets included). */
 void nym_gw_hs_wipe(void *hs, size_t len);
@@ -128,11 +129,11 @@ void nym_gw_auth_signed_bytes(uint8_t out[NYM_GW_AUTH_SIGNED_LEN], const struct 
 /* Gateway, first half (no stored state needed), in the reference order:
  * version in [4, 6] (NYM_EVERSION), |timestamp - now| <= max_skew
  * (NYM_ERANGE), signature (NYM_EMAC). */
-int nym_gw_auth_check_request(const struct nym_gw_auth *a, uint64_t now, uint64_t max_skew);
+NYM_MUST_CHECK int nym_gw_auth_check_request(const struct nym_gw_auth *a, uint64_t now, uint64_t max_skew);
 /* Gateway, second half, with the stored key and the last timestamp accepted
  * for this client (0 if none): address ciphertext (NYM_EKEY when it does not
  * match), then timestamp strictly newer (NYM_EREPLAY). */
-int nym_gw_auth_check_key(const struct nym_gw_auth *a, const uint8_t key[32], uint64_t last_ts);
+NYM_MUST_CHECK int nym_gw_auth_check_key(const struct nym_gw_auth *a, const uint8_t key[32], uint64_t last_ts);
 
 /* --- text control messages (§9) ------------------------------------------ */
 enum nym_gw_type {
@@ -194,7 +195,7 @@ void nym_gw_msg_free(struct nym_gw_msg *m);
  * malformed JSON or wrong field types give NYM_EJSON. The message is
  * released on failure. Text longer than max_len is refused (NYM_ETOOBIG). */
 #define NYM_GW_JSON_MAX (1 << 20)
-int nym_gw_msg_parse(struct nym_gw_msg *m, int to_gateway, const char *json, size_t len);
+NYM_MUST_CHECK int nym_gw_msg_parse(struct nym_gw_msg *m, int to_gateway, const char *json, size_t len);
 
 /* Serialise as the reference does: compact, "type" first, fields in
  * declaration order. *out is malloc'd and NUL-terminated (free()). */
@@ -240,7 +241,7 @@ int nym_gw_creq_seal(struct nym_gw_msg *m, const struct nym_gw_creq_msg *c,
                      const uint8_t key[32], const struct nym_rng *rng);
 /* Decrypt and parse the inner JSON of an encryptedRequest/Response.
  * NYM_EMAC on a bad tag, NYM_EJSON on unknown/malformed content. */
-int nym_gw_creq_open(struct nym_gw_creq_msg *c, const struct nym_gw_msg *m, const uint8_t key[32]);
+NYM_MUST_CHECK int nym_gw_creq_open(struct nym_gw_creq_msg *c, const struct nym_gw_msg *m, const uint8_t key[32]);
 
 /* --- binary frames (§10) --------------------------------------------------- */
 #define NYM_GW_BIN_FORWARD_SPHINX 1
@@ -257,8 +258,8 @@ int nym_gw_bin_seal(uint8_t *out, size_t cap, uint8_t kind, const uint8_t *pt, s
  * frame shorter than 30 (14 when unencrypted), NYM_EFLAG for an enc_flag
  * other than 0/1, NYM_EMAC on a bad tag. enc_flag 0 is the reference quirk:
  * the 12 "nonce" bytes are skipped and the rest is taken as plaintext. */
-int nym_gw_bin_open(uint8_t *kind, uint8_t *out, size_t cap, const uint8_t *frame, size_t len,
-                    const uint8_t key[32]);
+NYM_MUST_CHECK int nym_gw_bin_open(uint8_t *kind, uint8_t *out, size_t cap, const uint8_t *frame, size_t len,
+                                   const uint8_t key[32]);
 
 /* Pushed plaintext classification as the reference client does (§10.3):
  * 21 bytes is an ack, anything else a message. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 
 struct nym_client_keys {
@@ -41,7 +42,7 @@ struct nym_address {
  * space or newline is a bad character. On failure returns NYM_EADDR (layout,
  * base58), NYM_EKEY (length, point) and, if why is not NULL, writes a
  * one-line reason such as "gateway key: 'l' at character 97 is not base58". */
-int nym_address_parse(struct nym_address *a, const char *s, char *why, size_t whycap);
+NYM_MUST_CHECK int nym_address_parse(struct nym_address *a, const char *s, char *why, size_t whycap);
 int nym_address_format(char *out, size_t cap, const struct nym_address *a);
 /* The address of a client registered with gateway gw. */
 void nym_client_address(struct nym_address *a, const struct nym_client_keys *k,

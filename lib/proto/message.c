@@ -225,3 +225,24 @@ nym_message_packets(size_t len, size_t P)
 
 	return nym_chunking_required_fragments(len + 1, P, &space);
 }
+
+const char *
+nym_message_type_name(uint8_t t)
+{
+	return t == NYM_MESSAGE_PLAIN ? "plain" : t == NYM_MESSAGE_REPLIABLE ? "repliable" :
+	       t == NYM_MESSAGE_REPLY ? "reply" : "unknown";
+}
+
+const char *
+nym_message_content_name(const struct nym_message *m)
+{
+	if (m->type == NYM_MESSAGE_PLAIN)
+		return "data";
+	if (m->type == NYM_MESSAGE_REPLY)
+		return m->content_tag == NYM_REPLY_DATA ? "data" : "surb_request";
+	switch (m->content_tag) {
+	case NYM_REPLIABLE_DATA_V1: case NYM_REPLIABLE_DATA_V2: return "data";
+	case NYM_REPLIABLE_SURBS_V1: case NYM_REPLIABLE_SURBS_V2: return "additional_surbs";
+	default: return "heartbeat";
+	}
+}

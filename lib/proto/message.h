@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define NYM_MESSAGE_PLAIN 0
 #define NYM_MESSAGE_REPLIABLE 1
 #define NYM_MESSAGE_REPLY 2
@@ -77,15 +79,22 @@ struct nym_message {
 
 /* Parse a serialized (unpadded) NymMessage by the reference rules.
  * NYM_EFLAG unknown type/content tag, NYM_ESHORT truncated, NYM_EFORMAT. */
-int nym_message_parse(struct nym_message *m, const uint8_t *buf, size_t len);
+NYM_MUST_CHECK int nym_message_parse(struct nym_message *m, const uint8_t *buf, size_t len);
 /* Serialized length of m, and the encoder (returns that length, or
  * NYM_ESIZE if cap is short, NYM_EINVAL if m is inconsistent). */
 size_t nym_message_encoded_len(const struct nym_message *m);
 int nym_message_encode(uint8_t *out, size_t cap, const struct nym_message *m);
 
+/* Names as nym-sphinx-wrap prints them: the type ("plain", "repliable",
+ * "reply", "unknown" for any other byte) and the content ("data",
+ * "additional_surbs", "heartbeat" for repliable; "data", "surb_request" for
+ * reply; "data" for plain). */
+const char *nym_message_type_name(uint8_t type);
+const char *nym_message_content_name(const struct nym_message *m);
+
 /* Length of the message inside padded bytes (before the last 0x01), or
  * NYM_EFORMAT when there is no marker. */
-long nym_message_unpad(const uint8_t *padded, size_t len);
+NYM_MUST_CHECK long nym_message_unpad(const uint8_t *padded, size_t len);
 
 /* Packets a NymMessage of len bytes needs at fragment capacity P (see
  * NYM_FRAGMENT_CAPACITY); 0 if P is too small. */

@@ -6,7 +6,6 @@
 
 #include "base/err.h"
 #include "proto/packet.h"
-#include "proto/sphinx.h"
 
 /* Names only: lengths come from framing.c's size table. */
 static const char *const names[] = {
@@ -33,34 +32,6 @@ const char *
 nym_packet_size_name(uint8_t tag)
 {
 	return tag >= 1 && tag < NNAMES ? names[tag] : NULL;
-}
-
-size_t
-nym_packet_len(uint8_t tag)
-{
-	/* Sphinx classes are the tags with a plaintext size. */
-	return nym_size_tag_plaintext(tag) < 0 ? 0 : (size_t)nym_size_tag_len(tag);
-}
-
-size_t
-nym_packet_payload_len(uint8_t tag)
-{
-	size_t n = nym_packet_len(tag);
-	return n ? n - NYM_SPHINX_HEADER_LEN : 0;
-}
-
-size_t
-nym_packet_plaintext_len(uint8_t tag)
-{
-	long n = nym_size_tag_plaintext(tag);
-	return n < 0 ? 0 : (size_t)n;
-}
-
-int
-nym_packet_size_of_len(size_t len)
-{
-	int tag = nym_size_tag_of_len(len);
-	return tag < 0 || nym_size_tag_plaintext((uint8_t)tag) < 0 ? NYM_ESIZE : tag;
 }
 
 int

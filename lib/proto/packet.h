@@ -1,8 +1,8 @@
 /* packet.h — Nym packet size classes by name, and node routing addresses
  * (spec/nym-message.md §1.5, §2.1). The size tags, their lengths and the
- * wire framing are in framing.h, the layer below (its table is the one
- * source of the sizes); this module names the classes, says how much a
- * Sphinx packet of each class carries, and reads and writes addresses.
+ * wire framing are in framing.h (nym_size_tag_len, nym_size_tag_of_len,
+ * nym_size_tag_plaintext: the one source of the sizes); this module names
+ * the classes and reads and writes addresses.
  *
  * Size classes (tag: name, total, Sphinx payload = total - 348, plaintext =
  * payload - 17):
@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "proto/framing.h"
 
 /* The tag for a config name ("regular", "ack", "extended8", "extended16",
@@ -28,13 +29,6 @@
 int nym_packet_size_by_name(const char *name);
 /* The name for a tag, or NULL. */
 const char *nym_packet_size_name(uint8_t tag);
-/* Total, Sphinx payload and Sphinx plaintext bytes of a Sphinx size class
- * (tags 1..5); 0 for any other tag. */
-size_t nym_packet_len(uint8_t tag);
-size_t nym_packet_payload_len(uint8_t tag);
-size_t nym_packet_plaintext_len(uint8_t tag);
-/* The Sphinx size tag of a packet length, or NYM_ESIZE. */
-int nym_packet_size_of_len(size_t len);
 
 #define NYM_NODE_ADDR_V4_LEN 7
 #define NYM_NODE_ADDR_V6_LEN 19
@@ -52,9 +46,9 @@ struct nym_node_addr {
 int nym_node_addr_encode(uint8_t *out, size_t outlen, const struct nym_node_addr *a);
 /* Read an encoding (padding after it ignored); returns its unpadded
  * length, or NYM_EADDR (unknown type byte, too few bytes). */
-int nym_node_addr_decode(struct nym_node_addr *a, const uint8_t *in, size_t len);
+NYM_MUST_CHECK int nym_node_addr_decode(struct nym_node_addr *a, const uint8_t *in, size_t len);
 /* "1.2.3.4:1789" or "[::1]:1789" (port 1..65535); NYM_EADDR otherwise. */
-int nym_node_addr_parse(struct nym_node_addr *a, const char *s);
+NYM_MUST_CHECK int nym_node_addr_parse(struct nym_node_addr *a, const char *s);
 /* The same forms; returns the string length or NYM_ESIZE / NYM_EADDR. */
 int nym_node_addr_format(char *out, size_t cap, const struct nym_node_addr *a);
 

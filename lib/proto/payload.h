@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 #include "crypto/crypto.h"
 
@@ -38,8 +39,8 @@ int nym_payload_encrypt_with(struct nym_aes128_ctr *aes, uint8_t *out, const uin
                              size_t len, const uint8_t recipient_pk[32], const uint8_t e_sk[32]);
 /* in = e_pk || ct (len >= 32); writes len - 32 bytes to out (out may equal
  * in + 32). NYM_ESHORT. */
-int nym_payload_decrypt(struct nym_aes128_ctr *aes, uint8_t *out, const uint8_t *in, size_t len,
-                        const uint8_t own_sk[32]);
+NYM_MUST_CHECK int nym_payload_decrypt(struct nym_aes128_ctr *aes, uint8_t *out, const uint8_t *in, size_t len,
+                                       const uint8_t own_sk[32]);
 
 /* BLAKE3-256 of a reply key: the prefix of reply payloads. */
 void nym_reply_key_digest(uint8_t digest[32], const uint8_t key[NYM_REPLY_KEY_LEN]);
@@ -47,7 +48,7 @@ void nym_reply_key_digest(uint8_t digest[32], const uint8_t key[NYM_REPLY_KEY_LE
 int nym_payload_reply_encrypt(struct nym_aes128_ctr *aes, uint8_t *out, const uint8_t *frag,
                               size_t len, const uint8_t key[NYM_REPLY_KEY_LEN]);
 /* in = digest || ct; NYM_EKEY when the digest is not key's; writes len-32. */
-int nym_payload_reply_decrypt(struct nym_aes128_ctr *aes, uint8_t *out, const uint8_t *in,
-                              size_t len, const uint8_t key[NYM_REPLY_KEY_LEN]);
+NYM_MUST_CHECK int nym_payload_reply_decrypt(struct nym_aes128_ctr *aes, uint8_t *out, const uint8_t *in,
+                                             size_t len, const uint8_t key[NYM_REPLY_KEY_LEN]);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 #include "proto/framing.h"
 #include "proto/sphinx.h"
@@ -36,7 +37,7 @@ struct nym_reply_surb {
 
 /* Parse reply_key || SURB of exactly len bytes; NYM_EADDR when the first
  * hop is no routing address, else as nym_surb_parse. */
-int nym_reply_surb_parse(struct nym_reply_surb *rs, const uint8_t *in, size_t len);
+NYM_MUST_CHECK int nym_reply_surb_parse(struct nym_reply_surb *rs, const uint8_t *in, size_t len);
 size_t nym_reply_surb_len(const struct nym_reply_surb *rs);
 int nym_reply_surb_serialize(uint8_t *out, size_t cap, const struct nym_reply_surb *rs);
 /* Make one: reply_key = 16 rng bytes, then nym_surb_create over route (the
@@ -66,8 +67,8 @@ void nym_reply_keys_free(struct nym_reply_keys *k); /* wipes */
 int nym_reply_keys_add(struct nym_reply_keys *k, const uint8_t key[16], uint64_t now_ms);
 /* Find the key whose BLAKE3 digest is digest, copy it out and forget it
  * (single use). NYM_ENOTFOUND. */
-int nym_reply_keys_take(struct nym_reply_keys *k, const uint8_t digest[32], uint8_t key[16],
-                        uint64_t now_ms);
+NYM_MUST_CHECK int nym_reply_keys_take(struct nym_reply_keys *k, const uint8_t digest[32], uint8_t key[16],
+                                       uint64_t now_ms);
 size_t nym_reply_keys_count(const struct nym_reply_keys *k);
 /* Call fn for every key held, in no particular order (a tool saving the keys
  * it handed out); stops at and returns fn's first non-zero result. */

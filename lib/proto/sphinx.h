@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/rng.h"
 #include "crypto/crypto.h"
 
@@ -113,12 +114,12 @@ struct nym_sphinx_processed {
  * with two rotation keys tries both: a wrong key gives NYM_EMAC).
  * Errors leave the packet untouched: NYM_ESHORT (len < 381), NYM_EMAC
  * (gamma does not verify), NYM_EFLAG (routing flag not 1 or 2). */
-int nym_sphinx_process_secret(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t len,
-                              const struct nym_sphinx_secret *s,
-                              struct nym_sphinx_processed *out);
+NYM_MUST_CHECK int nym_sphinx_process_secret(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t len,
+                                             const struct nym_sphinx_secret *s,
+                                             struct nym_sphinx_processed *out);
 /* derive + process_secret; the secret is wiped before returning. */
-int nym_sphinx_process(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t len,
-                       const uint8_t node_sk[32], struct nym_sphinx_processed *out);
+NYM_MUST_CHECK int nym_sphinx_process(struct nym_sphinx_ctx *ctx, uint8_t *packet, size_t len,
+                                      const uint8_t node_sk[32], struct nym_sphinx_processed *out);
 
 /* ---- creation (what a client does) ------------------------------------ */
 
@@ -175,7 +176,7 @@ int nym_sphinx_pad(uint8_t *payload, size_t plen, const uint8_t *msg, size_t mle
  * message runs up to the LAST 01 byte (bytes after it are not checked).
  * On success *mlen is set and the message is at payload + 16.
  * NYM_EFORMAT if the padding is wrong. */
-int nym_sphinx_unpad(const uint8_t *payload, size_t plen, size_t *mlen);
+NYM_MUST_CHECK int nym_sphinx_unpad(const uint8_t *payload, size_t plen, size_t *mlen);
 
 /* The Lioness key for a version: OKM[32,224) for 1/257/258, else
  * HKDF-SHA256(PK_SALT, OKM[32,48), PK_INFO, 192). */
@@ -186,10 +187,10 @@ int nym_sphinx_seed_key(uint8_t key[NYM_SPHINX_PAYLOAD_KEY_LEN],
 /* Encrypt a padded payload for all hops (keys n-1 down to 0). */
 int nym_sphinx_payload_wrap(uint8_t *payload, size_t plen, const struct nym_sphinx_layers *l);
 /* Remove the layers of hops from..n-1, as those hops would. */
-int nym_sphinx_payload_unwrap(uint8_t *payload, size_t plen, const struct nym_sphinx_layers *l,
-                              size_t from);
+NYM_MUST_CHECK int nym_sphinx_payload_unwrap(uint8_t *payload, size_t plen, const struct nym_sphinx_layers *l,
+                                             size_t from);
 /* Which hop of l a header is addressed to (its gamma verifies under that
  * hop's MAC key): 0..n-1, or NYM_ENOTFOUND. */
-int nym_sphinx_layers_find(const struct nym_sphinx_layers *l, const uint8_t header[NYM_SPHINX_HEADER_LEN]);
+NYM_MUST_CHECK int nym_sphinx_layers_find(const struct nym_sphinx_layers *l, const uint8_t header[NYM_SPHINX_HEADER_LEN]);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "proto/sphinx.h"
 
 #define NYM_SURB_MIN_LEN (NYM_SPHINX_HEADER_LEN + NYM_SPHINX_ADDR_LEN + NYM_SPHINX_SEED_LEN)
@@ -47,7 +48,7 @@ size_t nym_surb_len(const struct nym_surb *s);
 int nym_surb_serialize(uint8_t *out, size_t cap, const struct nym_surb *s);
 /* Parse a SURB of exactly len bytes: NYM_ESHORT (< 396), NYM_EFORMAT
  * (material not a whole number of seeds or keys), NYM_EROUTE (> 5 hops). */
-int nym_surb_parse(struct nym_surb *s, const uint8_t *in, size_t len);
+NYM_MUST_CHECK int nym_surb_parse(struct nym_surb *s, const uint8_t *in, size_t len);
 /* Build the reply packet (len bytes, payload = len - 348) carrying msg;
  * send it to s->first_hop. NYM_ETOOBIG, NYM_ESIZE as nym_sphinx_create. */
 int nym_surb_use(uint8_t *packet, size_t len, const struct nym_surb *s,
@@ -57,7 +58,7 @@ int nym_surb_use(uint8_t *packet, size_t len, const struct nym_surb *s,
  * the hop index the packet was at (0 = as the replier sent it); the
  * message is packet + 348 + 16, *msg_len bytes. NYM_ENOTFOUND if no
  * hop's MAC verifies, NYM_EFORMAT if the padding is wrong. */
-int nym_surb_unwrap(uint8_t *packet, size_t len, const struct nym_sphinx_layers *keys,
-                    size_t *msg_len);
+NYM_MUST_CHECK int nym_surb_unwrap(uint8_t *packet, size_t len, const struct nym_sphinx_layers *keys,
+                                   size_t *msg_len);
 
 #endif

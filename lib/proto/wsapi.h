@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define NYM_WSAPI_REQ_SEND 0x00
 #define NYM_WSAPI_REQ_SEND_ANONYMOUS 0x01
 #define NYM_WSAPI_REQ_REPLY 0x02
@@ -92,8 +94,8 @@ int nym_wsapi_resp_encode(uint8_t *out, size_t cap, const struct nym_wsapi_resp 
  * NULL, the error kind the official server would answer with
  * (EMPTY/TOO_SHORT/UNKNOWN/MALFORMED_REQUEST, or the _RESPONSE ones). The
  * recipient bytes are not checked as keys here (keys.h does that). */
-int nym_wsapi_req_decode(struct nym_wsapi_req *r, const uint8_t *in, size_t len, uint8_t *kind);
-int nym_wsapi_resp_decode(struct nym_wsapi_resp *p, const uint8_t *in, size_t len, uint8_t *kind);
+NYM_MUST_CHECK int nym_wsapi_req_decode(struct nym_wsapi_req *r, const uint8_t *in, size_t len, uint8_t *kind);
+NYM_MUST_CHECK int nym_wsapi_resp_decode(struct nym_wsapi_resp *p, const uint8_t *in, size_t len, uint8_t *kind);
 
 /* The words the official server puts before ':' in an error message. */
 const char *nym_wsapi_err_text(uint8_t kind);

@@ -252,8 +252,9 @@ reassemble_vector(void)
 	}
 	for (size_t k = 0; k < sizeof order / sizeof *order; k++) {
 		struct nym_fragment f;
-		nym_fragment_parse(&f, frags[order[k]], lens[order[k]]);
-		e = nym_reasm_add(r, &f, 1000 + k, &out, &olen);
+		e = nym_fragment_parse(&f, frags[order[k]], lens[order[k]]);
+		if (e == 0)
+			e = nym_reasm_add(r, &f, 1000 + k, &out, &olen);
 		if (e == 1) {
 			done++;
 			last = (int)k;
@@ -268,8 +269,8 @@ reassemble_vector(void)
 	}
 	CHECK(done == 1 && last == 5, "message yielded once, when its last fragment arrived");
 	struct nym_fragment f;
-	nym_fragment_parse(&f, frags[0], lens[0]);
-	CHECK(nym_reasm_add(r, &f, 2000, &out, &olen) == NYM_EREPLAY, "late duplicate of a completed set refused");
+	CHECK(nym_fragment_parse(&f, frags[0], lens[0]) == 0 && nym_reasm_add(r, &f, 2000, &out, &olen) == NYM_EREPLAY,
+	      "late duplicate of a completed set refused");
 	CHECK(nym_reasm_bytes(r) == 0, "no payload held after completion");
 	for (int i = 0; i < 4; i++)
 		free(frags[i]);

@@ -174,11 +174,11 @@ test_bad_addresses(void)
 	bad(s, NYM_EKEY, "identity key");
 	CHECK(nym_address_parse(&a, ID "." ENC, NULL, 0) == NYM_EADDR, "why may be NULL");
 	char small[8];
-	nym_address_parse(&a, ID, small, sizeof small);
-	CHECK(strlen(small) == 7, "reason truncated to the buffer");
+	CHECK(nym_address_parse(&a, ID, small, sizeof small) < 0 && strlen(small) == 7,
+	      "reason truncated to the buffer");
 	char out[10];
-	nym_address_parse(&a, spec_addr[1].s, NULL, 0);
-	CHECK(nym_address_format(out, sizeof out, &a) == NYM_ESIZE, "format: buffer too small");
+	CHECK(nym_address_parse(&a, spec_addr[1].s, NULL, 0) == 0 &&
+	      nym_address_format(out, sizeof out, &a) == NYM_ESIZE, "format: buffer too small");
 }
 
 static void
@@ -196,13 +196,12 @@ test_generate(void)
 	const char *h_ack = json_string_value(json_object_get(j, "ack_key"));
 	const char *addr = json_string_value(json_object_get(j, "address"));
 	uint8_t draw[80];
-	nym_hex_decode(draw, 32, h_seed, 64);
-	nym_hex_decode(draw + 32, 32, h_enc, 64);
-	nym_hex_decode(draw + 64, 16, h_ack, 32);
+	int nd = nym_hex_decode(draw, 32, h_seed, 64) + nym_hex_decode(draw + 32, 32, h_enc, 64) +
+	         nym_hex_decode(draw + 64, 16, h_ack, 32);
 	struct nym_rng_fixed st;
 	struct nym_rng rng = nym_rng_fixed(&st, draw, sizeof draw);
 	struct nym_client_keys k;
-	CHECK(nym_client_keys_generate(&k, &rng) == 0, "client keys from recipient.json material");
+	CHECK(nd == 80 && nym_client_keys_generate(&k, &rng) == 0, "client keys from recipient.json material");
 	size_t n;
 	uint8_t *pk = t_hex(json_string_value(json_object_get(j, "identity_public")), &n);
 	CHECK_MEM(k.identity_pk, pk, 32, "identity public key");
@@ -212,11 +211,11 @@ test_generate(void)
 	free(pk);
 	CHECK_MEM(k.ack_key, draw + 64, 16, "ack key drawn last");
 	struct nym_address a, b;
-	nym_address_parse(&b, addr, NULL, 0);
+	int pe = nym_address_parse(&b, addr, NULL, 0);
 	nym_client_address(&a, &k, b.gateway);
 	char out[NYM_ADDRESS_MAX];
 	nym_address_format(out, sizeof out, &a);
-	CHECK(!strcmp(out, addr), "address from generated keys = recipient.json address");
+	CHECK(pe == 0 && !strcmp(out, addr), "address from generated keys = recipient.json address");
 	CHECK(nym_client_keys_generate(&k, &rng) == NYM_ESHORT, "rng failure is passed on");
 	json_decref(j);
 
@@ -228,10 +227,10 @@ test_generate(void)
 	json_array_foreach(nodes, i, node) {
 		struct nym_node_keys nk;
 		char b58[NYM_B58_KEY_MAX];
-		nym_hex_decode(draw, 32, json_string_value(json_object_get(node, "identity_secret_seed")), 64);
-		nym_hex_decode(draw + 32, 32, json_string_value(json_object_get(node, "sphinx_secret")), 64);
+		nd = nym_hex_decode(draw, 32, json_string_value(json_object_get(node, "identity_secret_seed")), 64) +
+		     nym_hex_decode(draw + 32, 32, json_string_value(json_object_get(node, "sphinx_secret")), 64);
 		rng = nym_rng_fixed(&st, draw, 64);
-		CHECK(nym_node_keys_generate(&nk, &rng) == 0 && nk.sphinx_rotation == 0, "node %zu keys", i);
+		CHECK(nd == 64 && nym_node_keys_generate(&nk, &rng) == 0 && nk.sphinx_rotation == 0, "node %zu keys", i);
 		nym_base58_encode(b58, sizeof b58, nk.identity_pk, 32);
 		CHECK(!strcmp(b58, json_string_value(json_object_get(node, "identity_key_b58"))),
 		      "node %zu identity %s", i, b58);
@@ -435,9 +434,9 @@ test_client_set(void)
 	/* gateway */
 	uint8_t gw[32], g2[32];
 	struct nym_address a;
-	nym_address_parse(&a, spec_addr[1].s, NULL, 0);
+	int ae = nym_address_parse(&a, spec_addr[1].s, NULL, 0);
 	memcpy(gw, a.gateway, 32);
-	CHECK(nym_client_gateway_load(dir, g2) == NYM_ENOTFOUND, "no gateway yet -> ENOTFOUND");
+	CHECK(ae == 0 && nym_client_gateway_load(dir, g2) == NYM_ENOTFOUND, "no gateway yet -> ENOTFOUND");
 	CHECK(nym_client_gateway_save(dir, gw) == 0, "save gateway");
 	snprintf(p, sizeof p, "%s/%s", dir, NYM_CLIENT_GATEWAY_IDENTITY);
 	CHECK(mode_of(p) == 0600, "gateway file 0600");

@@ -559,11 +559,70 @@ errors(void)
 	nym_courier_receiver_free(rx);
 }
 
+/* --- names and payload kinds (what nym-sphinx-wrap prints) ------------------ */
+
+static void
+names(void)
+{
+	struct nym_message m = { .type = NYM_MESSAGE_REPLIABLE };
+	static const char *const rep[] = { "data", "additional_surbs", "heartbeat", "data",
+	                                   "additional_surbs", "heartbeat" };
+	int ok = 1;
+
+	CHECK(strcmp(nym_message_type_name(NYM_MESSAGE_PLAIN), "plain") == 0 &&
+	      strcmp(nym_message_type_name(NYM_MESSAGE_REPLIABLE), "repliable") == 0 &&
+	      strcmp(nym_message_type_name(NYM_MESSAGE_REPLY), "reply") == 0 &&
+	      strcmp(nym_message_type_name(3), "unknown") == 0, "message type names");
+	for (uint8_t t = 0; t < 6; t++) {
+		m.content_tag = t;
+		ok &= strcmp(nym_message_content_name(&m), rep[t]) == 0;
+	}
+	CHECK(ok, "repliable content names, V1 and V2");
+	m.type = NYM_MESSAGE_REPLY;
+	m.content_tag = NYM_REPLY_DATA;
+	ok = strcmp(nym_message_content_name(&m), "data") == 0;
+	m.content_tag = NYM_REPLY_SURB_REQUEST;
+	ok &= strcmp(nym_message_content_name(&m), "surb_request") == 0;
+	m.type = NYM_MESSAGE_PLAIN;
+	ok &= strcmp(nym_message_content_name(&m), "data") == 0;
+	CHECK(ok, "reply and plain content names");
+
+	static const struct { size_t len; int kind; } k[] = {
+		{ 21, NYM_PAYLOAD_ACK }, { 2048, NYM_PAYLOAD_FINAL }, { 2048 - 405, NYM_PAYLOAD_PUSH },
+		{ 8192, NYM_PAYLOAD_FINAL }, { 16384 - 405, NYM_PAYLOAD_PUSH }, { 32768, NYM_PAYLOAD_FINAL },
+		{ 0, NYM_PAYLOAD_NONE }, { 2047, NYM_PAYLOAD_NONE }, { 2413, NYM_PAYLOAD_NONE },
+	};
+	ok = 1;
+	for (size_t i = 0; i < sizeof k / sizeof *k; i++)
+		ok &= nym_courier_payload_kind(k[i].len) == k[i].kind;
+	CHECK(ok, "payload kinds by length: ack 21, final 2048.., push 405 fewer, others none");
+	CHECK(strcmp(nym_courier_payload_kind_name(NYM_PAYLOAD_FINAL), "final_payload") == 0 &&
+	      strcmp(nym_courier_payload_kind_name(NYM_PAYLOAD_PUSH), "gateway_push") == 0 &&
+	      strcmp(nym_courier_payload_kind_name(NYM_PAYLOAD_ACK), "ack") == 0 &&
+	      nym_courier_payload_kind_name(NYM_PAYLOAD_NONE) == NULL, "payload kind names");
+
+	uint8_t *p = calloc(1, 2048);
+	const uint8_t *push = NULL;
+	size_t plen = 0;
+	CHECK(nym_courier_payload_push(p, 2048, &push, &plen) == NYM_EADDR,
+	      "a final payload whose first hop is no address is refused");
+	p[0] = 4; /* 04 · port · IPv4: a node address */
+	CHECK(nym_courier_payload_push(p, 2048, &push, &plen) == NYM_PAYLOAD_FINAL &&
+	      push == p + NYM_ACK_BLOCK_LEN && plen == 2048 - NYM_ACK_BLOCK_LEN,
+	      "the push follows the SURB-ack block");
+	CHECK(nym_courier_payload_push(p, 21, &push, &plen) == NYM_PAYLOAD_ACK && push == p && plen == 21 &&
+	      nym_courier_payload_push(p, 1643, &push, &plen) == NYM_PAYLOAD_PUSH && plen == 1643 &&
+	      nym_courier_payload_push(p, 100, &push, &plen) == NYM_ESIZE,
+	      "acks and pushes are their own push; other lengths refused");
+	free(p);
+}
+
 int
 main(void)
 {
 	nym_crypto_init();
 	envelope();
+	names();
 	load_parties();
 	e2e(0, 1, "empty");
 	e2e(1, 1, "1 byte");

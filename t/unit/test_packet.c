@@ -1,6 +1,7 @@
 /* test_packet.c — size classes and node routing addresses. */
 #include "base/err.h"
 #include "proto/packet.h"
+#include "proto/sphinx.h"
 #include "test.h"
 
 int
@@ -13,21 +14,20 @@ main(void)
 	};
 	for (size_t i = 0; i < 5; i++) {
 		int t = nym_packet_size_by_name(want[i].name);
-		CHECK(t == want[i].tag && nym_packet_len((uint8_t)t) == want[i].len &&
-		      nym_packet_payload_len((uint8_t)t) == want[i].payload &&
-		      nym_packet_plaintext_len((uint8_t)t) == want[i].plain &&
-		      nym_packet_size_of_len(want[i].len) == t &&
+		CHECK(t == want[i].tag && nym_size_tag_len((uint8_t)t) == (long)want[i].len &&
+		      nym_size_tag_len((uint8_t)t) - NYM_SPHINX_HEADER_LEN == (long)want[i].payload &&
+		      nym_size_tag_plaintext((uint8_t)t) == (long)want[i].plain &&
+		      nym_size_tag_of_len(want[i].len) == t &&
 		      strcmp(nym_packet_size_name((uint8_t)t), want[i].name) == 0,
 		      "%s: tag %u, %zu/%zu/%zu bytes", want[i].name, want[i].tag, want[i].len,
 		      want[i].payload, want[i].plain);
-		/* framing.h agrees */
-		CHECK(nym_size_tag_len(want[i].tag) == (long)want[i].len, "%s: framing agrees", want[i].name);
 	}
-	CHECK(nym_packet_size_by_name("outfox_regular") == 6 && nym_packet_len(6) == 0,
+	CHECK(nym_packet_size_by_name("outfox_regular") == 6 && nym_size_tag_plaintext(6) == NYM_EFLAG,
 	      "outfox is named but has no Sphinx sizes");
 	CHECK(nym_packet_size_by_name("huge") == NYM_EINVAL && nym_packet_size_name(9) == NULL,
 	      "unknown names and tags");
-	CHECK(nym_packet_size_of_len(2412) == NYM_ESIZE && nym_packet_size_of_len(2377) == NYM_ESIZE,
+	CHECK(nym_size_tag_of_len(2412) == NYM_ESIZE && nym_size_tag_of_len(2377) == NYM_SIZE_OUTFOX_REGULAR &&
+	      nym_size_tag_plaintext(NYM_SIZE_OUTFOX_REGULAR) == NYM_EFLAG,
 	      "lengths that are no Sphinx size");
 
 	/* Addresses, as in the vectors: 127.0.0.1:17891 */

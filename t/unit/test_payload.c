@@ -57,8 +57,8 @@ known_answers(void)
 	struct nym_fragment f;
 	uint8_t other[32];
 	memset(other, 0x33, 32);
-	nym_payload_decrypt(&aes, back, out, sizeof out, other);
-	CHECK(memcmp(back, frag, 1611) != 0, "a wrong recipient key yields garbage, not the fragment");
+	CHECK(nym_payload_decrypt(&aes, back, out, sizeof out, other) == 0 && memcmp(back, frag, 1611) != 0,
+	      "a wrong recipient key yields garbage, not the fragment");
 	/* in place */
 	memcpy(out + 32, frag, sizeof frag);
 	nym_payload_encrypt_with(NULL, out, out + 32, sizeof frag, rpk, esk);
@@ -220,8 +220,8 @@ vectors(void)
 	uint8_t rsk[32];
 	struct nym_fragment f;
 	v_fix(j, "clients/recipient/encryption_secret", rsk, 32);
-	nym_payload_decrypt(NULL, out, push, gl, rsk);
-	CHECK(memcmp(out, dec, dl) != 0, "case e with the wrong key: not the fragment");
+	CHECK(nym_payload_decrypt(NULL, out, push, gl, rsk) == 0 && memcmp(out, dec, dl) != 0,
+	      "case e with the wrong key: not the fragment");
 	int pe = nym_fragment_parse(&f, out, gl - 32);
 	CHECK(pe < 0 || f.set_id != (uint32_t)v_int(j, "packets/0/nym/fragment/set_id"),
 	      "case e with the wrong key: no valid fragment of that set (parse %d)", pe);

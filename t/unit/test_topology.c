@@ -122,10 +122,10 @@ test_recorded(void)
 	      g->wss_url[0] == 0 && g->epoch_roles == (NYM_EPOCH_ENTRY | NYM_EPOCH_EXIT) &&
 	      g->roles == (NYM_NODE_ENTRY | NYM_NODE_EXIT), "node 4 is the gateway at ws://127.0.0.1:9000");
 	CHECK(!strcmp(nym_topology_find(t, 1)->mix_host, "127.0.0.1:17891"), "mix_host of node 1");
-	nym_base58_decode32(k, "GHEgHYSqBxPacAQsHjfjcCb6Q39kUWmM6N5ehQPdSJQN");
-	CHECK_MEM(nym_topology_find(t, 1)->sphinx_key, k, 32, "sphinx key of node 1");
-	nym_base58_decode32(k, "9sKSCDHm1jX9XC1zEgjxaqqms6GVe4GNymYHA7HUcDn6");
-	CHECK(nym_topology_find_identity(t, k) == g, "gateway found by identity");
+	CHECK(nym_base58_decode32(k, "GHEgHYSqBxPacAQsHjfjcCb6Q39kUWmM6N5ehQPdSJQN") >= 0 &&
+	      memcmp(nym_topology_find(t, 1)->sphinx_key, k, 32) == 0, "sphinx key of node 1");
+	CHECK(nym_base58_decode32(k, "9sKSCDHm1jX9XC1zEgjxaqqms6GVe4GNymYHA7HUcDn6") >= 0 &&
+	      nym_topology_find_identity(t, k) == g, "gateway found by identity");
 	CHECK(nym_topology_find(t, 5) == NULL, "no node 5");
 	nym_topology_free(t);
 }
