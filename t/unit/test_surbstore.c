@@ -1,4 +1,7 @@
 /* test_surbstore.c — reply SURBs held per sender tag (lib/proto/surbstore.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "proto/delay.h"
@@ -23,7 +26,10 @@ make_surbs(uint8_t *out, size_t n, uint16_t version, struct nym_rng *rng)
 		struct nym_node_addr na;
 		char host[32];
 		snprintf(host, sizeof host, "10.0.0.%d:1789", i + 1);
-		nym_node_addr_parse(&na, host);
+		if (nym_node_addr_parse(&na, host) < 0) {
+			printf("Bail out! node address %s\n", host);
+			exit(1);
+		}
 		nym_node_addr_encode(hops[i].address, 32, &na);
 		nym_rng_fill(rng, sk, 32);
 		nym_x25519_base(hops[i].pubkey, sk);
