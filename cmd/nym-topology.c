@@ -20,6 +20,7 @@
 #include "base/rng.h"
 #include "crypto/crypto.h"
 #include "io/nymapi.h"
+#include "io/topofile.h"
 #include "proto/keys.h"
 #include "proto/topology.h"
 #include "tool.h"
@@ -119,7 +120,7 @@ get_topology(const struct opts *o)
 	struct nym_topology *t;
 
 	if (o->file) {
-		if (nym_topology_load_file(&t, o->file, err, sizeof err) < 0)
+		if (nym_topofile_load(&t, o->file, err, sizeof err) < 0)
 			die("%s", err);
 		if (o->min_perf && nym_topology_apply_filter(t, &f, err, sizeof err) < 0)
 			die("%s: %s", o->file, err);
@@ -437,7 +438,7 @@ cmd_serve(const struct opts *o)
 		usage_error("serve needs --file FILE");
 	if (nym_topology_parse_host(o->listen, ip, &port) < 0)
 		usage_error("--listen: '%s' is not IP:PORT", o->listen);
-	if (nym_topology_load_file(&t, o->file, err, sizeof err) < 0)
+	if (nym_topofile_load(&t, o->file, err, sizeof err) < 0)
 		die("%s", err);
 	if (o->min_perf) {
 		struct nym_topology_filter f = { (unsigned)o->min_perf, (unsigned)o->min_perf };

@@ -2,9 +2,9 @@
  * spec/nym-message.md §8): parsed from the nym-api JSON answers, normalized,
  * validated, written back out, and used to pick routes.
  *
- * Pure: no sockets, no clocks (callers pass times as strings), randomness only
- * from a struct nym_rng. The one exception is nym_topology_load_file(), a
- * convenience for the tools' --topology FILE that reads a file.
+ * Pure: bytes in, no files, no sockets, no clocks (callers pass times as
+ * strings), randomness only from a struct nym_rng. A file is read by
+ * io/topofile.h.
  *
  * Formats understood (nym_topology_parse detects which one it is given):
  *  - our normalized document (notes/route.md; what `nym-topology --json` prints):
@@ -139,9 +139,6 @@ int nym_topology_from_api(struct nym_topology **out, const struct nym_api_answer
  * validated like the API answers. */
 int nym_topology_parse(struct nym_topology **out, const char *json, size_t len,
                        char *err, size_t errlen);
-/* The same from a file; "-" is stdin. */
-int nym_topology_load_file(struct nym_topology **out, const char *path,
-                           char *err, size_t errlen);
 
 void nym_topology_free(struct nym_topology *t);
 
