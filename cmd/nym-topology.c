@@ -22,6 +22,8 @@
 #include "io/nymapi.h"
 #include "io/topofile.h"
 #include "proto/keys.h"
+#include "proto/nymapi_doc.h"
+#include "proto/route.h"
 #include "proto/topology.h"
 #include "tool.h"
 

@@ -35,6 +35,7 @@
 #include "proto/packet.h"
 #include "proto/payload.h"
 #include "proto/reply.h"
+#include "proto/route.h"
 #include "proto/sphinx.h"
 #include "proto/topology.h"
 
