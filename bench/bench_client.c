@@ -30,6 +30,7 @@
 #include "io/gwclient.h"
 #include "io/keyfile.h"
 #include "io/mixclient.h"
+#include "io/topofile.h"
 #include "proto/courier.h"
 #include "proto/gwproto.h"
 #include "proto/packet.h"
@@ -268,7 +269,7 @@ main(void)
 		bail("cannot start the local mixnet (run from the top of the tree after make)");
 	net_up = 1;
 	snprintf(cmd, sizeof cmd, "%s/topology.json", netdir);
-	if (nym_topology_load_file(&t, cmd, err, sizeof err) < 0)
+	if (nym_topofile_load(&t, cmd, err, sizeof err) < 0)
 		bail(err);
 	const struct nym_node *gw = NULL;
 	for (size_t i = 0; i < t->n_nodes; i++)

@@ -11,6 +11,7 @@
 #include "io/keyfile.h"
 #include "io/mixer.h"
 #include "io/netio.h"
+#include "io/topofile.h"
 #include "proto/framing.h"
 #include "proto/packet.h"
 #include "proto/topology.h"
@@ -87,7 +88,7 @@ load_topology(struct node *n, const char *path)
 {
 	struct nym_topology *t;
 	char err[NYM_TOPOLOGY_ERR_MAX];
-	if (nym_topology_load_file(&t, path, err, sizeof err) < 0)
+	if (nym_topofile_load(&t, path, err, sizeof err) < 0)
 		die("%s", err);
 	n->allowed = calloc(t->n_nodes ? t->n_nodes : 1, sizeof *n->allowed);
 	if (!n->allowed)

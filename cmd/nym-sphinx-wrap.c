@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "io/keyfile.h"
 #include "io/mixclient.h"
+#include "io/topofile.h"
 #include "proto/courier.h"
 #include "proto/cover.h"
 #include "proto/packet.h"
@@ -953,7 +954,7 @@ do_nym(void)
 	if (rc < 0)
 		die("cannot read the gateway of client '%s': %s", client_id(),
 		    rc == NYM_EIO ? strerror(errno) : nym_strerror(rc));
-	if (nym_topology_load_file(&topo, opt.topology, err, sizeof err) < 0)
+	if (nym_topofile_load(&topo, opt.topology, err, sizeof err) < 0)
 		die("%s", err); /* names the file */
 	gateway_known(topo, gw, "the sender's", 1);
 	gateway_known(topo, to.gateway, "the recipient's", 0);

@@ -6,21 +6,20 @@
  *   nym-topology route [--to ADDRESS] [--topology FILE | --api URL]
  *   nym-topology serve --file FILE [--listen 127.0.0.1:PORT] [--per-page N]
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "base/codec.h"
 #include "base/rng.h"
 #include "crypto/crypto.h"
+#include "io/httpserve.h"
 #include "io/nymapi.h"
+#include "io/topofile.h"
 #include "proto/keys.h"
+#include "proto/nymapi_doc.h"
+#include "proto/route.h"
 #include "proto/topology.h"
 #include "tool.h"
 
@@ -119,7 +118,7 @@ get_topology(const struct opts *o)
 	struct nym_topology *t;
 
 	if (o->file) {
-		if (nym_topology_load_file(&t, o->file, err, sizeof err) < 0)
+		if (nym_topofile_load(&t, o->file, err, sizeof err) < 0)
 			die("%s", err);
 		if (o->min_perf && nym_topology_apply_filter(t, &f, err, sizeof err) < 0)
 			die("%s: %s", o->file, err);
@@ -256,32 +255,10 @@ cmd_route(const struct opts *o)
 	return EXIT_OK;
 }
 
-/* ---- serve: a small HTTP/1.1 server for the nym-api routes ----------------------- */
-
-#define MAX_CONN 512
-#define REQ_MAX 8192          /* request head limit (431 above) */
-#define IDLE_MS 10000         /* a client silent this long is dropped */
-
-struct conn {
-	int fd;
-	char in[REQ_MAX];
-	size_t inlen;
-	char *out;
-	size_t outlen, outpos;
-	int close_after;
-	struct timespec last;
-};
+/* ---- serve: the nym-api routes over io/httpserve ------------------------------ */
 
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
 
 static const struct {
 	const char *path;
@@ -296,31 +273,6 @@ static const struct {
 	{ "/v1/epoch/key-rotation-info", NYM_API_ROUTE_KEY_ROTATION },
 	{ "/v1/epoch/current", NYM_API_ROUTE_EPOCH },
 };
-
-static void
-respond(struct conn *c, int status, const char *reason, const char *body, int head_only)
-{
-	size_t bl = strlen(body), cap = bl + 512;
-	char *out = malloc(cap);
-	int n;
-
-	if (!out) {
-		c->close_after = 1;
-		return;
-	}
-	n = snprintf(out, cap,
-		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-		     "Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\nConnection: %s\r\n\r\n",
-		     status, reason, bl, c->close_after ? "close" : "keep-alive");
-	if (!head_only) {
-		memcpy(out + n, body, bl);
-		n += (int)bl;
-	}
-	free(c->out);
-	c->out = out;
-	c->outlen = (size_t)n;
-	c->outpos = 0;
-}
 
 /* A u32 query parameter; -1 when absent or malformed. */
 static long
@@ -345,52 +297,30 @@ query_u32(const char *q, const char *name)
 	return -1;
 }
 
-/* Handle one complete request head in c->in[0..headlen). */
-static void
-handle(struct conn *c, size_t headlen, const struct nym_topology *t, long per_page, int verbose)
-{
-	char method[16], target[2048], version[16], path[2048];
-	const char *query, *p;
-	int head_only, status = 200;
-	char *body = NULL;
+struct serve {
+	const struct nym_topology *t;
+	long per_page;
+	int verbose;
+};
 
-	c->in[headlen - 1] = 0;
-	if (sscanf(c->in, "%15s %2047s %15s", method, target, version) != 3 ||
-	    strncmp(version, "HTTP/1.", 7)) {
-		c->close_after = 1;
-		respond(c, 400, "Bad Request", "{\"message\":\"bad request\"}", 0);
-		return;
-	}
-	/* connection persistence (HTTP/1.0: close unless asked; 1.1: keep unless asked) */
-	for (p = strchr(c->in, '\n'); p; p = strchr(p + 1, '\n')) {
-		if (!strncasecmp(p + 1, "connection:", 11)) {
-			const char *v = p + 12;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (!strncasecmp(v, "close", 5))
-				c->close_after = 1;
-		}
-		if (!strncasecmp(p + 1, "content-length:", 15) && strtol(p + 16, NULL, 10) != 0) {
-			c->close_after = 1; /* we take no request bodies */
-			respond(c, 413, "Payload Too Large", "{\"message\":\"no request body accepted\"}", 0);
-			return;
-		}
-	}
-	if (!strcmp(version, "HTTP/1.0"))
-		c->close_after = 1;
-	head_only = !strcmp(method, "HEAD");
-	if (!head_only && strcmp(method, "GET")) {
-		respond(c, 405, "Method Not Allowed", "{\"message\":\"only GET\"}", 0);
+static void
+answer(void *arg, const char *method, const char *target, const char *query, int *status,
+       const char **type, char **body)
+{
+	const struct serve *sv = arg;
+	char path[2048];
+
+	*type = "application/json";
+	if (strcmp(method, "HEAD") && strcmp(method, "GET")) {
+		*status = 405;
+		*body = strdup("{\"message\":\"only GET\"}");
 		goto log;
 	}
-	query = strchr(target, '?');
-	snprintf(path, sizeof path, "%.*s", (int)(query ? (size_t)(query - target) : strlen(target)), target);
-	if (query)
-		query++;
 	/* public deployments sit under /api/; a bare nym-api does not */
 	{
 		char *q = path;
 		size_t l;
+		snprintf(path, sizeof path, "%s", target);
 		if (!strncmp(q, "/api/", 5))
 			memmove(q, q + 4, strlen(q + 4) + 1);
 		while ((l = strlen(q)) > 1 && q[l - 1] == '/')
@@ -401,43 +331,36 @@ handle(struct conn *c, size_t headlen, const struct nym_topology *t, long per_pa
 			continue;
 		long page = query_u32(query, "page"), pp = query_u32(query, "per_page");
 		if (pp <= 0)
-			pp = per_page;
+			pp = sv->per_page;
 		if (page < 0)
 			page = 0;
-		if (nym_topology_api_answer(t, api_routes[i].route, (uint32_t)page, (uint32_t)pp, &body) < 0) {
-			status = 500;
-			respond(c, 500, "Internal Server Error", "{\"message\":\"out of memory\"}", head_only);
-		} else {
-			respond(c, 200, "OK", body, head_only);
-		}
-		free(body);
+		*status = 200;
+		if (nym_topology_api_answer(sv->t, api_routes[i].route, (uint32_t)page, (uint32_t)pp, body) < 0)
+			*body = NULL; /* answered 500 */
 		goto log;
 	}
-	status = 404;
-	respond(c, 404, "Not Found", "{\"message\":\"not found\"}", head_only);
+	*status = 404;
+	*body = strdup("{\"message\":\"not found\"}");
 log:
-	if (verbose)
-		fprintf(stderr, "nym-topology: %s %s -> %d\n", method, target, status == 200 && !c->out ? 500 : status);
+	if (sv->verbose)
+		fprintf(stderr, "nym-topology: %s %s%s%s -> %d\n", method, target, query ? "?" : "",
+			query ? query : "", *body ? *status : 500);
 }
 
 static int
 cmd_serve(const struct opts *o)
 {
 	char err[NYM_TOPOLOGY_ERR_MAX], ip[NYM_TOPOLOGY_IPSTR];
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	uint16_t port;
+	struct nym_httpserve *hs;
 	struct nym_topology *t;
-	struct conn *conns;
-	struct pollfd *pfd;
-	size_t nconn = 0;
-	int lfd, one = 1;
+	struct sigaction sa;
+	uint16_t port;
 
 	if (!o->file)
 		usage_error("serve needs --file FILE");
 	if (nym_topology_parse_host(o->listen, ip, &port) < 0)
 		usage_error("--listen: '%s' is not IP:PORT", o->listen);
-	if (nym_topology_load_file(&t, o->file, err, sizeof err) < 0)
+	if (nym_topofile_load(&t, o->file, err, sizeof err) < 0)
 		die("%s", err);
 	if (o->min_perf) {
 		struct nym_topology_filter f = { (unsigned)o->min_perf, (unsigned)o->min_perf };
@@ -446,145 +369,23 @@ cmd_serve(const struct opts *o)
 	}
 	if (!t->fetched_at[0])
 		now_rfc3339(t->fetched_at, sizeof t->fetched_at);
-
-	memset(&ss, 0, sizeof ss);
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		inet_pton(AF_INET6, ip, &a->sin6_addr);
-		sl = sizeof *a;
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		inet_pton(AF_INET, ip, &a->sin_addr);
-		sl = sizeof *a;
-	}
-	if ((lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		die("socket: %s", strerror(errno));
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(lfd, (struct sockaddr *)&ss, sl) < 0)
-		die("listen on %s: %s", o->listen, strerror(errno));
-	if (listen(lfd, 128) < 0)
-		die("listen on %s: %s", o->listen, strerror(errno));
-	sl = sizeof ss;
-	getsockname(lfd, (struct sockaddr *)&ss, &sl);
-	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					      : ((struct sockaddr_in *)&ss)->sin_port);
+	if (nym_httpserve_open(&hs, ip, port, err, sizeof err) < 0)
+		die("listen on %s: %s", o->listen, err);
 
 	signal(SIGPIPE, SIG_IGN);
-	{
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_signal;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-	}
-	conns = calloc(MAX_CONN, sizeof *conns);
-	pfd = calloc(MAX_CONN + 1, sizeof *pfd);
-	if (!conns || !pfd)
-		die("out of memory");
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	/* the one line on stdout: where we are */
-	printf(strchr(ip, ':') ? "http://[%s]:%u/\n" : "http://%s:%u/\n", ip, port);
+	printf(strchr(ip, ':') ? "http://[%s]:%u/\n" : "http://%s:%u/\n", ip, nym_httpserve_port(hs));
 	if (fflush(stdout) == EOF)
 		die("stdout: %s", strerror(errno));
 
-	while (!stop) {
-		size_t n = 0;
-
-		pfd[n].fd = lfd;
-		pfd[n].events = nconn < MAX_CONN ? POLLIN : 0;
-		n++;
-		for (size_t i = 0; i < nconn; i++, n++) {
-			pfd[n].fd = conns[i].fd;
-			pfd[n].events = conns[i].out ? POLLOUT : POLLIN;
-			pfd[n].revents = 0;
-		}
-		if (poll(pfd, n, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("poll: %s", strerror(errno));
-		}
-		for (size_t i = 0; i < nconn; i++) {
-			struct conn *c = &conns[i];
-			short ev = pfd[i + 1].revents;
-			int drop = 0;
-
-			if (ev & (POLLERR | POLLNVAL)) {
-				drop = 1;
-			} else if (c->out && (ev & (POLLOUT | POLLHUP))) {
-				ssize_t w = write(c->fd, c->out + c->outpos, c->outlen - c->outpos);
-				if (w < 0 && errno != EAGAIN && errno != EINTR) {
-					drop = 1;
-				} else if (w > 0) {
-					c->outpos += (size_t)w;
-					clock_gettime(CLOCK_MONOTONIC, &c->last);
-					if (c->outpos == c->outlen) {
-						free(c->out);
-						c->out = NULL;
-						if (c->close_after)
-							drop = 1;
-					}
-				}
-			} else if (!c->out && (ev & (POLLIN | POLLHUP))) {
-				ssize_t r = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
-				if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-					drop = 1;
-				} else if (r > 0) {
-					c->inlen += (size_t)r;
-					clock_gettime(CLOCK_MONOTONIC, &c->last);
-				}
-			}
-			/* a complete head waiting (also pipelined ones after a response) */
-			if (!drop && !c->out && c->inlen) {
-				char *end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
-				size_t hl = end ? (size_t)(end - c->in) + 4 : 0;
-				if (!end && !memmem(c->in, c->inlen, "\n\n", 2)) {
-					if (c->inlen == sizeof c->in) {
-						c->close_after = 1;
-						respond(c, 431, "Request Header Fields Too Large",
-							"{\"message\":\"request head too large\"}", 0);
-						c->inlen = 0;
-					}
-				} else {
-					if (!end)
-						hl = (size_t)((char *)memmem(c->in, c->inlen, "\n\n", 2) - c->in) + 2;
-					handle(c, hl, t, o->per_page, o->verbose);
-					memmove(c->in, c->in + hl, c->inlen - hl);
-					c->inlen -= hl;
-				}
-			}
-			if (!drop && ms_since(&c->last) > IDLE_MS)
-				drop = 1;
-			if (drop) {
-				close(c->fd);
-				free(c->out);
-				conns[i] = conns[nconn - 1];
-				pfd[i + 1] = pfd[nconn];
-				nconn--;
-				i--;
-			}
-		}
-		if (pfd[0].revents & POLLIN) {
-			while (nconn < MAX_CONN) {
-				int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-				if (fd < 0)
-					break;
-				memset(&conns[nconn], 0, sizeof conns[nconn]);
-				conns[nconn].fd = fd;
-				clock_gettime(CLOCK_MONOTONIC, &conns[nconn].last);
-				nconn++;
-			}
-		}
-	}
-	for (size_t i = 0; i < nconn; i++) {
-		close(conns[i].fd);
-		free(conns[i].out);
-	}
-	close(lfd);
-	free(conns);
-	free(pfd);
+	struct serve sv = { t, o->per_page, o->verbose };
+	if (nym_httpserve_run(hs, answer, &sv, &stop, err, sizeof err) < 0)
+		die("%s", err);
+	nym_httpserve_close(hs);
 	nym_topology_free(t);
 	return EXIT_OK;
 }

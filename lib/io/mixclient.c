@@ -23,6 +23,7 @@
 #include "io/mixclient.h"
 #include "io/nymapi.h"
 #include "io/seen.h"
+#include "io/topofile.h"
 #include "proto/ack.h"
 #include "proto/chunking.h"
 #include "proto/courier.h"
@@ -34,6 +35,7 @@
 #include "proto/packet.h"
 #include "proto/payload.h"
 #include "proto/reply.h"
+#include "proto/route.h"
 #include "proto/sphinx.h"
 #include "proto/surbstore.h"
 #include "proto/topology.h"
@@ -881,7 +883,7 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 		return e;
 	}
 	if (topology_file)
-		e = nym_topology_load_file(&s->topo, topology_file, terr, sizeof terr);
+		e = nym_topofile_load(&s->topo, topology_file, terr, sizeof terr);
 	else if (api_url) {
 		struct nym_api_opts o = NYM_API_OPTS_DEFAULT;
 		o.base_url = api_url;

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "proto/topology.h"
+#include "proto/nymapi_doc.h"
 
 /* What the official clients use on mainnet (network-defaults/src/mainnet.rs). */
 #define NYM_API_DEFAULT_URL "https://validator.nymtech.net/api/"

@@ -1,10 +1,11 @@
-/* topology.h — the Nym network as a client sees it (spec/topology.md,
- * spec/nym-message.md §8): parsed from the nym-api JSON answers, normalized,
- * validated, written back out, and used to pick routes.
+/* topology.h — the Nym network as a client sees it (spec/topology.md): the
+ * nodes of mix layers 1-3 and the gateways, in memory; our normalized
+ * document and the official custom-mixnet file parsed into it and written
+ * from it. Built from the nym-api answers by proto/nymapi_doc.h; routes
+ * through it in proto/route.h; read from a file by io/topofile.h.
  *
- * Pure: no sockets, no clocks (callers pass times as strings), randomness only
- * from a struct nym_rng. The one exception is nym_topology_load_file(), a
- * convenience for the tools' --topology FILE that reads a file.
+ * Pure: bytes in, no files, no sockets, no clocks (callers pass times as
+ * strings).
  *
  * Formats understood (nym_topology_parse detects which one it is given):
  *  - our normalized document (notes/route.md; what `nym-topology --json` prints):
@@ -13,11 +14,11 @@
  *  - the official custom topology file (serialized NymTopology, what official
  *    clients load with --custom-mixnet): {"metadata","rewarded_set","node_details"},
  *    keys as JSON arrays of 32 integers, node_details keyed by node id.
- * The nym-api answers themselves go through nym_topology_from_api().
+ * The nym-api answers go through nym_topology_from_api() (proto/nymapi_doc.h).
  *
- * Every parser is strict: a missing field, a key that is not 32 bytes of
- * base58, an IP address that does not parse, a duplicate node id or an empty
- * mix layer is an error, never silently skipped; `err` then holds one line
+ * Every parser (here and in nymapi_doc.h) is strict: a missing field, a key
+ * that is not 32 bytes of base58, an IP address that does not parse, a
+ * duplicate node id or an empty mix layer is an error, never silently skipped; `err` then holds one line
  * naming the problem and the node. One exception, for the API only: a
  * gateway's free-text host name that is no DNS name or IP literal is dropped
  * (the node is reached by IP, as the official client's fallback) and counted
@@ -28,8 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/rng.h"
-
 #define NYM_TOPOLOGY_ERR_MAX 256       /* size of an error-line buffer */
 #define NYM_TOPOLOGY_IPS 4             /* IP addresses kept per node */
 #define NYM_TOPOLOGY_IPSTR 46          /* INET6_ADDRSTRLEN */
@@ -39,7 +38,6 @@
 #define NYM_TOPOLOGY_TIME 64           /* a timestamp string as received */
 #define NYM_TOPOLOGY_MIN_PERFORMANCE 50 /* the official clients' default */
 #define NYM_TOPOLOGY_DEFAULT_MIX_PORT 1789
-#define NYM_ROUTE_MAX_HOPS 5
 
 /* Supported (declared) roles, from supported_roles: exit = exit_nr && exit_ipr. */
 enum { NYM_NODE_MIXNODE = 1, NYM_NODE_ENTRY = 2, NYM_NODE_EXIT = 4 };
@@ -94,54 +92,10 @@ struct nym_topology_filter {
 };
 #define NYM_TOPOLOGY_FILTER_DEFAULT { NYM_TOPOLOGY_MIN_PERFORMANCE, NYM_TOPOLOGY_MIN_PERFORMANCE }
 
-/* A text buffer (need not be NUL-terminated). */
-struct nym_text {
-	const char *data;
-	size_t len;
-};
-
-/* The nym-api answers the official client fetches (spec/topology.md §2):
- *   rewarded_set   GET v1/nym-nodes/rewarded-set
- *   mixnodes[]     GET v2/unstable/nym-nodes/skimmed/mixnodes/active?page=N
- *   gateways[]     GET v2/unstable/nym-nodes/skimmed/entry-gateways?page=N
- *   key_rotation   GET v1/epoch/key-rotation-info (data NULL: not fetched) */
-struct nym_api_answers {
-	struct nym_text rewarded_set, key_rotation;
-	const struct nym_text *mixnodes;
-	size_t n_mixnodes;
-	const struct nym_text *gateways;
-	size_t n_gateways;
-};
-
-/* The API routes, relative to the base URL (which ends in "/"). */
-#define NYM_API_REWARDED_SET "v1/nym-nodes/rewarded-set"
-#define NYM_API_MIXNODES "v2/unstable/nym-nodes/skimmed/mixnodes/active"
-#define NYM_API_GATEWAYS "v2/unstable/nym-nodes/skimmed/entry-gateways"
-#define NYM_API_KEY_ROTATION "v1/epoch/key-rotation-info"
-
-/* Look at one page of a skimmed route: pagination.total and the number of
- * items in nodes.data, so a fetcher knows whether to ask for the next page. */
-int nym_topology_page_info(const struct nym_text *page, uint32_t *total,
-                           size_t *count, char *err, size_t errlen);
-
-/* Build a topology from the API answers as the official client does: every
- * node validated; nodes below the filter's thresholds dropped (counted in
- * n_filtered); pages of a route must agree on metadata, and the mixnode and
- * gateway routes on absolute_epoch_id and rotation_id; layers from the
- * rewarded set; gateways = the nodes of the entry-gateways route. Fails if a
- * layer or the gateway list ends up empty. *out is freed with
- * nym_topology_free. filter NULL: defaults. */
-int nym_topology_from_api(struct nym_topology **out, const struct nym_api_answers *a,
-                          const struct nym_topology_filter *filter,
-                          char *err, size_t errlen);
-
 /* Parse a normalized document or a custom-mixnet file (detected by shape),
  * validated like the API answers. */
 int nym_topology_parse(struct nym_topology **out, const char *json, size_t len,
                        char *err, size_t errlen);
-/* The same from a file; "-" is stdin. */
-int nym_topology_load_file(struct nym_topology **out, const char *path,
-                           char *err, size_t errlen);
 
 void nym_topology_free(struct nym_topology *t);
 
@@ -169,44 +123,6 @@ int nym_topology_dump(const struct nym_topology *t, enum nym_topology_format fmt
 /* One node as in the normalized document ({"node_id":..,"layer":1|"gateway"}).
  * as_gateway chooses the "layer" value for a node that is both. */
 int nym_node_dump(const struct nym_node *n, int as_gateway, char **out);
-
-/* The nym-api answers that would describe t (for `nym-topology serve`).
- * Skimmed routes: items [offset, offset+limit) of the list (limit 0: all),
- * pagination {total, page, size}. */
-enum nym_api_route {
-	NYM_API_ROUTE_REWARDED_SET,
-	NYM_API_ROUTE_MIXNODES_ACTIVE,  /* nodes on layers 1-3 */
-	NYM_API_ROUTE_MIXNODES_ALL,     /* every node declaring the mixnode role */
-	NYM_API_ROUTE_ENTRY_GATEWAYS,   /* nodes with entry details */
-	NYM_API_ROUTE_EXIT_GATEWAYS,    /* gateways declaring exit */
-	NYM_API_ROUTE_ALL_NODES,        /* all of them */
-	NYM_API_ROUTE_KEY_ROTATION,
-	NYM_API_ROUTE_EPOCH,            /* v1/epoch/current */
-};
-int nym_topology_api_answer(const struct nym_topology *t, enum nym_api_route route,
-                            uint32_t page, uint32_t per_page, char **out);
-
-/* A route: hops in packet order (mix layers 1..3, then the egress gateway). */
-struct nym_route {
-	struct nym_node hops[NYM_ROUTE_MAX_HOPS];
-	size_t n_hops;
-};
-
-/* Pick a route like the official client: one node uniformly at random from
- * each of layers 1, 2, 3, then the node whose identity is egress_identity
- * (any known node, as with ignore_egress_epoch_roles; NYM_EROUTE if unknown).
- * egress_identity NULL: a gateway chosen uniformly at random. */
-int nym_topology_route(const struct nym_topology *t, const struct nym_rng *rng,
-                       const uint8_t *egress_identity, struct nym_route *r,
-                       char *err, size_t errlen);
-
-/* {"destination": <address or null>, "hops": [node...]}; destination may be NULL. */
-int nym_route_dump(const struct nym_route *r, const char *destination, char **out);
-/* Read a route document: needs hops[].mix_host and hops[].sphinx_key (other
- * node fields optional); destination copied into dest (if not NULL, "" when
- * null). Unknown fields are ignored. */
-int nym_route_parse(struct nym_route *r, char *dest, size_t destcap,
-                    const char *json, size_t len, char *err, size_t errlen);
 
 /* "ip:port" / "[ipv6]:port" from an IP string; NYM_EADDR if ip is no address. */
 int nym_topology_format_host(char *out, size_t cap, const char *ip, uint16_t port);

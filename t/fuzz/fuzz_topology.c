@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "base/rng.h"
+#include "proto/nymapi_doc.h"
+#include "proto/route.h"
 #include "proto/topology.h"
 
 static void

@@ -6,6 +6,8 @@
 #include "base/err.h"
 #include "base/rng.h"
 #include "crypto/crypto.h"
+#include "proto/nymapi_doc.h"
+#include "proto/route.h"
 #include "proto/topology.h"
 #include "test.h"
 
