@@ -1,5 +1,5 @@
 /* nym-gateway — a Nym gateway: the client websocket endpoint (gateway
- * protocol v6, spec/gateway.md) and the mixnet final hop, on one event loop.
+ * protocol v6, doc/spec/gateway.md) and the mixnet final hop, on one event loop.
  *
  * Clients register or authenticate over ws:// (or wss:// with --cert/--key),
  * claim free bandwidth and send ForwardSphinx frames; their MixPackets go to

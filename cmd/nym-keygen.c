@@ -1,5 +1,5 @@
 /* nym-keygen — create, show and check Nym client and node keys, in the
- * official programs' directory layout (spec/nym-message.md §1). */
+ * official programs' directory layout (doc/spec/nym-message.md §1). */
 #include <getopt.h>
 #include <jansson.h>
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 /* nym-mixnode — a Nym mix node: receives Sphinx packets on the node link,
  * processes each with its sphinx key, holds it for its delay and forwards it
- * to the next hop (spec/sphinx.md §5, §7, §9; spec/nym-message.md §2.4, §3.1). */
+ * to the next hop (doc/spec/sphinx.md §5, §7, §9; doc/spec/nym-message.md §2.4, §3.1). */
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>

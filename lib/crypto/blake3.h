@@ -1,6 +1,6 @@
 /* blake3.h — BLAKE3 (hash mode, any output length), written here because no
  * Debian 12 library has it; HMAC-BLAKE3 and HKDF over it, the KDF of the Nym
- * payload layer and of the gateway handshake (spec/gateway.md §5).
+ * payload layer and of the gateway handshake (doc/spec/gateway.md §5).
  * HMAC-BLAKE3 is the generic HMAC construction (64-byte block) over plain
  * BLAKE3-256, not BLAKE3's keyed mode. */
 #ifndef NYM_BLAKE3_H

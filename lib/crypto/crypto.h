@@ -35,7 +35,7 @@ int nym_x25519_base(uint8_t pub[32], const uint8_t sk[32]);
 void nym_x25519_clamp(uint8_t out[32], const uint8_t k[32]);
 
 /* Montgomery ladder with the scalar used as is: no clamping (legacy Sphinx
- * blinding, spec/sphinx.md §3.1: alpha' = Ladder(red(b), alpha)). All 256
+ * blinding, doc/spec/sphinx.md §3.1: alpha' = Ladder(red(b), alpha)). All 256
  * bits of n count (RFC 7748's loop takes 255; equal for n < 2^255, which
  * every reduced or clamped scalar is); u's top bit is masked. Constant time,
  * our own field arithmetic; n = 0 gives u = 0. X25519(k, u) equals

@@ -1,6 +1,6 @@
 /* lioness.h — the Lioness wide-block cipher exactly as the `lioness` 0.1.2
  * crate builds it (ChaCha20 DJB + keyed BLAKE2b-256), the Sphinx payload
- * cipher (spec/sphinx.md §6.2).
+ * cipher (doc/spec/sphinx.md §6.2).
  *
  * Key: 192 bytes = K1 (32) || K2 (64) || K3 (32) || K4 (64).
  * Block: L = first 32 bytes, R = the rest (at least 1 byte).

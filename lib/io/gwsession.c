@@ -1,5 +1,5 @@
 /* gwsession.c — the gateway session of gwclient.h (part 2): the client side
- * of spec/gateway.md driven over a nym_ws. Its own file so that a program
+ * of doc/spec/gateway.md driven over a nym_ws. Its own file so that a program
  * using only the transport does not pull in the protocol. */
 #include <errno.h>
 #include <stdio.h>

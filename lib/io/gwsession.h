@@ -1,4 +1,4 @@
-/* gwsession.h — the gateway session: the client side of spec/gateway.md on
+/* gwsession.h — the gateway session: the client side of doc/spec/gateway.md on
  * top of proto/gwproto.h, over io/gwclient.h's websockets — registration on
  * first use, authenticateV2 after, free bandwidth claims, ForwardSphinx frames
  * out, pushed payloads in, reconnection with backoff.

@@ -4,7 +4,7 @@
  * official client, retransmits what is not acknowledged, and turns pushed
  * payloads back into messages.
  *
- * Timing, as the official client (spec/nym-message.md §0.3, §5.4, §6):
+ * Timing, as the official client (doc/spec/nym-message.md §0.3, §5.4, §6):
  *  - main stream: one packet per tick, ticks exponentially distributed with
  *    mean send_mean_ms (20 ms); a tick with no real packet queued sends a
  *    loop cover packet instead (main_cover). send_mean_ms = 0: real packets

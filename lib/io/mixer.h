@@ -2,7 +2,7 @@
  * process Sphinx packets, a replay filter, and a delay queue that releases
  * each processed packet when its delay has passed.
  *
- * Flow (spec/sphinx.md §5, §7, §9; spec/nym-message.md §2.4, §3.1):
+ * Flow (doc/spec/sphinx.md §5, §7, §9; doc/spec/nym-message.md §2.4, §3.1):
  *
  *   I/O thread: nym_mixer_submit(rotation, packet, now)
  *       │    copies one bare Sphinx packet (its node-link frame already
@@ -41,7 +41,7 @@
 
 #include "proto/framing.h" /* NYM_ROTATION_* */
 
-/* nym-node's default maximum_forward_packet_delay (spec/sphinx.md §7.2,
+/* nym-node's default maximum_forward_packet_delay (doc/spec/sphinx.md §7.2,
  * nym-node handler.rs create_delay_target): a larger delay carried in a
  * header is clamped to this. */
 #define NYM_MIXER_MAX_DELAY_NS (10ull * 1000000000ull)

@@ -1,5 +1,5 @@
 /* nymapi.h — the I/O layer under topology: fetch the nym-api answers the
- * official client fetches (spec/topology.md §2) over HTTP(S) with libcurl and
+ * official client fetches (doc/spec/topology.md §2) over HTTP(S) with libcurl and
  * hand them to nym_topology_from_api().
  *
  * TLS certificates are verified; connect and total timeouts bound every

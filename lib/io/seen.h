@@ -1,6 +1,6 @@
 /* seen.h — the messages a client delivered in the last 24 hours, kept in a
  * file so that a retransmitted copy arriving after a restart is not
- * delivered again (spec/nym-message.md §5.4: the sender retransmits until
+ * delivered again (doc/spec/nym-message.md §5.4: the sender retransmits until
  * acked, and a gateway stores messages for a day).
  *
  * File: 24-byte records, appended one per delivered message:

@@ -1,4 +1,4 @@
-/* ack.c — SURB-ack bodies and blocks, ack recognition, timeouts (spec §5). */
+/* ack.c — SURB-ack bodies and blocks, ack recognition, timeouts (doc/spec/nym-message.md §5). */
 #include <string.h>
 
 #include "base/err.h"

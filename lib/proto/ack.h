@@ -1,4 +1,4 @@
-/* ack.h — SURB-acknowledgements (spec/nym-message.md §5).
+/* ack.h — SURB-acknowledgements (doc/spec/nym-message.md §5).
  *
  * Every fragment-carrying packet starts its Sphinx plaintext with a 405-byte
  * block the exit gateway peels off and sends back to the sender:

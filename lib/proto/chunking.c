@@ -1,4 +1,4 @@
-/* chunking.c — fragment headers, split plans and reassembly (spec §4.5). */
+/* chunking.c — fragment headers, split plans and reassembly (doc/spec/nym-message.md §4.5). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* chunking.h — fragments and fragment sets (spec/nym-message.md §4.5).
+/* chunking.h — fragments and fragment sets (doc/spec/nym-message.md §4.5).
  *
  * A padded NymMessage is cut into fragments, each filling one packet exactly.
  * Up to 255 fragments form a set; longer messages use several sets chained by

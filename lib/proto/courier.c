@@ -1,4 +1,4 @@
-/* courier.c — sender and receiver of the message layer (spec §4–§7). */
+/* courier.c — sender and receiver of the message layer (doc/spec/nym-message.md §4–§7). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* courier.h — the message layer in one call each way, so that tools stay
- * thin (spec/nym-message.md §4.1, §4.8).
+ * thin (doc/spec/nym-message.md §4.1, §4.8).
  *
  * Sending: message bytes → NymMessage → padded fragments → per fragment a
  * packet assembled in place (SURB-ack block ‖ ephemeral key ‖ encrypted
@@ -51,7 +51,7 @@ struct nym_courier_config {
 	double ack_wait_multiplier;   /* 1.5 */
 	uint64_t ack_wait_addition_ms; /* 1500 */
 };
-/* The official client's defaults (spec §0.3, §2.5). */
+/* The official client's defaults (doc/spec/nym-message.md §0.3, §2.5). */
 void nym_courier_config_default(struct nym_courier_config *c);
 
 /* One finished packet. Pointers are valid only during the emit call. */
@@ -179,7 +179,7 @@ void nym_courier_received_free(struct nym_courier_received *out);
 struct nym_reasm *nym_courier_receiver_reasm(struct nym_courier_receiver *r);
 
 /* What a final-hop payload is, told by its length alone (for tools that
- * inspect bytes; spec/nym-message.md §5): */
+ * inspect bytes; doc/spec/nym-message.md §5): */
 #define NYM_PAYLOAD_NONE 0   /* none of these lengths */
 #define NYM_PAYLOAD_FINAL 1  /* Sphinx plaintext (2048, 8192, 16384, 32768), SURB-ack block first */
 #define NYM_PAYLOAD_PUSH 2   /* what the gateway pushes: the same, 405 bytes fewer */

@@ -1,4 +1,4 @@
-/* cover.c — loop cover packets, and recognising them (spec §6.1). */
+/* cover.c — loop cover packets, and recognising them (doc/spec/nym-message.md §6.1). */
 #include <string.h>
 
 #include "base/err.h"

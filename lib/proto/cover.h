@@ -1,4 +1,4 @@
-/* cover.h — loop cover packets (spec/nym-message.md §6.1).
+/* cover.h — loop cover packets (doc/spec/nym-message.md §6.1).
  *
  * A loop cover packet is a regular packet a client sends to itself:
  *   Sphinx plaintext = SURB-ack block for fragment id 00 00 00 00 00

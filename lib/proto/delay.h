@@ -1,5 +1,5 @@
 /* delay.h — per-hop mixing delays and the Sphinx route of one packet
- * (spec/nym-message.md §4.7, §6.2; spec/sphinx.md §7.2).
+ * (doc/spec/nym-message.md §4.7, §6.2; doc/spec/sphinx.md §7.2).
  *
  * A delay is an exponential sample with the configured mean (15 ms for
  * packets and acks by default), rounded to whole nanoseconds; a mean of 0

@@ -1,4 +1,4 @@
-/* framing.c — size tags, node-link frames, MixPacket v1/v2 (spec §2–3). */
+/* framing.c — size tags, node-link frames, MixPacket v1/v2 (doc/spec/nym-message.md §2–3). */
 #include <string.h>
 
 #include "base/err.h"

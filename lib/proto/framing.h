@@ -1,5 +1,5 @@
 /* framing.h — how a Sphinx packet is wrapped on the node link and on its way
- * to the client's gateway (spec/nym-message.md §2.1–2.4, §3.1–3.2).
+ * to the client's gateway (doc/spec/nym-message.md §2.1–2.4, §3.1–3.2).
  *
  * Packet size tags (u8; not in size order):
  *   1 regular 2413 · 2 ack 386 · 3 extended32 33133 · 4 extended8 8557 ·

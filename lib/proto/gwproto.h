@@ -1,4 +1,4 @@
-/* gwproto.h — the client<->gateway protocol, version 6 (spec/gateway.md),
+/* gwproto.h — the client<->gateway protocol, version 6 (doc/spec/gateway.md),
  * sans-I/O: bytes and JSON text in, bytes and JSON text out. No sockets, no
  * clocks (the current Unix time is an argument), randomness from a nym_rng.
  *

@@ -1,4 +1,4 @@
-/* keys.h — key sets and client addresses (spec/nym-message.md §1); their files
+/* keys.h — key sets and client addresses (doc/spec/nym-message.md §1); their files
  * are io/keyfile.h.
  *
  * Client: Ed25519 identity (32-byte seed), X25519 encryption key (32 raw

@@ -1,4 +1,4 @@
-/* message.c — NymMessage envelope, padding (spec §4.2–4.4, §7.3–7.4). */
+/* message.c — NymMessage envelope, padding (doc/spec/nym-message.md §4.2–4.4, §7.3–7.4). */
 #include <string.h>
 
 #include "base/err.h"

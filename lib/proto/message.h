@@ -1,4 +1,4 @@
-/* message.h — the NymMessage envelope and its padding (spec/nym-message.md
+/* message.h — the NymMessage envelope and its padding (doc/spec/nym-message.md
  * §4.2–4.4, §7.3–7.4).
  *
  *   NymMessage = type (u8) || body

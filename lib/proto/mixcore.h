@@ -14,7 +14,7 @@
  *    pause when it refuses).
  *  - loop stream (loop_mean_ms > 0): ops.cover at exponential intervals.
  *  - every 50 ms: fragments in flight past their deadline (courier's
- *    timeout, spec/nym-message.md §5.4, from when they left the queue) are
+ *    timeout, doc/spec/nym-message.md §5.4, from when they left the queue) are
  *    rebuilt (ops.build) and queued again; ops.sweep for the caller's own
  *    housekeeping.
  * Nothing is sent while not ready (set_ready). The clock (now_ms, any

@@ -1,6 +1,6 @@
 /* nymapi_doc.c — the nym-api JSON answers: read into a topology (as the
  * official client does) and written from one (the serve mode),
- * spec/topology.md §2-3. */
+ * doc/spec/topology.md §2-3. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +78,7 @@ nym_topology_page_info(const struct nym_text *page, uint32_t *total, size_t *cou
 	return 0;
 }
 
-/* One SkimmedNodeV1 (spec/topology.md §3.1). */
+/* One SkimmedNodeV1 (doc/spec/topology.md §3.1). */
 static int
 parse_skimmed(json_t *j, struct nym_node *n, const char *list, size_t idx,
               char *err, size_t errlen)

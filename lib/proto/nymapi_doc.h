@@ -1,5 +1,5 @@
 /* nymapi_doc.h — the nym-api JSON answers the official client fetches
- * (spec/topology.md §2-3): the skimmed node lists (SkimmedNodeV1 pages), the
+ * (doc/spec/topology.md §2-3): the skimmed node lists (SkimmedNodeV1 pages), the
  * rewarded set, the key-rotation info and the current epoch. Read into a
  * struct nym_topology the way the official client builds its topology, and
  * written from one (what `nym-topology serve` answers). Pure: bytes in,
@@ -18,7 +18,7 @@ struct nym_text {
 	size_t len;
 };
 
-/* The nym-api answers the official client fetches (spec/topology.md §2):
+/* The nym-api answers the official client fetches (doc/spec/topology.md §2):
  *   rewarded_set   GET v1/nym-nodes/rewarded-set
  *   mixnodes[]     GET v2/unstable/nym-nodes/skimmed/mixnodes/active?page=N
  *   gateways[]     GET v2/unstable/nym-nodes/skimmed/entry-gateways?page=N

@@ -1,5 +1,5 @@
 /* packet.h — Nym packet size classes by name, and node routing addresses
- * (spec/nym-message.md §1.5, §2.1). The size tags, their lengths and the
+ * (doc/spec/nym-message.md §1.5, §2.1). The size tags, their lengths and the
  * wire framing are in framing.h (nym_size_tag_len, nym_size_tag_of_len,
  * nym_size_tag_plaintext: the one source of the sizes); this module names
  * the classes and reads and writes addresses.

@@ -1,4 +1,4 @@
-/* payload.c — per-fragment end-to-end encryption (spec §4.6, §7.5). */
+/* payload.c — per-fragment end-to-end encryption (doc/spec/nym-message.md §4.6, §7.5). */
 #include <string.h>
 
 #include "base/err.h"

@@ -1,4 +1,4 @@
-/* payload.h — end-to-end encryption of one fragment (spec/nym-message.md
+/* payload.h — end-to-end encryption of one fragment (doc/spec/nym-message.md
  * §4.6, §4.8, §7.5–7.6). What the recipient's gateway pushes to the client
  * (a regular packet's Sphinx plaintext after the 405-byte ack block) is
  *

@@ -1,4 +1,4 @@
-/* reply.c — ReplySurbs, reply packets, the reply-key store (spec §7). */
+/* reply.c — ReplySurbs, reply packets, the reply-key store (doc/spec/nym-message.md §7). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* reply.h — anonymous replies through reply SURBs (spec/nym-message.md §7).
+/* reply.h — anonymous replies through reply SURBs (doc/spec/nym-message.md §7).
  *
  * A ReplySurb (what a RepliableMessage carries, lib/proto/message.h) is
  *   reply_key (16) || Sphinx SURB (lib/proto/surb.h)

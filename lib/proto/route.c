@@ -1,5 +1,5 @@
 /* route.c — a route through the topology: chosen like the official client,
- * written and read back as JSON (spec/topology.md, spec/nym-message.md §8). */
+ * written and read back as JSON (doc/spec/topology.md, doc/spec/nym-message.md §8). */
 #include <string.h>
 
 #include "base/codec.h"

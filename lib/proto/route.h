@@ -1,5 +1,5 @@
 /* route.h — a route through the topology: the nodes a Sphinx packet visits,
- * in packet order (spec/topology.md, spec/nym-message.md §8), chosen as the
+ * in packet order (doc/spec/topology.md, doc/spec/nym-message.md §8), chosen as the
  * official client chooses them; and the route document `nym-topology route`
  * prints and the tools read back ({"destination", "hops": [node...]}, the
  * nodes as in our normalized document). */

@@ -1,5 +1,5 @@
 /* sphinx.c — Sphinx creation and processing as sphinx-packet 0.6.0 does it
- * (spec/sphinx.md §3–§6; layouts in sphinx.h). */
+ * (doc/spec/sphinx.md §3–§6; layouts in sphinx.h). */
 #include <string.h>
 
 #include "base/err.h"
@@ -240,7 +240,7 @@ clamp_reduce(uint8_t out[32], const uint8_t in[32])
 	nym_wipe(c, sizeof c);
 }
 
-/* alpha_0 and OKM_i for every hop (spec §3.5). For current versions the
+/* alpha_0 and OKM_i for every hop (doc/spec/sphinx.md §3.5). For current versions the
  * chain X25519(b_{i-1}, ... X25519(x, pk_i)) equals one multiplication by
  * the product of the clamped scalars mod l: n + 1 scalar multiplications
  * instead of n + n(n+1)/2. Legacy versions use the unclamped product as is. */

@@ -1,5 +1,5 @@
 /* sphinx.h — Sphinx packets byte-compatible with the sphinx-packet 0.6.0
- * crate (spec/sphinx.md): creation and per-hop processing, versions 1 and
+ * crate (doc/spec/sphinx.md): creation and per-hop processing, versions 1 and
  * 257 (legacy, unclamped blinding), 258 and 259 (X25519 blinding; 259
  * derives payload keys from 16-byte seeds).
  *

@@ -1,5 +1,5 @@
 /* surb.h — single-use reply blocks as sphinx-packet 0.6.0 serializes and
- * uses them (spec/sphinx.md §8).
+ * uses them (doc/spec/sphinx.md §8).
  *
  * SURB = header (348) || first hop address (32, padded) || key material
  *   key material = n x 192-byte Lioness keys   (versions 1, 257, 258)

@@ -1,5 +1,5 @@
 /* surbstore.h — the reply SURBs anonymous senders gave us, held per sender
- * tag (spec/nym-message.md §7): what a client replies through.
+ * tag (doc/spec/nym-message.md §7): what a client replies through.
  *
  * Per 16-byte sender tag: serialized ReplySurbs of one record length (the
  * latest format wins: records of another length from the same tag replace

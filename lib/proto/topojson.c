@@ -1,5 +1,5 @@
 /* topojson.c — the JSON vocabulary the topology documents, the nym-api
- * answers and routes share (spec/topology.md). Duplicate object keys rejected. */
+ * answers and routes share (doc/spec/topology.md). Duplicate object keys rejected. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* topology.c — the in-memory network: lookups, validation, the performance
  * filter, and our document and the custom-mixnet file parsed and written
- * (spec/topology.md). */
+ * (doc/spec/topology.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

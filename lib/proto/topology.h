@@ -1,4 +1,4 @@
-/* topology.h — the Nym network as a client sees it (spec/topology.md): the
+/* topology.h — the Nym network as a client sees it (doc/spec/topology.md): the
  * nodes of mix layers 1-3 and the gateways, in memory; our normalized
  * document and the official custom-mixnet file parsed into it and written
  * from it. Built from the nym-api answers by proto/nymapi_doc.h; routes
@@ -8,7 +8,7 @@
  * strings).
  *
  * Formats understood (nym_topology_parse detects which one it is given):
- *  - our normalized document (notes/route.md; what `nym-topology --json` prints):
+ *  - our normalized document (doc/topology-document.md; what `nym-topology --json` prints):
  *      {"source","fetched_at","epoch":{...},"key_rotation":{...},
  *       "layers":{"1":[node...],"2":[...],"3":[...]},"gateways":[node...]}
  *  - the official custom topology file (serialized NymTopology, what official
@@ -114,7 +114,7 @@ const struct nym_node *nym_topology_find_identity(const struct nym_topology *t,
 
 /* Output. Each returns 0 and a malloc'd NUL-terminated string in *out. */
 enum nym_topology_format {
-	NYM_TOPOLOGY_NORMALIZED,    /* our document (notes/route.md) */
+	NYM_TOPOLOGY_NORMALIZED,    /* our document (doc/topology-document.md) */
 	NYM_TOPOLOGY_CUSTOM_MIXNET, /* the official clients' --custom-mixnet file */
 };
 enum { NYM_JSON_PRETTY = 1 };       /* flags: indent instead of one line */

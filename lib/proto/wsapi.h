@@ -1,5 +1,5 @@
 /* wsapi.h — the binary request/response format of the official nym-client
- * websocket API (spec/client-websocket.md §5–6), sans-I/O. nym-recv serves
+ * websocket API (doc/spec/client-websocket.md §5–6), sans-I/O. nym-recv serves
  * it on its control socket; nym-send and nym-cover speak it as clients.
  *
  * Requests (client -> nym-client), integers big-endian, connection_id 0 = none:

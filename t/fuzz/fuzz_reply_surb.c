@@ -1,5 +1,5 @@
 /* fuzz_reply_surb.c — reply SURBs as a repliable message brings them
- * (lib/proto/message.h, reply.h, surb.h; spec/nym-message.md §4.3, §7): the
+ * (lib/proto/message.h, reply.h, surb.h; doc/spec/nym-message.md §4.3, §7): the
  * input is read as a NymMessage whose SURB records are then parsed one by
  * one, as the recipient does before it replies, and as one ReplySurb on its
  * own. Properties: no crash; only the documented errors; a parsed message

@@ -1,5 +1,5 @@
 /* fuzz_wsapi.c — the websocket API's binary requests and responses
- * (lib/proto/wsapi.h; spec/client-websocket.md §5–6), as nym-recv's control
+ * (lib/proto/wsapi.h; doc/spec/client-websocket.md §5–6), as nym-recv's control
  * socket and the client tools receive them. lib/ has no text (JSON) frame
  * decoder: the tools hand text frames to jansson. Properties: no crash; a
  * failure names one of the documented error kinds; what decodes points into

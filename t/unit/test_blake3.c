@@ -4,7 +4,7 @@
  * byte i is i % 251, the listed lengths, 131 bytes of extended output), with
  * the expected hashes produced by the reference implementation's command-line
  * tool `b3sum` 1.2.0 (Debian package b3sum) as `b3sum --no-names -l 131`.
- * HMAC/HKDF expectations: spec/gateway.md §19.2 and spec/nym-message.md §10.5
+ * HMAC/HKDF expectations: doc/spec/gateway.md §19.2 and doc/spec/nym-message.md §10.5
  * (spec-derived), the official-client packets in t/vectors (nym.x25519_shared
  * -> nym.payload_key), and a hand-written Python HMAC (RFC 2104, 64-byte
  * block) over b3sum where named. */
@@ -215,7 +215,7 @@ test_hmac(void)
 	check_hex(out, "c8366b212fa0d095e99d6fe861bd554187714942aab92d9f02dbccb9d896e219",
 	          "HMAC-BLAKE3, empty key and message");
 
-	/* spec/gateway.md §19.2: PRK = HMAC-B3(salt, dh), K = HMAC-B3(PRK, 0x01). */
+	/* doc/spec/gateway.md §19.2: PRK = HMAC-B3(salt, dh), K = HMAC-B3(PRK, 0x01). */
 	size_t n;
 	uint8_t *salt = t_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", &n);
 	uint8_t *dh = t_hex("7c79d7b5f31b9aac367477f5f7c7a68b5c44cac28ed5c902a59ec48c02956a6a", &n);
@@ -231,7 +231,7 @@ test_hmac(void)
 	check_hex(out, "97e7697bf4733f916d61c4b7e4b3502875ccf2ee23b3505e1557864da82685b6", "gateway §19.2 BLAKE3(K)");
 	free(salt); free(dh);
 
-	/* spec/nym-message.md §10.5: payload key, salt absent (32 zero bytes). */
+	/* doc/spec/nym-message.md §10.5: payload key, salt absent (32 zero bytes). */
 	uint8_t *shared = t_hex("9e004098efc091d4ec2663b4e9f5cfd4d7064571690b4bea97ab146ab9f35056", &n);
 	uint8_t zero[32] = { 0 }, k16[16];
 	nym_hmac_blake3(prk, zero, 32, shared, 32);
@@ -242,7 +242,7 @@ test_hmac(void)
 	nym_hkdf_blake3(k16, 16, NULL, 0, shared, 32, NULL, 0);
 	check_hex(k16, "e2bcb3474659d393b0ad31945bc46dbb", "nym-message §10.5 payload key k");
 	free(shared);
-	/* spec/nym-message.md §10.5 reply key digest. */
+	/* doc/spec/nym-message.md §10.5 reply key digest. */
 	uint8_t k33[16];
 	memset(k33, 0x33, 16);
 	nym_blake3(out, k33, 16);

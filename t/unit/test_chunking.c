@@ -58,7 +58,7 @@ sizing_table(void)
 		if (n != d[i].frags || left != d[i].left || nym_chunking_sets(d[i].n, 1611) != d[i].sets)
 			bad++;
 	}
-	CHECK(bad == 0, "regular-packet values of spec §10.4 (1604 / 409020 / 818034 boundaries)");
+	CHECK(bad == 0, "regular-packet values of nym-message.md §10.4 (1604 / 409020 / 818034 boundaries)");
 	size_t left;
 	CHECK(nym_chunking_required_fragments(100, 16, &left) == 0, "capacity below 17 is refused");
 }

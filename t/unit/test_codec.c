@@ -1,6 +1,6 @@
 /* test_codec.c — hex, base58, base64, PEM against published vectors:
  * RFC 4648 §10 (base64, base16), Bitcoin Core's base58_encode_decode.json,
- * and the ack-key PEM example of spec/nym-message.md §1.6. */
+ * and the ack-key PEM example of doc/spec/nym-message.md §1.6. */
 #include "base/codec.h"
 #include "base/err.h"
 #include "test.h"
@@ -115,10 +115,10 @@ test_base58(void)
 	CHECK(nym_base58_decode32(k, "1111111111111111111111111111111111") == NYM_EKEY, "decode32: 34 zero bytes -> EKEY");
 	CHECK(nym_base58_decode32(k, "5WdCMZXZBkGsXwPqzxwJqf9sSzyRLt3xmhuGDBaXiQh5x") == NYM_EKEY, "decode32: long -> EKEY");
 	CHECK(nym_base58_decode32(k, "5WdCMZXZBkGsXwPqzxwJqf9sSzyRLt3xmhuGDBaXiQh0") == NYM_EENCODING, "decode32: bad char -> EENCODING");
-	CHECK(nym_base58_decode32(k, "5WdCMZXZBkGsXwPqzxwJqf9sSzyRLt3xmhuGDBaXiQh5") == 32, "decode32: spec §10.1 identity");
+	CHECK(nym_base58_decode32(k, "5WdCMZXZBkGsXwPqzxwJqf9sSzyRLt3xmhuGDBaXiQh5") == 32, "decode32: nym-message.md §10.1 identity");
 	size_t n;
 	uint8_t *want = t_hex("4305849203ec7459fe39839f45b537d00c6c88533a4cabc31f625c4044359cb8", &n);
-	CHECK_MEM(k, want, 32, "decode32: spec §10.1 identity bytes");
+	CHECK_MEM(k, want, 32, "decode32: nym-message.md §10.1 identity bytes");
 	free(want);
 }
 
@@ -164,9 +164,9 @@ test_pem(void)
 		key[i] = (uint8_t)i;
 
 	int r = nym_pem_encode(s, sizeof s, ACK, key, 16);
-	CHECK(r == (int)strlen(ack_pem) && !strcmp(s, ack_pem), "PEM encode: spec §1.6 ack key, CRLF");
+	CHECK(r == (int)strlen(ack_pem) && !strcmp(s, ack_pem), "PEM encode: nym-message.md §1.6 ack key, CRLF");
 	r = nym_pem_decode(got, 16, ACK, ack_pem, strlen(ack_pem));
-	CHECK(r == 16 && !memcmp(got, key, 16), "PEM decode: spec §1.6 ack key");
+	CHECK(r == 16 && !memcmp(got, key, 16), "PEM decode: nym-message.md §1.6 ack key");
 	CHECK(nym_pem_encode(s, strlen(ack_pem), ACK, key, 16) == NYM_ESIZE, "PEM encode: no room for NUL");
 
 	const char *lf = "-----BEGIN AES-128-CTR ACKNOWLEDGEMENTS KEY-----\n"

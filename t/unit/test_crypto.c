@@ -85,7 +85,7 @@ test_x25519(void)
 	check_hex(s2, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", "RFC 7748 6.1 shared (Bob)");
 	free(ask); free(bsk);
 
-	/* spec/sphinx.md §10.1 T4: the crate's fixed node key pairs. */
+	/* doc/spec/sphinx.md §10.1 T4: the crate's fixed node key pairs. */
 	struct { const char *sk, *pk; } t4[] = {
 		{ "ca25be395a24942825cbcfe50550084de35f43142f53dc22a4cf05d461978ea8",
 		  "695bd292f59b1ba9c07b4b7913cc3bbbbe968376974db490fd5806d43f053307" },
@@ -208,7 +208,7 @@ test_legacy_vectors(void)
 		size_t hi;
 		json_t *h;
 		if (version == 257) {
-			/* alpha_0 = Ladder(red(x), 9) (spec/sphinx.md §3.5 legacy). */
+			/* alpha_0 = Ladder(red(x), 9) (doc/spec/sphinx.md §3.5 legacy). */
 			nym_scalar_reduce32(acc, x);
 			nym_x25519_unclamped(alpha0, acc, nine);
 		} else {
@@ -463,7 +463,7 @@ test_hkdf(void)
 	      "HKDF of exactly 255 blocks works");
 }
 
-/* spec/sphinx.md §10.1 T1: the crate's own expanded-shared-secret test, which
+/* doc/spec/sphinx.md §10.1 T1: the crate's own expanded-shared-secret test, which
  * chains ChaCha20 (the test RNG), X25519 and HKDF-SHA256; the OKM ranges
  * marked crate-asserted there are the crate's expected bytes. */
 static void
@@ -504,7 +504,7 @@ test_sphinx_t1(void)
 static void
 test_blake2b(void)
 {
-	/* spec/sphinx.md §10.3 (first line of the reference blake2b-kat with a
+	/* doc/spec/sphinx.md §10.3 (first line of the reference blake2b-kat with a
 	 * 32-byte output), re-checked with Python hashlib.blake2b(key=...,
 	 * digest_size=32). */
 	uint8_t key[64], msg[256], out[32];
@@ -556,7 +556,7 @@ test_aes_ctr(void)
 		nym_aes128_ctr_xor(&c, out, pt, 64, key, iv);
 		check_hex(out, ct, "SP 800-38A F.5.1 through a reused context");
 	}
-	/* Re-keying between calls: spec/sphinx.md §10.3, key 0, IV 0. */
+	/* Re-keying between calls: doc/spec/sphinx.md §10.3, key 0, IV 0. */
 	uint8_t z16[16] = { 0 }, ks[32] = { 0 };
 	nym_aes128_ctr_xor(&c, ks, ks, 32, z16, z16);
 	check_hex(ks, "66e94bd4ef8a2c3b884cfa59ca342b2e58e2fccefa7e3061367f1d57a4e7455a",
@@ -648,7 +648,7 @@ test_chacha20(void)
 		check_hex(buf, v[i].ks, what);
 		free(key); free(iv);
 	}
-	/* spec/sphinx.md §10.1 T3: the chacha 0.3 crate's doc example. */
+	/* doc/spec/sphinx.md §10.1 T3: the chacha 0.3 crate's doc example. */
 	size_t n;
 	uint8_t *key = hexdup("29fa35608845c6f9d8fe65e3220e5b05034aa09f9e27ad0f6c90a573a810e494", &n);
 	uint8_t nonce[8] = { 0 }, buf[6];

@@ -1,4 +1,4 @@
-/* test_gwproto.c — gateway protocol v6: the spec §19 vectors (repository
+/* test_gwproto.c — gateway protocol v6: the doc/spec/gateway.md §19 vectors (repository
  * tests and the computed KAT), both roles through buffers, bad input. */
 #include <string.h>
 
@@ -9,7 +9,7 @@
 #include "proto/gwproto.h"
 #include "test.h"
 
-/* spec/gateway.md §19.2 (computed; cross-checked with two implementations). */
+/* doc/spec/gateway.md §19.2 (computed; cross-checked with two implementations). */
 #define C_SEED "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
 #define C_PUB "79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664"
 #define G_SEED "4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60"

@@ -1,4 +1,4 @@
-/* test_keys.c — addresses (spec/nym-message.md §10.1-10.2 and every address
+/* test_keys.c — addresses (doc/spec/nym-message.md §10.1-10.2 and every address
  * in the official-client vectors), key generation replayed from the vectors'
  * key material, key files and key directories. */
 #include <dirent.h>
@@ -51,11 +51,11 @@ test_spec_addresses(void)
 		size_t n;
 		uint8_t *bin = t_hex(spec_addr[i].hex, &n);
 		int r = nym_address_parse(&a, spec_addr[i].s, why, sizeof why);
-		CHECK(r == 0, "spec §10 address %zu parses (%s)", i, r ? why : "ok");
-		CHECK_MEM(&a, bin, 96, "spec §10 address %zu: binary form", i);
+		CHECK(r == 0, "nym-message.md §10 address %zu parses (%s)", i, r ? why : "ok");
+		CHECK_MEM(&a, bin, 96, "nym-message.md §10 address %zu: binary form", i);
 		r = nym_address_format(out, sizeof out, &a);
 		CHECK(r == (int)strlen(spec_addr[i].s) && !strcmp(out, spec_addr[i].s),
-		      "spec §10 address %zu formats back", i);
+		      "nym-message.md §10 address %zu formats back", i);
 		free(bin);
 	}
 	CHECK(sizeof(struct nym_address) == 96, "struct nym_address is 96 bytes");

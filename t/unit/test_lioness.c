@@ -1,5 +1,5 @@
 /* test_lioness.c — Lioness against the lioness 0.1.2 crate's own vector
- * (spec/sphinx.md §10.1 T2), round trips and size limits. */
+ * (doc/spec/sphinx.md §10.1 T2), round trips and size limits. */
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "crypto/lioness.h"

@@ -1,4 +1,4 @@
-/* test_payload.c — end-to-end payload encryption: spec §10.5 known answers,
+/* test_payload.c — end-to-end payload encryption: doc/spec/nym-message.md §10.5 known answers,
  * and every official packet of every case decrypted to its recorded fragment
  * (regular packets with the recipient's or the client's own key, replies
  * with the SURB's reply key). */

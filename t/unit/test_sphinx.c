@@ -280,7 +280,7 @@ model_legacy(void)
 	json_decref(root);
 }
 
-/* ---- spec §10 known answers ------------------------------------------------ */
+/* ---- doc/spec/sphinx.md §10 known answers ----------------------------------- */
 
 static void
 kat_t1(void)

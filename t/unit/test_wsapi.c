@@ -1,5 +1,5 @@
 /* test_wsapi.c — nym-client websocket API binary frames against the bytes of
- * spec/client-websocket.md §10.2 (derived from the repo's test inputs). */
+ * doc/spec/client-websocket.md §10.2 (derived from the repo's test inputs). */
 #include <stdlib.h>
 #include <string.h>
 
