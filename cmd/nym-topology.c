@@ -246,7 +246,7 @@ cmd_route(const struct opts *o)
 	if (o->to && nym_address_parse(&addr, o->to, why, sizeof why) < 0)
 		die("--to: '%s' is not a Nym address: %s", o->to, why);
 	t = get_topology(o);
-	if (nym_topology_route(t, &rng, o->to ? addr.gateway : NULL, &r, err, sizeof err) < 0)
+	if (nym_route_choose(t, &rng, o->to ? addr.gateway : NULL, &r, err, sizeof err) < 0)
 		die("%s", err);
 	if (nym_route_dump(&r, o->to, &s) < 0)
 		die("out of memory");

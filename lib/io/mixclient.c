@@ -125,7 +125,7 @@ nym_mixclient_route(const struct nym_topology *t, const struct nym_rng *rng,
 	struct nym_route r;
 	char err[NYM_TOPOLOGY_ERR_MAX];
 
-	if (nym_topology_route(t, rng, gateway, &r, err, sizeof err) < 0)
+	if (nym_route_choose(t, rng, gateway, &r, err, sizeof err) < 0)
 		return NYM_EROUTE;
 	for (size_t i = 0; i < r.n_hops; i++) {
 		struct nym_node_addr a;

@@ -32,7 +32,7 @@ uniform(const struct nym_rng *rng, uint32_t n, uint32_t *out)
 }
 
 int
-nym_topology_route(const struct nym_topology *t, const struct nym_rng *rng,
+nym_route_choose(const struct nym_topology *t, const struct nym_rng *rng,
                    const uint8_t *egress_identity, struct nym_route *rt,
                    char *err, size_t errlen)
 {

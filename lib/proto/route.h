@@ -24,7 +24,7 @@ struct nym_route {
  * each of layers 1, 2, 3, then the node whose identity is egress_identity
  * (any known node, as with ignore_egress_epoch_roles; NYM_EROUTE if unknown).
  * egress_identity NULL: a gateway chosen uniformly at random. */
-int nym_topology_route(const struct nym_topology *t, const struct nym_rng *rng,
+int nym_route_choose(const struct nym_topology *t, const struct nym_rng *rng,
                        const uint8_t *egress_identity, struct nym_route *r,
                        char *err, size_t errlen);
 

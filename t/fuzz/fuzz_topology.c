@@ -36,7 +36,7 @@ exercise(struct nym_topology *t)
 	for (int k = 0; k <= NYM_API_ROUTE_EPOCH; k++)
 		if (nym_topology_api_answer(t, (enum nym_api_route)k, 1, 2, &s) == 0)
 			free(s);
-	if (nym_topology_route(t, &rng, NULL, &r, err, sizeof err) == 0 &&
+	if (nym_route_choose(t, &rng, NULL, &r, err, sizeof err) == 0 &&
 	    nym_route_dump(&r, "x", &s) == 0) {
 		struct nym_route back;
 		char dest[8];

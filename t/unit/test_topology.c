@@ -614,7 +614,7 @@ test_routes(void)
 		1, 0, 0, 0,             /* gateways: 1 % 2 -> node 101 */
 	};
 	rng = nym_rng_fixed(&st, bytes, sizeof bytes);
-	CHECK(nym_topology_route(t, &rng, NULL, &r, err, sizeof err) == 0 && r.n_hops == 4,
+	CHECK(nym_route_choose(t, &rng, NULL, &r, err, sizeof err) == 0 && r.n_hops == 4,
 	      "route with a fixed rng (%s)", err);
 	CHECK(r.hops[0].node_id == 12 && r.hops[1].node_id == 21 && r.hops[2].node_id == 30 &&
 	      r.hops[3].node_id == 101 && st.pos == sizeof bytes,
@@ -623,7 +623,7 @@ test_routes(void)
 
 	memset(gw, 100, 32);
 	rng = nym_rng_fixed(&st, bytes + 4, 12);
-	CHECK(nym_topology_route(t, &rng, gw, &r, err, sizeof err) == 0 && r.hops[3].node_id == 100 &&
+	CHECK(nym_route_choose(t, &rng, gw, &r, err, sizeof err) == 0 && r.hops[3].node_id == 100 &&
 	      r.hops[0].node_id == 12, "egress by the recipient's gateway identity");
 	CHECK(nym_route_dump(&r, "a.b@c", &s) == 0, "route dump");
 	json_t *o = json_loads(s, 0, NULL);
@@ -648,17 +648,17 @@ test_routes(void)
 
 	memset(gw, 7, 32);
 	rng = nym_rng_fixed(&st, bytes + 4, 12);
-	CHECK(nym_topology_route(t, &rng, gw, &r, err, sizeof err) == NYM_EROUTE &&
+	CHECK(nym_route_choose(t, &rng, gw, &r, err, sizeof err) == NYM_EROUTE &&
 	      strstr(err, "is not in the topology"), "unknown gateway: %s", err);
 	rng = nym_rng_fixed(&st, bytes, 2);
-	CHECK(nym_topology_route(t, &rng, NULL, &r, err, sizeof err) == NYM_ESHORT, "rng failure is passed on");
+	CHECK(nym_route_choose(t, &rng, NULL, &r, err, sizeof err) == NYM_ESHORT, "rng failure is passed on");
 
 	/* distribution: with the system rng each layer-1 node is chosen */
 	{
 		int seen[3] = { 0 };
 		struct nym_rng sys = nym_rng_system();
 		for (int i = 0; i < 300; i++)
-			if (nym_topology_route(t, &sys, NULL, &r, err, sizeof err) == 0)
+			if (nym_route_choose(t, &sys, NULL, &r, err, sizeof err) == 0)
 				seen[r.hops[0].node_id - 10]++;
 		CHECK(seen[0] > 50 && seen[1] > 50 && seen[2] > 50, "all layer-1 nodes drawn (%d %d %d)",
 		      seen[0], seen[1], seen[2]);
