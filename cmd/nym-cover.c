@@ -239,7 +239,7 @@ main(int argc, char **argv)
 		die("cannot set up the event loop");
 	if (strlen(sock) < 108 && nym_unix_alive(sock)) {
 		/* nym-recv holds the gateway connection: it sends the loops */
-		struct nym_ws_handler h = {ctl_open, ctl_message, ctl_closed, NULL};
+		struct nym_ws_handler h = {.open = ctl_open, .message = ctl_message, .closed = ctl_closed};
 		char url[4300];
 		snprintf(url, sizeof url, "unix:%s", sock);
 		if (nym_ws_connect(loop, url, &h, &C.ws) < 0)

@@ -250,8 +250,6 @@ load_keys(const char *dir, struct nym_mixer_keys *mk, char *why, size_t whylen)
 {
 	struct nym_node_keys k;
 	const char *bad = NULL;
-	char path[4200];
-	uint8_t sec[NYM_SPHINX_KEYFILE_LEN];
 
 	memset(mk, 0, sizeof *mk);
 	int r = nym_node_keys_load(dir, &k, &bad);
@@ -263,17 +261,15 @@ load_keys(const char *dir, struct nym_mixer_keys *mk, char *why, size_t whylen)
 	memcpy(mk->primary, k.sphinx_sk, 32);
 	mk->primary_rotation = k.sphinx_rotation;
 	nym_wipe(&k, sizeof k);
-	snprintf(path, sizeof path, "%s/%s", dir, NYM_NODE_SPHINX_SECONDARY);
-	r = nym_keyfile_read_private(path, NYM_PEM_X25519_SPHINX_PRIVATE, sec, sizeof sec);
+	r = nym_node_sphinx_secondary_load(dir, mk->secondary);
 	if (r == 0) {
-		memcpy(mk->secondary, sec + 4, 32);
 		mk->has_secondary = 1;
-	} else if (!(r == NYM_EIO && errno == ENOENT)) {
-		snprintf(why, whylen, "%s: %s", path, r == NYM_EIO ? strerror(errno) : nym_strerror(r));
+	} else if (r != NYM_ENOTFOUND) {
+		snprintf(why, whylen, "%s/%s: %s", dir, NYM_NODE_SPHINX_SECONDARY,
+		         r == NYM_EIO ? strerror(errno) : nym_strerror(r));
 		nym_wipe(mk, sizeof *mk);
 		return -1;
 	}
-	nym_wipe(sec, sizeof sec);
 	return 0;
 }
 
@@ -349,13 +345,7 @@ main(int argc, char **argv)
 
 	char dirbuf[4096];
 	if (id) {
-		const char *home = getenv("NYM_HOME_DIR");
-		if (!home || !*home)
-			home = getenv("HOME");
-		if (!home || !*home)
-			die("neither NYM_HOME_DIR nor HOME is set");
-		if (nym_node_dir(dirbuf, sizeof dirbuf, home, id) < 0)
-			usage_error("--id: not a usable name: '%s'", id);
+		tool_node_dir(dirbuf, sizeof dirbuf, id);
 		keys = dirbuf;
 	}
 	char why[4400];

@@ -507,7 +507,7 @@ main(int argc, char **argv)
 	snprintf(sock, sizeof sock, "%s/control.sock", su.dir);
 	if (strlen(sock) >= 108)
 		die("control socket path too long for a unix socket: %s", sock);
-	struct nym_ws_handler ch = {ctl_open, ctl_message, ctl_closed, NULL};
+	struct nym_ws_handler ch = {.open = ctl_open, .message = ctl_message, .closed = ctl_closed};
 	int e = nym_ws_listen_unix(R.loop, sock, &ch);
 	if (e == NYM_EEXIST)
 		die("another nym-recv already serves identity '%s' (%s answers)", id, sock);

@@ -303,7 +303,7 @@ main(int argc, char **argv)
 		warnx("the running nym-recv of '%s' paces and sizes these packets: --rate, "
 		      "--no-poisson and --packet-size apply to an own connection (--direct)", id);
 	if (via_recv) {
-		struct nym_ws_handler h = {NULL, ctl_message, ctl_closed, NULL};
+		struct nym_ws_handler h = {.message = ctl_message, .closed = ctl_closed};
 		struct nym_wsapi_req r = {0};
 		char url[4300];
 		snprintf(url, sizeof url, "unix:%s", sock);

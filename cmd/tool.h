@@ -1,6 +1,6 @@
 /* tool.h — what every nymkit tool shares: its name in messages, exit codes,
- * reading all of an input (whole writes are lib/io/fileio.h's nym_write_full).
- * Policy lives here, in cmd/; lib/ never prints or exits. */
+ * where the Nym directories are, reading all of an input (whole writes are
+ * lib/io/fileio.h's nym_write_full). Policy lives here, in cmd/; lib/ never prints or exits. */
 #ifndef NYM_TOOL_H
 #define NYM_TOOL_H
 
@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "io/fileio.h" /* nym_write_full: whole writes to stdout */
+#include "io/keyfile.h" /* nym_node_dir */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -145,6 +146,26 @@ tool_home(void)
 		return h;
 	h = getenv("HOME");
 	return h && *h ? h : NULL;
+}
+
+/* A node's data directory under the Nym home (tool_home()), as nym-node keeps
+ * it: <home>/.nym/nym-nodes/<id>/data; id NULL: $NYMNODE_ID, else
+ * "default-nym-node". No home, or a name that is no directory name, ends the
+ * tool (nym-mixnode, nym-gateway). */
+static void tool_node_dir(char *out, size_t cap, const char *id) __attribute__((unused));
+static void
+tool_node_dir(char *out, size_t cap, const char *id)
+{
+	const char *home = tool_home();
+	if (!home)
+		die("neither NYM_HOME_DIR nor HOME is set (use --keys)");
+	if (!id) {
+		id = getenv("NYMNODE_ID");
+		if (!id || !*id)
+			id = "default-nym-node";
+	}
+	if (nym_node_dir(out, cap, home, id) < 0)
+		usage_error("--id: '%s' is not a usable name", id);
 }
 
 /* SIGINT and SIGTERM call on_stop (which sets a flag the tool's loop

@@ -1,7 +1,8 @@
 /* gwclient.c — websockets and the event loop over libwebsockets.
  * See gwclient.h. One lws context per loop, explicit vhosts: one for client
- * connections (TLS client context with the CA bundle), one per unix-socket
- * server. Each connection is a struct nym_ws hung on the wsi user pointer. */
+ * connections (TLS client context with the CA bundle), one per server (unix
+ * socket or TCP). Each connection is a struct nym_ws hung on the wsi user
+ * pointer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@
 struct nym_frame {
 	struct nym_frame *next;
 	size_t len;
-	int binary;
+	enum lws_write_protocol mode; /* LWS_WRITE_TEXT, _BINARY or _PING */
+	uint64_t tag;
 	uint8_t buf[]; /* LWS_PRE bytes of headroom, then the message */
 };
 
@@ -31,7 +33,10 @@ struct nym_listener {
 	struct nym_listener *next;
 	struct nym_ws_handler h;
 	struct lws_vhost *vh;
-	char path[108];
+	char path[108];            /* unix socket ("" for TCP) */
+	char name[32], host[256];  /* TCP: vhost name and interface (lws keeps the pointers) */
+	size_t max_text, max_binary;
+	lws_retry_bo_t keepalive;
 };
 
 struct nym_loop {
@@ -52,9 +57,10 @@ struct nym_ws {
 	struct nym_frame *head, *tail;
 	size_t queued, nframes;
 	uint8_t *rx;
-	size_t rx_len, rx_cap, max_msg;
-	int rx_binary, rx_overflow;
-	int closing, opened, connecting, done;
+	size_t rx_len, rx_cap, max_text, max_binary;
+	int rx_binary;
+	int closing, aborted, opened, connecting, done;
+	char peer[64];               /* the peer's address, once connected */
 	/* a failure seen while lws_client_connect_via_info() was still running
 	 * is reported from a zero-delay timer, never from inside connect(). */
 	int deferred_err;
@@ -130,7 +136,7 @@ ws_new(struct nym_loop *l, const struct nym_ws_handler *h)
 		return NULL;
 	ws->loop = l;
 	ws->h = *h;
-	ws->max_msg = NYM_WS_DEFAULT_MAX;
+	ws->max_text = ws->max_binary = NYM_WS_DEFAULT_MAX;
 	ws->next = l->conns;
 	if (l->conns)
 		l->conns->prev = ws;
@@ -172,12 +178,18 @@ ws_rx(struct nym_ws *ws, struct lws *wsi, const void *in, size_t len)
 {
 	if (lws_is_first_fragment(wsi)) {
 		ws->rx_len = 0;
-		ws->rx_overflow = 0;
 		ws->rx_binary = lws_frame_is_binary(wsi);
 	}
-	if (ws->rx_len + len > ws->max_msg)
-		ws->rx_overflow = 1;
-	if (!ws->rx_overflow && len) {
+	size_t max = ws->rx_binary ? ws->max_binary : ws->max_text;
+	if (ws->rx_len + len > max) {
+		char why[80];
+		snprintf(why, sizeof why, "oversized %s message (> %zu bytes)",
+		    ws->rx_binary ? "binary" : "text", max);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		ws_report(ws, NYM_EFULL, why);
+		return -1;
+	}
+	if (len) {
 		if (ws->rx_len + len > ws->rx_cap) {
 			size_t cap = ws->rx_cap ? ws->rx_cap : 4096;
 			while (cap < ws->rx_len + len)
@@ -193,10 +205,6 @@ ws_rx(struct nym_ws *ws, struct lws *wsi, const void *in, size_t len)
 	}
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
-	if (ws->rx_overflow) {
-		ws_report(ws, NYM_EFULL, "message from peer above the size limit");
-		return -1;
-	}
 	if (ws->h.message)
 		ws->h.message(ws, ws->rx_binary, ws->rx ? ws->rx : (const uint8_t *)"", ws->rx_len,
 		    ws->h.arg);
@@ -215,8 +223,7 @@ ws_tx(struct nym_ws *ws, struct lws *wsi)
 {
 	struct nym_frame *f = ws->head;
 	if (f) {
-		int n = lws_write(wsi, f->buf + LWS_PRE, f->len,
-		    f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		int n = lws_write(wsi, f->buf + LWS_PRE, f->len, f->mode);
 		if (n < 0 || (size_t)n < f->len) {
 			ws_report(ws, NYM_ENET, "connection closed while sending");
 			return -1;
@@ -226,6 +233,8 @@ ws_tx(struct nym_ws *ws, struct lws *wsi)
 			ws->tail = NULL;
 		ws->queued -= f->len;
 		ws->nframes--;
+		if (f->tag && ws->h.sent)
+			ws->h.sent(ws, f->tag, ws->h.arg);
 		free(f);
 	}
 	if (ws->head) {
@@ -251,7 +260,12 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		struct nym_loop *l = lws_context_user(lws_get_context(wsi));
 		if (!li || !(ws = ws_new(l, &li->h)))
 			return -1;
+		if (li->max_text)
+			ws->max_text = li->max_text;
+		if (li->max_binary)
+			ws->max_binary = li->max_binary;
 		ws->wsi = wsi;
+		lws_get_peer_simple(wsi, ws->peer, sizeof ws->peer);
 		ws->opened = 1;
 		lws_set_wsi_user(wsi, ws);
 		if (ws->h.open)
@@ -264,6 +278,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		if (!ws)
 			return -1;
 		ws->opened = 1;
+		lws_get_peer_simple(wsi, ws->peer, sizeof ws->peer);
 		if (ws->h.open)
 			ws->h.open(ws, ws->h.arg);
 		if (!ws->done && (ws->head || ws->closing))
@@ -278,6 +293,11 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		if (!ws)
 			return -1;
 		return ws_rx(ws, wsi, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		if (ws && ws->h.pong)
+			ws->h.pong(ws, in, len, ws->h.arg);
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (!ws)
@@ -285,12 +305,16 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		return ws_tx(ws, wsi);
 	case LWS_CALLBACK_CLOSED:
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (ws)
+		if (ws && ws->aborted)
+			ws_report(ws, 0, "aborted");
+		else if (ws)
 			ws_report(ws, ws->closing && !ws->head ? 0 : NYM_ENET,
 			    ws->head ? "connection closed with frames unsent" : "connection closed by peer");
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
-		if (ws && !ws->connecting)
+		if (ws && ws->aborted)
+			ws_report(ws, 0, "aborted");
+		else if (ws && !ws->connecting)
 			ws_report(ws, NYM_ENET, "connection lost");
 		else if (ws)
 			ws_fail(ws, "connection lost", 0);
@@ -414,8 +438,9 @@ nym_ws_connect(struct nym_loop *l, const char *url, const struct nym_ws_handler 
 	return 0;
 }
 
-int
-nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len)
+static int
+ws_queue(struct nym_ws *ws, enum lws_write_protocol mode, const uint8_t *data, size_t len,
+    uint64_t tag)
 {
 	struct nym_frame *f;
 
@@ -425,7 +450,8 @@ nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len)
 		return NYM_ENOMEM;
 	f->next = NULL;
 	f->len = len;
-	f->binary = binary;
+	f->mode = mode;
+	f->tag = tag;
 	if (len)
 		memcpy(f->buf + LWS_PRE, data, len);
 	if (ws->tail)
@@ -438,6 +464,26 @@ nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len)
 	if (ws->opened && ws->wsi)
 		lws_callback_on_writable(ws->wsi);
 	return 0;
+}
+
+int
+nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len)
+{
+	return ws_queue(ws, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, data, len, 0);
+}
+
+int
+nym_ws_send_tagged(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, uint64_t tag)
+{
+	return ws_queue(ws, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, data, len, tag);
+}
+
+int
+nym_ws_ping(struct nym_ws *ws, const uint8_t *data, size_t len)
+{
+	if (len > 125)
+		return NYM_EINVAL;
+	return ws_queue(ws, LWS_WRITE_PING, data, len, 0);
 }
 
 size_t
@@ -468,6 +514,19 @@ nym_ws_close(struct nym_ws *ws)
 }
 
 void
+nym_ws_abort(struct nym_ws *ws)
+{
+	if (ws->done || ws->aborted)
+		return;
+	if (!ws->opened || !ws->wsi) {
+		nym_ws_close(ws);
+		return;
+	}
+	ws->closing = ws->aborted = 1;
+	lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+void
 nym_ws_detach(struct nym_ws *ws)
 {
 	ws->h.open = NULL;
@@ -478,7 +537,20 @@ nym_ws_detach(struct nym_ws *ws)
 void
 nym_ws_set_max_message(struct nym_ws *ws, size_t max)
 {
-	ws->max_msg = max;
+	ws->max_text = ws->max_binary = max;
+}
+
+void
+nym_ws_set_limits(struct nym_ws *ws, size_t max_text, size_t max_binary)
+{
+	ws->max_text = max_text;
+	ws->max_binary = max_binary;
+}
+
+const char *
+nym_ws_peer(const struct nym_ws *ws)
+{
+	return ws->peer[0] ? ws->peer : "?";
 }
 
 void
@@ -559,6 +631,48 @@ nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_han
 	return 0;
 }
 
+/* ---- TCP server ---------------------------------------------------------- */
+
+int
+nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h)
+{
+	struct lws_context_creation_info vi;
+	struct nym_listener *li;
+
+	if (srv->host && strlen(srv->host) >= sizeof li->host)
+		return NYM_EINVAL;
+	if (!(li = calloc(1, sizeof *li)))
+		return NYM_ENOMEM;
+	li->h = *h;
+	li->max_text = srv->max_text;
+	li->max_binary = srv->max_binary;
+	li->keepalive.secs_since_valid_ping = (uint16_t)srv->ping_secs;
+	li->keepalive.secs_since_valid_hangup = (uint16_t)srv->hangup_secs;
+	snprintf(li->name, sizeof li->name, "tcp-%d", srv->port);
+	snprintf(li->host, sizeof li->host, "%s", srv->host ? srv->host : "");
+	memset(&vi, 0, sizeof vi);
+	vi.vhost_name = li->name;
+	vi.port = srv->port;
+	vi.iface = li->host[0] ? li->host : NULL;
+	vi.protocols = ws_protocols;
+	vi.ssl_cert_filepath = srv->cert;
+	vi.ssl_private_key_filepath = srv->key;
+	vi.options = srv->cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	vi.retry_and_idle_policy = srv->ping_secs ? &li->keepalive : NULL;
+	vi.timeout_secs = 5;
+	vi.ka_time = 60;
+	vi.ka_probes = 3;
+	vi.ka_interval = 10;
+	vi.user = li;
+	if (!(li->vh = lws_create_vhost(l->ctx, &vi))) {
+		free(li);
+		return NYM_EIO;
+	}
+	li->next = l->listeners;
+	l->listeners = li;
+	return 0;
+}
+
 /* ---- loop and timers ----------------------------------------------------- */
 
 static const char *
@@ -630,7 +744,8 @@ nym_loop_free(struct nym_loop *l)
 		ws_free(l->conns);
 	for (li = l->listeners; li; li = n) {
 		n = li->next;
-		unlink(li->path);
+		if (li->path[0])
+			unlink(li->path);
 		free(li);
 	}
 	free(l);

@@ -3,9 +3,10 @@
  *
  * Transport (struct nym_loop, nym_ws, nym_timer): ws:// and wss:// client
  * connections (OpenSSL, certificate and host name verified), websocket
- * servers on a unix socket (the control socket of nym-recv), one-shot timers.
+ * servers on a unix socket (the control socket of nym-recv) and on TCP, ws://
+ * or wss:// (nym-gateway's client port), one-shot timers.
  * Single-threaded: everything happens inside nym_loop_run(), which calls back
- * into the tool. Frames are whole messages: fragments are reassembled before a
+ * into the tool (nym_loop_wake alone may be called from another thread). Frames are whole messages: fragments are reassembled before a
  * callback sees them, and a queued frame is sent whole or the connection is
  * reported closed. The gateway session on top is io/gwsession.h.
  *
@@ -48,7 +49,8 @@ void nym_loop_free(struct nym_loop *l);
 /* Wait up to timeout_ms for network events or timers and dispatch them.
  * Returns 0, or a negative code if the loop is broken. */
 int nym_loop_run(struct nym_loop *l, int timeout_ms);
-/* Make a nym_loop_run() in progress return soon (safe from a callback). */
+/* Make a nym_loop_run() in progress return soon (safe from a callback, and
+ * from another thread). */
 void nym_loop_wake(struct nym_loop *l);
 /* (Monotonic time: base/clock.h.) */
 
@@ -73,6 +75,11 @@ struct nym_ws_handler {
 	 * queued. ws is freed when this returns. */
 	void (*closed)(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg);
 	void *arg;
+	/* Optional. A frame queued with a tag (nym_ws_send_tagged) was handed to
+	 * the kernel. */
+	void (*sent)(struct nym_ws *ws, uint64_t tag, void *arg);
+	/* A pong arrived (the payload of the ping it answers). */
+	void (*pong)(struct nym_ws *ws, const uint8_t *data, size_t len, void *arg);
 };
 
 /* Connect to url: "ws://host[:port][/path]", "wss://…" (IPv6 hosts in
@@ -83,15 +90,30 @@ int nym_ws_connect(struct nym_loop *l, const char *url, const struct nym_ws_hand
     struct nym_ws **out);
 /* Queue one message (copied). NYM_EINVAL once closing. */
 int nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len);
+/* The same; tag != 0 is reported to the handler's sent() once the frame is
+ * handed to the kernel (frames go in order). */
+int nym_ws_send_tagged(struct nym_ws *ws, int binary, const uint8_t *data, size_t len,
+    uint64_t tag);
+/* Queue a ping with this payload (at most 125 bytes; NYM_EINVAL). */
+int nym_ws_ping(struct nym_ws *ws, const uint8_t *data, size_t len);
 /* Bytes queued and not yet handed to the kernel. */
 size_t nym_ws_queued(const struct nym_ws *ws);
 /* Close after the queue drains; closed(err = 0) follows. */
 void nym_ws_close(struct nym_ws *ws);
+/* Close at once, dropping what is queued; closed(err = 0) follows from
+ * the loop. */
+void nym_ws_abort(struct nym_ws *ws);
 /* No more callbacks for this connection (its owner is going away); it
  * still closes and frees itself. */
 void nym_ws_detach(struct nym_ws *ws);
-/* Largest message accepted from the peer (default 64 MiB). */
+/* Largest message accepted from the peer (default 64 MiB), for text and
+ * binary messages alike or each. A peer that goes beyond is cut off at once:
+ * closed(NYM_EFULL, "oversized text message (> N bytes)"). */
 void nym_ws_set_max_message(struct nym_ws *ws, size_t max);
+void nym_ws_set_limits(struct nym_ws *ws, size_t max_text, size_t max_binary);
+/* The peer's address, as text ("?" before the connection is open); still
+ * there in closed(). */
+const char *nym_ws_peer(const struct nym_ws *ws);
 /* A per-connection pointer for the handler's use (server side). */
 void nym_ws_set_user(struct nym_ws *ws, void *user);
 void *nym_ws_user(const struct nym_ws *ws);
@@ -102,5 +124,20 @@ void *nym_ws_user(const struct nym_ws *ws);
 int nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_handler *h);
 /* 1 if something accepts connections on the unix socket at path. */
 int nym_unix_alive(const char *path);
+
+/* Serve websockets on TCP (each accepted connection gets the handler, open()
+ * first). TCP keepalive after 60 s idle (3 probes, 10 s apart); 5 s for a
+ * connection to finish its HTTP upgrade. NYM_EIO when the address cannot be
+ * bound or the certificate/key is unusable, NYM_EINVAL for a host name
+ * longer than 255. */
+struct nym_ws_server {
+	const char *host;          /* numeric address or interface; NULL/"": all */
+	int port;
+	const char *cert, *key;    /* PEM files: wss://; NULL: ws:// */
+	size_t max_text, max_binary; /* per message (0: the default) */
+	unsigned ping_secs;        /* a ping after this long without traffic (0: none) */
+	unsigned hangup_secs;      /* hang up after this long without traffic */
+};
+int nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h);
 
 #endif

@@ -498,7 +498,7 @@ gw_retry(struct nym_timer *t, void *arg)
 static void
 gw_connect(struct nym_gw *gw)
 {
-	struct nym_ws_handler h = {gw_ws_open, gw_ws_message, gw_ws_closed, gw};
+	struct nym_ws_handler h = {.open = gw_ws_open, .message = gw_ws_message, .closed = gw_ws_closed, .arg = gw};
 	gw->state = GW_CONNECTING;
 	if (nym_ws_connect(gw->loop, gw->url, &h, &gw->ws) < 0) {
 		gw->ws = NULL;

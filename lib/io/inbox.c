@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "proto/gwserver.h"
 
 enum {
 	S_CGET, S_CREG, S_CTS, S_CBW, S_CDEL, S_MDELC, S_CCOUNT,
@@ -299,4 +300,106 @@ nym_inbox_purge(struct nym_inbox *ib, uint64_t before)
 	if (run(s))
 		return NYM_EIO;
 	return sqlite3_changes(ib->db);
+}
+
+/* ---- the gateway server's storage ----------------------------------------- */
+
+static int
+gws_get(void *ctx, const uint8_t client[32], struct nym_gws_client *c)
+{
+	struct nym_inbox_client ic;
+	int rc = nym_inbox_client_get(ctx, client, &ic);
+
+	if (rc == 0) {
+		memcpy(c->key, ic.key, 32);
+		c->last_auth_ts = ic.last_auth_ts;
+		c->bandwidth = ic.bandwidth;
+		c->bandwidth_day = ic.bandwidth_day;
+	}
+	nym_wipe(&ic, sizeof ic);
+	return rc;
+}
+
+static int
+gws_register(void *ctx, const uint8_t client[32], const uint8_t key[32])
+{
+	return nym_inbox_client_register(ctx, client, key);
+}
+
+static int
+gws_auth_ts(void *ctx, const uint8_t client[32], uint64_t ts)
+{
+	return nym_inbox_client_set_auth_ts(ctx, client, ts);
+}
+
+static int
+gws_bandwidth(void *ctx, const uint8_t client[32], int64_t bytes, int64_t day)
+{
+	return nym_inbox_client_set_bandwidth(ctx, client, bytes, day);
+}
+
+static int
+gws_forget(void *ctx, const uint8_t client[32])
+{
+	return nym_inbox_client_forget(ctx, client);
+}
+
+static int
+gws_store(void *ctx, const uint8_t client[32], const uint8_t *msg, size_t len, uint64_t now)
+{
+	return nym_inbox_store(ctx, client, msg, len, now, NULL);
+}
+
+static int
+gws_fetch(void *ctx, const uint8_t client[32], int64_t after, int max, nym_gws_stored_fn fn,
+          void *arg)
+{
+	struct nym_inbox_msg m[64];
+	int n, total = 0;
+
+	/* in rounds of 64, stopping where fn does */
+	while (total < max) {
+		n = nym_inbox_fetch(ctx, client, after, m, max - total < 64 ? max - total : 64);
+		if (n <= 0)
+			return n < 0 ? n : total;
+		total += n;
+		for (int i = 0; i < n; i++) {
+			if (fn(arg, m[i].id, m[i].data, m[i].len) != 0) {
+				nym_inbox_msgs_free(m, n);
+				return total;
+			}
+			after = m[i].id;
+		}
+		nym_inbox_msgs_free(m, n);
+		if (n < 64)
+			break;
+	}
+	return total;
+}
+
+static int
+gws_remove(void *ctx, int64_t id)
+{
+	return nym_inbox_delete(ctx, id);
+}
+
+static const char *
+gws_error(void *ctx)
+{
+	return nym_inbox_errmsg(ctx);
+}
+
+void
+nym_inbox_gws_storage(struct nym_inbox *ib, struct nym_gws_storage *st)
+{
+	st->client_get = gws_get;
+	st->client_register = gws_register;
+	st->client_set_auth_ts = gws_auth_ts;
+	st->client_set_bandwidth = gws_bandwidth;
+	st->client_forget = gws_forget;
+	st->store = gws_store;
+	st->fetch = gws_fetch;
+	st->remove = gws_remove;
+	st->error = gws_error;
+	st->ctx = ib;
 }

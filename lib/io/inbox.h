@@ -12,7 +12,8 @@
  * transaction, committed before it returns, so a kill -9 loses nothing that
  * was acknowledged (WAL, synchronous=NORMAL: durable across a process crash).
  * The file is created mode 0600 (it holds keys). Not thread-safe: one
- * connection per thread. An I/O layer module: it touches a file. */
+ * connection per thread. An I/O layer module: it touches a file. It is the
+ * storage of proto/gwserver.h (nym_inbox_gws_storage). */
 #ifndef NYM_INBOX_H
 #define NYM_INBOX_H
 
@@ -67,5 +68,11 @@ int nym_inbox_delete(struct nym_inbox *ib, int64_t id);
 int64_t nym_inbox_count(struct nym_inbox *ib, const uint8_t *client);
 /* Delete messages that arrived before `before` (Unix s); returns how many. */
 int64_t nym_inbox_purge(struct nym_inbox *ib, uint64_t before);
+
+/* --- as the gateway server's storage ------------------------------------- */
+/* Fill in proto/gwserver.h's storage table over this inbox (its ctx is ib;
+ * error gives nym_inbox_errmsg). */
+struct nym_gws_storage;
+void nym_inbox_gws_storage(struct nym_inbox *ib, struct nym_gws_storage *st);
 
 #endif

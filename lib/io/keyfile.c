@@ -425,6 +425,24 @@ out:
 }
 
 int
+nym_node_sphinx_secondary_load(const char *dir, uint8_t key[32])
+{
+	uint8_t sec[NYM_SPHINX_KEYFILE_LEN];
+	char path[4200];
+	int r;
+
+	if ((r = join(path, sizeof path, dir, NYM_NODE_SPHINX_SECONDARY)) < 0)
+		return r;
+	r = nym_keyfile_read_private(path, NYM_PEM_X25519_SPHINX_PRIVATE, sec, sizeof sec);
+	if (r == NYM_EIO && errno == ENOENT)
+		r = NYM_ENOTFOUND;
+	if (r == 0)
+		memcpy(key, sec + 4, 32);
+	nym_wipe(sec, sizeof sec);
+	return r;
+}
+
+int
 nym_client_gateway_save(const char *dir, const uint8_t gw[32])
 {
 	char path[4200];

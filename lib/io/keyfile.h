@@ -91,6 +91,11 @@ int nym_client_keys_load(const char *dir, struct nym_client_keys *k, const char 
 int nym_node_keys_save(const char *dir, const struct nym_node_keys *k, int force,
                        const char **bad);
 int nym_node_keys_load(const char *dir, struct nym_node_keys *k, const char **bad);
+/* A node's secondary sphinx key (NYM_NODE_SPHINX_SECONDARY: the previous
+ * rotation's, kept through the transition; nym-mixnode and nym-gateway try
+ * it after the primary): 0 with key filled, NYM_ENOTFOUND when dir holds
+ * none, else nym_keyfile_read_private's errors (NYM_EIO with errno set). */
+int nym_node_sphinx_secondary_load(const char *dir, uint8_t key[32]);
 
 /* The client's gateway identity (gateway_identity.pem). load: NYM_ENOTFOUND
  * when the client has no gateway yet; NYM_EKEY when the key is not a valid

@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "proto/framing.h"
+#include "proto/keys.h"
 #include "proto/sphinx.h"
 
 /* ---------------------------------------------------------------- delay queue */
@@ -199,6 +200,7 @@ struct pkt {
 	uint32_t len;
 	uint8_t cls;
 	uint8_t rotation;
+	uint8_t user;
 	uint8_t next_hop[32];
 	_Alignas(16) uint8_t data[];
 };
@@ -285,30 +287,6 @@ pool_put(struct nym_mixer *m, struct pkt *p)
 	pthread_mutex_unlock(&m->pool_mx);
 }
 
-/* The candidate keys for a rotation byte, as nym-node chooses them. */
-static int
-pick_keys(const struct nym_mixer_keys *k, uint8_t rotation, const uint8_t *out[2])
-{
-	int primary_even = (k->primary_rotation & 1) == 0;
-	switch (rotation) {
-	case NYM_ROTATION_UNKNOWN:
-		out[0] = k->primary;
-		out[1] = k->has_secondary ? k->secondary : NULL;
-		return k->has_secondary ? 2 : 1;
-	case NYM_ROTATION_ODD:
-	case NYM_ROTATION_EVEN:
-		if (primary_even == (rotation == NYM_ROTATION_EVEN))
-			out[0] = k->primary;
-		else if (k->has_secondary)
-			out[0] = k->secondary;
-		else
-			return 0;
-		return 1;
-	default:
-		return -1;
-	}
-}
-
 /* The default processor: lib/proto/sphinx.h, one AES context per worker. */
 static int
 sphinx_init(void *tls)
@@ -364,7 +342,9 @@ handle(struct nym_mixer *m, void *tls, struct pkt *p)
 	pthread_mutex_lock(&m->k_mx);
 	k = m->cfg.keys;
 	pthread_mutex_unlock(&m->k_mx);
-	int nk = pick_keys(&k, p->rotation, keys), rc = NYM_EMAC;
+	int nk = nym_sphinx_keys_pick(p->rotation, k.primary, k.primary_rotation,
+	                              k.has_secondary ? k.secondary : NULL, keys);
+	int rc = NYM_EMAC;
 
 	if (nk <= 0) {
 		nym_mixer_count_drop(m, nk == 0 ? NYM_MIXER_DROP_KEY : NYM_MIXER_DROP_FRAME);
@@ -393,7 +373,7 @@ handle(struct nym_mixer *m, void *tls, struct pkt *p)
 			nym_mixer_count_drop(m, NYM_MIXER_DROP_FINAL);
 			goto recycle;
 		}
-		struct nym_mixer_final f = { &res, p->data, p->len, p->rotation };
+		struct nym_mixer_final f = { &res, p->data, p->len, p->rotation, p->user };
 		m->cfg.on_final(m->cfg.ctx, &f);
 		atomic_fetch_add_explicit(&m->final_hop, 1, memory_order_relaxed);
 		goto recycle;
@@ -623,6 +603,13 @@ int
 nym_mixer_submit(struct nym_mixer *m, uint8_t rotation, const uint8_t *pkt, size_t len,
                  uint64_t now_ns)
 {
+	return nym_mixer_submit_user(m, rotation, 0, pkt, len, now_ns);
+}
+
+int
+nym_mixer_submit_user(struct nym_mixer *m, uint8_t rotation, uint8_t user, const uint8_t *pkt,
+                      size_t len, uint64_t now_ns)
+{
 	atomic_fetch_add_explicit(&m->received, 1, memory_order_relaxed);
 	if (len == 0 || len > m->cfg.max_packet) {
 		nym_mixer_count_drop(m, NYM_MIXER_DROP_SIZE);
@@ -636,6 +623,7 @@ nym_mixer_submit(struct nym_mixer *m, uint8_t rotation, const uint8_t *pkt, size
 	memcpy(p->data, pkt, len);
 	p->len = (uint32_t)len;
 	p->rotation = rotation;
+	p->user = user;
 	p->t_in = now_ns;
 	p->next = NULL;
 
@@ -716,7 +704,7 @@ nym_mixer_take_due(struct nym_mixer *m, uint64_t now_ns, size_t max,
 		pthread_mutex_unlock(&m->dq_mx);
 		for (size_t i = 0; i < n; i++) {
 			struct pkt *p = batch[i];
-			struct nym_mixer_out o = { p->next_hop, p->data, p->len, p->rotation, p->due };
+			struct nym_mixer_out o = { p->next_hop, p->data, p->len, p->rotation, p->due, p->user };
 			out(ctx, &o);
 			pool_put(m, p);
 		}

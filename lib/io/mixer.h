@@ -10,7 +10,8 @@
  *   worker threads (one per core by default)
  *       - pick the sphinx key(s) by the frame's rotation byte (Odd/Even:
  *         the key of that parity, else "expired key"; Unknown: primary,
- *         then secondary if the MAC failed — as nym-node does)
+ *         then secondary if the MAC failed — as nym-node does; the choice
+ *         is proto/keys.h's nym_sphinx_keys_pick)
  *       - process the Sphinx header and payload (MAC checked first)
  *       - check and set the replay tag (32 bytes, OKM[256..288))
  *       - forward hop: hold until now + min(delay, max_delay_ns)
@@ -125,11 +126,11 @@ const char *nym_mixer_drop_name(enum nym_mixer_drop d);
 
 /* A node's sphinx secret keys. primary: the key of the current rotation
  * (primary_rotation = its rotation id); secondary (optional): the previous
- * key, kept through the transition, or the pre-announced next one. As in
- * nym-node: Even -> the primary if its rotation id is even, else the
- * secondary; Odd likewise; neither held -> NYM_MIXER_DROP_KEY. Unknown (and
- * v7 frames, which carry no rotation) -> the primary, then the secondary if
- * the MAC failed. */
+ * key, kept through the transition, or the pre-announced next one. Chosen
+ * per packet by nym_sphinx_keys_pick (proto/keys.h), as in nym-node: Even ->
+ * the primary if its rotation id is even, else the secondary; Odd likewise;
+ * neither held -> NYM_MIXER_DROP_KEY. Unknown (and v7 frames, which carry no
+ * rotation) -> the primary, then the secondary if the MAC failed. */
 struct nym_mixer_keys {
 	uint8_t primary[32];
 	uint32_t primary_rotation;
@@ -166,6 +167,7 @@ struct nym_mixer_final {
 	const uint8_t *pkt;
 	size_t len;
 	uint8_t rotation;      /* rotation byte of the frame it arrived in */
+	uint8_t user;          /* the caller's byte from nym_mixer_submit_user */
 };
 
 /* A processed packet due for its next hop; valid only during the callback. */
@@ -175,6 +177,7 @@ struct nym_mixer_out {
 	size_t len;
 	uint8_t rotation;        /* rotation byte to put in the outgoing frame */
 	uint64_t due_ns;         /* when it was due (lateness = now - due_ns) */
+	uint8_t user;            /* the caller's byte from nym_mixer_submit_user */
 };
 
 struct nym_mixer_config {
@@ -229,6 +232,11 @@ void nym_mixer_destroy(struct nym_mixer *m);
  * NYM_ESIZE (len 0 or > max_packet) or NYM_EFULL (overload). Thread-safe. */
 int nym_mixer_submit(struct nym_mixer *m, uint8_t rotation, const uint8_t *pkt, size_t len,
                      uint64_t now_ns);
+/* The same with one byte of the caller's own that comes back with the
+ * packet (nym_mixer_final.user, nym_mixer_out.user; 0 for nym_mixer_submit):
+ * a gateway keeps the frame version there, to answer in the same one. */
+int nym_mixer_submit_user(struct nym_mixer *m, uint8_t rotation, uint8_t user, const uint8_t *pkt,
+                          size_t len, uint64_t now_ns);
 
 /* Replace the sphinx keys (a key rotation): packets a worker picks up
  * after this use the new keys. Thread-safe. */

@@ -1,10 +1,11 @@
-/* keys.c — key generation and client addresses (pure: no files). */
+/* keys.c — key generation, client addresses, the sphinx key choice (pure: no files). */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/codec.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "proto/framing.h"
 #include "proto/keys.h"
 
 /* ---- addresses ------------------------------------------------------------ */
@@ -167,4 +168,32 @@ nym_node_keys_generate(struct nym_node_keys *k, const struct nym_rng *rng)
 		return r;
 	}
 	return 0;
+}
+
+/* ---- sphinx key rotation -------------------------------------------------- */
+
+int
+nym_sphinx_keys_pick(uint8_t rotation, const uint8_t primary[32], uint32_t primary_rotation,
+                     const uint8_t *secondary, const uint8_t *out[2])
+{
+	int primary_even = (primary_rotation & 1) == 0;
+
+	switch (rotation) {
+	case NYM_ROTATION_UNKNOWN:
+		out[0] = primary;
+		out[1] = secondary;
+		return secondary ? 2 : 1;
+	case NYM_ROTATION_ODD:
+	case NYM_ROTATION_EVEN:
+		if (primary_even == (rotation == NYM_ROTATION_EVEN))
+			out[0] = primary;
+		else if (secondary)
+			out[0] = secondary;
+		else
+			return 0;
+		out[1] = NULL;
+		return 1;
+	default:
+		return NYM_EFLAG;
+	}
 }

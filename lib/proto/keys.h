@@ -25,6 +25,20 @@ struct nym_node_keys {
 	uint32_t sphinx_rotation; /* key rotation id the sphinx key belongs to */
 };
 
+/* Which sphinx keys may open a packet that came in a frame with rotation byte
+ * `rotation` (framing.h: Unknown, Odd, Even), as nym-node chooses them. A node
+ * holds its primary key (rotation id primary_rotation) and maybe a secondary
+ * (NULL: none): the previous rotation's key, kept through the transition, or
+ * the announced next one. Odd/Even: the key held of that parity (the primary
+ * if primary_rotation has it, else the secondary). Unknown (and v7 frames,
+ * which carry no rotation): the primary, then the secondary if the primary's
+ * MAC fails. Writes the candidates to out in the order to try them; returns
+ * how many (1 or 2), 0 when the rotation names a key not held, NYM_EFLAG for
+ * a byte that is no rotation. Pure: the mix node and the gateway's final hop
+ * both choose with it (io/mixer.h). */
+int nym_sphinx_keys_pick(uint8_t rotation, const uint8_t primary[32], uint32_t primary_rotation,
+                         const uint8_t *secondary, const uint8_t *out[2]);
+
 /* A client address (Recipient), 96 bytes in binary form:
  * identity pk (32) || encryption pk (32) || gateway identity pk (32). */
 struct nym_address {

@@ -1,6 +1,8 @@
 /* test_gwclient.c — the websocket transport: a unix-socket echo server and a
  * client in one loop (text, binary, a 1 MiB message, close), a refused
- * connection, bad URLs, a second server on a live socket, timers. */
+ * connection, bad URLs, a second server on a live socket, a TCP server
+ * (tagged frames reported sent, ping and pong, a message above the limit,
+ * an abort), timers. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -77,6 +79,121 @@ cli_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg
 	snprintf(c->why, sizeof c->why, "%s", why ? why : "");
 }
 
+/* The TCP server: echoes text tagged, pings, aborts a connection that
+ * sends "abort". */
+struct tcp {
+	int opened, closed, err, sent, pongs;
+	uint64_t tag;
+	char why[200], peer[64];
+};
+static void
+tcp_msg(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
+{
+	(void)arg;
+	if (n == 5 && !memcmp(d, "abort", 5)) {
+		nym_ws_abort(ws);
+		return;
+	}
+	nym_ws_send_tagged(ws, binary, d, n, 7);
+	nym_ws_ping(ws, (const uint8_t *)"abc", 3);
+}
+static void
+tcp_open(struct nym_ws *ws, void *arg)
+{
+	struct tcp *t = arg;
+	t->opened++;
+	snprintf(t->peer, sizeof t->peer, "%s", nym_ws_peer(ws));
+}
+static void
+tcp_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg)
+{
+	struct tcp *t = arg;
+	(void)ws, (void)unsent;
+	t->closed++;
+	t->err = err;
+	snprintf(t->why, sizeof t->why, "%s", why ? why : "");
+}
+static void
+tcp_sent(struct nym_ws *ws, uint64_t tag, void *arg)
+{
+	(void)ws;
+	((struct tcp *)arg)->sent++;
+	((struct tcp *)arg)->tag = tag;
+}
+static void
+tcp_pong(struct nym_ws *ws, const uint8_t *d, size_t n, void *arg)
+{
+	(void)ws;
+	if (n == 3 && !memcmp(d, "abc", 3))
+		((struct tcp *)arg)->pongs++;
+}
+
+static int
+free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t sl = sizeof sa;
+	bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void
+test_tcp_server(struct nym_loop *l)
+{
+	struct tcp t = {0};
+	struct cli c = {0}, d = {0};
+	struct nym_ws *ws;
+	char url[64];
+	int port = free_port();
+	uint64_t t0;
+
+	struct nym_ws_server srv = {.host = "127.0.0.1", .port = port, .max_text = 1000, .max_binary = 100};
+	struct nym_ws_handler th = {.open = tcp_open, .message = tcp_msg, .closed = tcp_closed,
+	                            .arg = &t, .sent = tcp_sent, .pong = tcp_pong};
+	CHECK(nym_ws_listen(l, &srv, &th) == 0, "listen on TCP 127.0.0.1:%d", port);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
+	struct nym_ws_handler ch = {.open = cli_open, .message = cli_msg, .closed = cli_closed, .arg = &c};
+	CHECK(nym_ws_connect(l, url, &ch, &ws) == 0, "connect over TCP");
+	nym_ws_send(ws, 0, (const uint8_t *)"hello", 5);
+	t0 = nym_mono_ms();
+	while ((!c.got_text || !t.pongs) && nym_mono_ms() - t0 < 5000)
+		nym_loop_run(l, 100);
+	CHECK(c.got_text == 1 && t.sent == 1 && t.tag == 7, "a tagged frame is reported sent (tag %llu)",
+	      (unsigned long long)t.tag);
+	CHECK(t.pongs == 1, "the ping is answered: pong with its payload");
+	CHECK(strstr(t.peer, "127.0.0.1") != NULL, "peer address (%s)", t.peer);
+	uint8_t over[101] = {0};
+	nym_ws_send(ws, 1, over, sizeof over);
+	t0 = nym_mono_ms();
+	while ((!c.closed || !t.closed) && nym_mono_ms() - t0 < 5000)
+		nym_loop_run(l, 100);
+	CHECK(t.closed == 1 && t.err == NYM_EFULL && !strcmp(t.why, "oversized binary message (> 100 bytes)"),
+	      "a binary message above its limit closes the connection (%s)", t.why);
+	CHECK(c.closed == 1, "the client sees the close");
+
+	struct nym_ws_handler dh = {.open = cli_open, .message = cli_msg, .closed = cli_closed, .arg = &d};
+	CHECK(nym_ws_connect(l, url, &dh, &ws) == 0, "connect again");
+	nym_ws_send(ws, 0, (const uint8_t *)"abort", 5);
+	t0 = nym_mono_ms();
+	while ((!d.closed || t.closed < 2) && nym_mono_ms() - t0 < 5000)
+		nym_loop_run(l, 100);
+	CHECK(t.closed == 2 && t.err == 0 && !strcmp(t.why, "aborted"), "abort: closed(0, aborted) (%s)", t.why);
+	CHECK(d.closed == 1 && d.err == NYM_ENET, "the client sees the connection drop");
+	/* a port another socket listens on */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t sl = sizeof sa;
+	bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	listen(fd, 1);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	srv.port = ntohs(sa.sin_port);
+	CHECK(nym_ws_listen(l, &srv, &th) == NYM_EIO, "a port in use: NYM_EIO");
+	close(fd);
+}
+
 static void
 tick(struct nym_timer *t, void *arg)
 {
@@ -103,14 +220,14 @@ main(void)
 		big[i] = (uint8_t)(i * 7 + (i >> 9));
 
 	CHECK(nym_loop_new(&l, NULL) == 0, "loop");
-	struct nym_ws_handler sh = {srv_open, srv_msg, srv_closed, &s};
+	struct nym_ws_handler sh = {.open = srv_open, .message = srv_msg, .closed = srv_closed, .arg = &s};
 	CHECK(nym_ws_listen_unix(l, path, &sh) == 0, "listen on a unix socket");
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "socket mode 0600 (%o)",
 	    st.st_mode & 0777);
 	CHECK(nym_unix_alive(path), "socket answers");
 	CHECK(nym_ws_listen_unix(l, path, &sh) == NYM_EEXIST, "a second server on a live socket: EEXIST");
 
-	struct nym_ws_handler ch = {cli_open, cli_msg, cli_closed, &c};
+	struct nym_ws_handler ch = {.open = cli_open, .message = cli_msg, .closed = cli_closed, .arg = &c};
 	CHECK(nym_ws_connect(l, url, &ch, &ws) == 0, "connect over the unix socket");
 	/* queued before the handshake completes: sent after it */
 	nym_ws_send(ws, 0, (const uint8_t *)"hello", 5);
@@ -137,7 +254,7 @@ main(void)
 	getsockname(fd, (struct sockaddr *)&sa, &sl);
 	close(fd); /* bound then closed: refused */
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d", ntohs(sa.sin_port));
-	struct nym_ws_handler rh = {cli_open, cli_msg, cli_closed, &r};
+	struct nym_ws_handler rh = {.open = cli_open, .message = cli_msg, .closed = cli_closed, .arg = &r};
 	CHECK(nym_ws_connect(l, url, &rh, &ws) == 0, "connect to a closed port starts");
 	nym_ws_send(ws, 0, (const uint8_t *)"x", 1);
 	t0 = nym_mono_ms();
@@ -150,6 +267,8 @@ main(void)
 	CHECK(nym_ws_connect(l, "ws://[::1:9000", &rh, &ws) == NYM_EINVAL, "unclosed bracket refused");
 	CHECK(nym_ws_connect(l, "ws://h:99999", &rh, &ws) == NYM_EINVAL, "bad port refused");
 	CHECK(nym_ws_connect(l, "ws://:80", &rh, &ws) == NYM_EINVAL, "empty host refused");
+
+	test_tcp_server(l);
 
 	int fired = 0;
 	struct nym_timer *t = nym_timer_new(l, tick, &fired);

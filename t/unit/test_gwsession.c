@@ -258,7 +258,7 @@ main(void)
 	nym_client_keys_generate(&k, &G.rng);
 	CHECK(nym_client_keys_save(dir, &k, 0, &bad) == 0, "client keys saved");
 	CHECK(nym_loop_new(&L, NULL) == 0, "loop");
-	struct nym_ws_handler gh = {NULL, g_message, NULL, NULL};
+	struct nym_ws_handler gh = {.message = g_message};
 	CHECK(nym_ws_listen_unix(L, sock, &gh) == 0, "gateway listens");
 
 	/* 1. first start: registration, key stored, bandwidth claimed */

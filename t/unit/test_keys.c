@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "io/keyfile.h"
+#include "proto/framing.h"
 #include "test.h"
 
 static const struct {
@@ -475,6 +476,19 @@ test_node_set(void)
 	CHECK(mode_of(p) == 0600, "sphinx file 0600");
 	CHECK(nym_node_keys_save(dir, &k, 0, &bad) == NYM_EEXIST, "save refuses existing node keys");
 
+	/* The secondary sphinx key, kept through a rotation. */
+	uint8_t sec[32], sec_file[36] = {0, 0, 0, 7};
+	CHECK(nym_node_sphinx_secondary_load(dir, sec) == NYM_ENOTFOUND, "no secondary key: NYM_ENOTFOUND");
+	memset(sec_file + 4, 0x5e, 32);
+	snprintf(p, sizeof p, "%s/%s", dir, NYM_NODE_SPHINX_SECONDARY);
+	nym_keyfile_write(p, NYM_PEM_X25519_SPHINX_PRIVATE, sec_file, sizeof sec_file);
+	CHECK(nym_node_sphinx_secondary_load(dir, sec) == 0 && !memcmp(sec, sec_file + 4, 32),
+	      "secondary key read (rotation id skipped)");
+	chmod(p, 0644);
+	CHECK(nym_node_sphinx_secondary_load(dir, sec) == NYM_EPERM, "an open secondary key file is refused");
+	unlink(p);
+	snprintf(p, sizeof p, "%s/%s", dir, NYM_NODE_SPHINX_PRIMARY);
+
 	/* An older nym-node directory: x25519_sphinx, plain 32 bytes. */
 	unlink(p);
 	snprintf(p, sizeof p, "%s/%s", dir, NYM_NODE_SPHINX_LEGACY);
@@ -499,10 +513,33 @@ test_node_set(void)
 	      "open node identity refused");
 }
 
+/* Which sphinx key a rotation byte names (nym-node's choice). */
+static void
+test_sphinx_pick(void)
+{
+	uint8_t p[32] = {1}, q[32] = {2};
+	const uint8_t *out[2];
+
+	CHECK(nym_sphinx_keys_pick(NYM_ROTATION_UNKNOWN, p, 4, q, out) == 2 && out[0] == p && out[1] == q,
+	      "pick: Unknown tries the primary, then the secondary");
+	CHECK(nym_sphinx_keys_pick(NYM_ROTATION_UNKNOWN, p, 4, NULL, out) == 1 && out[0] == p,
+	      "pick: Unknown without a secondary: the primary");
+	CHECK(nym_sphinx_keys_pick(NYM_ROTATION_EVEN, p, 4, q, out) == 1 && out[0] == p,
+	      "pick: Even, primary of an even rotation");
+	CHECK(nym_sphinx_keys_pick(NYM_ROTATION_ODD, p, 4, q, out) == 1 && out[0] == q,
+	      "pick: Odd, primary even: the secondary");
+	CHECK(nym_sphinx_keys_pick(NYM_ROTATION_ODD, p, 5, q, out) == 1 && out[0] == p,
+	      "pick: Odd, primary of an odd rotation");
+	CHECK(nym_sphinx_keys_pick(NYM_ROTATION_EVEN, p, 5, NULL, out) == 0,
+	      "pick: a parity with no key held: 0");
+	CHECK(nym_sphinx_keys_pick(3, p, 4, q, out) == NYM_EFLAG, "pick: a byte that is no rotation");
+}
+
 int
 main(void)
 {
 	nym_crypto_init();
+	test_sphinx_pick();
 	test_spec_addresses();
 	test_vector_addresses();
 	test_bad_addresses();
