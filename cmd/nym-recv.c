@@ -13,6 +13,7 @@
 #include "io/held.h"
 #include "io/mixclient.h"
 #include "io/nymapi.h"
+#include "io/surbfile.h"
 #include "proto/keys.h"
 #include "proto/wsapi.h"
 #include "tool.h"
@@ -532,6 +533,9 @@ main(int argc, char **argv)
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	char surbs[4300];
+	snprintf(surbs, sizeof surbs, "%s/%s", su.dir, NYM_CLIENT_REPLY_SURBS);
+	cfg.surbs_path = surbs; /* replies still work after a restart */
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
