@@ -67,6 +67,7 @@ static struct {
 	long count, got;
 	volatile sig_atomic_t stop;
 	int fail;
+	uint64_t down_ms; /* when the gateway connection was lost (0: up) */
 	char why[512];
 	char held[4300];  /* <client dir>/held: messages for the next nym-recv */
 } R;
@@ -376,12 +377,18 @@ on_ready(struct nym_mixclient *mc, int registered, void *arg)
 	struct nym_address a;
 	char s[NYM_ADDRESS_MAX];
 	(void)arg;
+	uint64_t down = R.down_ms;
+	R.down_ms = 0;
 	if (R.quiet)
 		return;
 	nym_mixclient_address(mc, &a);
 	nym_address_format(s, sizeof s, &a);
-	fprintf(stderr, "%s: %s as %s\n", tool_name, registered ? "registered at the gateway" :
-	    "connected", s);
+	if (down)
+		fprintf(stderr, "%s: the gateway is back after %.1f s: %s as %s\n", tool_name,
+		    (double)(nym_mono_ms() - down) / 1000, registered ? "registered" : "connected", s);
+	else
+		fprintf(stderr, "%s: %s as %s\n", tool_name, registered ? "registered at the gateway" :
+		    "connected", s);
 }
 
 static void
@@ -432,9 +439,13 @@ static void
 on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg)
 {
 	(void)mc, (void)err, (void)arg;
-	if (fatal)
+	if (fatal) {
 		finish(1, why);
-	else if (!R.quiet)
+		return;
+	}
+	if (!R.down_ms)
+		R.down_ms = nym_mono_ms() ? nym_mono_ms() : 1;
+	if (!R.quiet)
 		warnx("gateway connection lost (%s); reconnecting", why);
 }
 
