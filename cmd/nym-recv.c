@@ -13,6 +13,7 @@
 #include "io/held.h"
 #include "io/mixclient.h"
 #include "io/nymapi.h"
+#include "io/surbfile.h"
 #include "proto/keys.h"
 #include "proto/wsapi.h"
 #include "tool.h"
@@ -66,6 +67,7 @@ static struct {
 	long count, got;
 	volatile sig_atomic_t stop;
 	int fail;
+	uint64_t down_ms; /* when the gateway connection was lost (0: up) */
 	char why[512];
 	char held[4300];  /* <client dir>/held: messages for the next nym-recv */
 } R;
@@ -375,12 +377,18 @@ on_ready(struct nym_mixclient *mc, int registered, void *arg)
 	struct nym_address a;
 	char s[NYM_ADDRESS_MAX];
 	(void)arg;
+	uint64_t down = R.down_ms;
+	R.down_ms = 0;
 	if (R.quiet)
 		return;
 	nym_mixclient_address(mc, &a);
 	nym_address_format(s, sizeof s, &a);
-	fprintf(stderr, "%s: %s as %s\n", tool_name, registered ? "registered at the gateway" :
-	    "connected", s);
+	if (down)
+		fprintf(stderr, "%s: the gateway is back after %.1f s: %s as %s\n", tool_name,
+		    (double)(nym_mono_ms() - down) / 1000, registered ? "registered" : "connected", s);
+	else
+		fprintf(stderr, "%s: %s as %s\n", tool_name, registered ? "registered at the gateway" :
+		    "connected", s);
 }
 
 static void
@@ -431,9 +439,13 @@ static void
 on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg)
 {
 	(void)mc, (void)err, (void)arg;
-	if (fatal)
+	if (fatal) {
 		finish(1, why);
-	else if (!R.quiet)
+		return;
+	}
+	if (!R.down_ms)
+		R.down_ms = nym_mono_ms() ? nym_mono_ms() : 1;
+	if (!R.quiet)
 		warnx("gateway connection lost (%s); reconnecting", why);
 }
 
@@ -532,6 +544,9 @@ main(int argc, char **argv)
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	char surbs[4300];
+	snprintf(surbs, sizeof surbs, "%s/%s", su.dir, NYM_CLIENT_REPLY_SURBS);
+	cfg.surbs_path = surbs; /* replies still work after a restart */
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;

@@ -177,6 +177,20 @@ send() { # TO-NAME, stdin
 	wait "$sender" || true
 }
 
+@test "the gateway down and back: nym-recv keeps trying, says when it is back, then receives" {
+	recv_start alice
+	node_kill9 gateway
+	for _ in $(seq 200); do grep -q "reconnecting" alice.err && break; sleep 0.05; done
+	grep -q "gateway connection lost" alice.err
+	sleep 2
+	node_restart gateway
+	for _ in $(seq 400); do grep -q "the gateway is back" alice.err && break; sleep 0.05; done
+	grep -q "nym-recv: the gateway is back after [0-9.]* s: connected as $(address alice)" alice.err
+	echo "after the outage" | send alice
+	for _ in $(seq 300); do [ -s alice.out ] && break; sleep 0.05; done
+	[ "$(cat alice.out)" = "after the outage" ]
+}
+
 @test "an unknown identity and a missing network are clear errors" {
 	run nym-recv --id nobody --timeout 1
 	assert_failure 1

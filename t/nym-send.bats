@@ -133,6 +133,28 @@ teardown() {
 	assert_output --partial "no reply SURBs for this sender tag"
 }
 
+@test "--reply after a restart of the replier's nym-recv: the SURBs were kept on disk (0600)" {
+	recv_start alice --json
+	recv_start bob --json
+	run nym-send --id bob --to "$(address alice)" --surbs 10 --json --timeout 30 <<< "remember me"
+	assert_success
+	tag=$(echo "$output" | jq -r .sender_tag)
+	for _ in $(seq 300); do [ -s alice.out ] && break; sleep 0.05; done
+	jq -e --arg t "$tag" '.sender_tag == $t' alice.out
+	surbs="$HOME/.nym/clients/alice/data/reply_surbs.dat"
+	for _ in $(seq 100); do [ -s "$surbs" ] && break; sleep 0.05; done
+	# killed, not asked to stop: what is on disk is what counts
+	kill -9 "$(cat alice.pid)"
+	recv_stop alice
+	[ "$(stat -c %a "$surbs")" = 600 ]
+	[ "$(head -c 8 "$surbs")" = NYMSURB1 ]
+	recv_start alice --json
+	run nym-send --id alice --reply "$tag" --json --timeout 30 <<< "still here"
+	assert_success
+	for _ in $(seq 300); do [ -s bob.out ] && break; sleep 0.05; done
+	jq -e '.text == "still here\n" and .sender_tag == null' bob.out
+}
+
 @test "--reply needing more SURBs than it holds: a SurbRequest, answered with AdditionalSurbs, then the reply" {
 	recv_start alice --json
 	recv_start bob --json

@@ -52,8 +52,25 @@ struct nym_gw {
 	int max_retries, failures;
 	uint64_t last_auth_ts;
 	int64_t bandwidth;
+	uint64_t (*clock)(void *arg);
+	void *clock_arg;
 	struct gw_pkt *qhead, *qtail;
 	size_t qbytes;
+	/* sent, waiting for their one answer each (§10.1), oldest first; a
+	 * gateway that leaves more than GW_INFLIGHT_MAX unanswered does not
+	 * answer per frame: tracking stops for the connection (untracked) */
+	struct gw_pkt *fhead, *ftail;
+	size_t fcount;
+	int untracked;
+	/* refused as out of bandwidth: sent again, first, after the claim */
+	struct gw_pkt *rhead, *rtail;
+	size_t rbytes;
+	/* an out-of-bandwidth episode: one claim outstanding while ready (the
+	 * queue waits); claim_day is the UTC day of the bandwidth we hold (-1
+	 * unknown); fresh_claim: granted, and no packet accepted since; stalls:
+	 * episodes in a row that began right after a grant */
+	int claim_pending, fresh_claim, stalls;
+	int64_t claim_day;
 	/* pushes that came before ready: a gateway sends the messages it stored
 	 * for the client before its authenticate answer (as Nym's does), and the
 	 * free-bandwidth claim comes after it. Handed up after the ready event,
@@ -64,6 +81,65 @@ struct nym_gw {
 };
 
 static void gw_connect(struct nym_gw *gw);
+
+#define GW_INFLIGHT_MAX 4096
+#define GW_MAX_STALLS 3
+
+/* The one line for a gateway that takes zk-nym tickets only (§13). */
+#define GW_WHY_CREDENTIALS \
+	"the gateway requires zk-nym credentials for bandwidth (it answers \"" \
+	NYM_GW_ERRTXT_ONLY_ECASH "\"), which nymkit does not have; use another gateway: " \
+	"nym-keygen --id NAME --gateway ID --force"
+
+static uint64_t
+gw_now(const struct nym_gw *gw)
+{
+	return gw->clock ? gw->clock(gw->clock_arg) : (uint64_t)time(NULL);
+}
+
+/* The UTC day free bandwidth is granted for (it expires when it changes). */
+static int64_t
+gw_day(const struct nym_gw *gw)
+{
+	return (int64_t)(gw_now(gw) / 86400);
+}
+
+static void
+pkt_free_list(struct gw_pkt **head, struct gw_pkt **tail)
+{
+	struct gw_pkt *p, *n;
+	for (p = *head; p; p = n) {
+		n = p->next;
+		free(p);
+	}
+	*head = NULL;
+	if (tail)
+		*tail = NULL;
+}
+
+static struct gw_pkt *
+pkt_pop(struct gw_pkt **head, struct gw_pkt **tail)
+{
+	struct gw_pkt *p = *head;
+	if (p) {
+		*head = p->next;
+		if (!*head)
+			*tail = NULL;
+		p->next = NULL;
+	}
+	return p;
+}
+
+static void
+pkt_link(struct gw_pkt **head, struct gw_pkt **tail, struct gw_pkt *p)
+{
+	p->next = NULL;
+	if (*tail)
+		(*tail)->next = p;
+	else
+		*head = p;
+	*tail = p;
+}
 
 /* A copy of b at the tail of a list; NULL when out of memory. */
 static struct gw_pkt *
@@ -107,6 +183,8 @@ gw_fatal(struct nym_gw *gw, int err, const char *why)
 		nym_ws_detach(ws); /* gw may be freed before it has closed */
 	}
 	nym_timer_cancel(gw->retry);
+	pkt_free_list(&gw->fhead, &gw->ftail);
+	gw->fcount = 0;
 	gw_release_held(gw);
 	if (gw->ev.down)
 		gw->ev.down(gw, err, why, 1, gw->ev.arg);
@@ -145,18 +223,73 @@ gw_seal_send(struct nym_gw *gw, const uint8_t *mp, size_t len)
 	return nym_ws_send(gw->ws, 1, gw->frame, (size_t)n);
 }
 
+/* A packet just sent: kept until its answer (or freed when untracked). */
+static void
+gw_track(struct nym_gw *gw, struct gw_pkt *p)
+{
+	if (gw->untracked) {
+		free(p);
+		return;
+	}
+	pkt_link(&gw->fhead, &gw->ftail, p);
+	if (++gw->fcount > GW_INFLIGHT_MAX) {
+		pkt_free_list(&gw->fhead, &gw->ftail);
+		gw->fcount = 0;
+		gw->untracked = 1;
+	}
+}
+
+/* The answer to the oldest packet sent: it leaves the in-flight list. */
+static struct gw_pkt *
+gw_answered(struct nym_gw *gw)
+{
+	struct gw_pkt *p = pkt_pop(&gw->fhead, &gw->ftail);
+	if (p)
+		gw->fcount--;
+	return p;
+}
+
+/* Start an out-of-bandwidth episode: one claim; sending waits for it. */
+static void
+gw_reclaim(struct nym_gw *gw)
+{
+	struct nym_gw_msg m = {.type = NYM_GW_REQ_CLAIM_FREE_BANDWIDTH};
+	if (gw->claim_pending)
+		return;
+	gw->claim_pending = 1;
+	gw_send_json(gw, &m);
+}
+
+/* Ready to put packets on the wire now? A new UTC day has expired the
+ * allowance we hold: claim first (the gateway would refuse them). */
+static int
+gw_can_send(struct nym_gw *gw)
+{
+	if (gw->state != GW_READY || !gw->ws || gw->claim_pending)
+		return 0;
+	if (gw->claim_day >= 0 && gw_day(gw) != gw->claim_day) {
+		gw_reclaim(gw);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 gw_flush(struct nym_gw *gw)
 {
-	while (gw->qhead && gw->state == GW_READY && gw->ws) {
-		struct gw_pkt *p = gw->qhead;
+	while ((gw->rhead || gw->qhead) && gw_can_send(gw)) {
+		int retry = gw->rhead != NULL;
+		struct gw_pkt *p = retry ? gw->rhead : gw->qhead;
 		if (gw_seal_send(gw, p->b, p->len) < 0)
 			break;
-		gw->qhead = p->next;
-		if (!gw->qhead)
-			gw->qtail = NULL;
-		gw->qbytes -= p->len;
-		free(p);
+		if (retry) {
+			pkt_pop(&gw->rhead, &gw->rtail);
+			gw->rbytes -= p->len;
+		} else {
+			pkt_pop(&gw->qhead, &gw->qtail);
+			gw->qbytes -= p->len;
+		}
+		gw_track(gw, p);
 	}
 }
 
@@ -165,6 +298,7 @@ gw_ready(struct nym_gw *gw)
 {
 	gw->state = GW_READY;
 	gw->failures = 0;
+	gw->claim_day = gw_day(gw);
 	gw_flush(gw);
 	if (gw->ev.ready)
 		gw->ev.ready(gw, gw->registered_now, gw->ev.arg);
@@ -204,7 +338,7 @@ static void
 gw_auth_start(struct nym_gw *gw)
 {
 	struct nym_gw_msg m = {.type = NYM_GW_REQ_AUTHENTICATE_V2};
-	uint64_t now = (uint64_t)time(NULL);
+	uint64_t now = gw_now(gw);
 	/* the gateway wants strictly increasing seconds */
 	if (now <= gw->last_auth_ts)
 		now = gw->last_auth_ts + 1;
@@ -334,25 +468,62 @@ gw_text(struct nym_gw *gw, const uint8_t *data, size_t len)
 		break;
 	case NYM_GW_RESP_BANDWIDTH:
 		gw->bandwidth = m.bandwidth;
+		if (gw->state != GW_CLAIM && !(gw->state == GW_READY && gw->claim_pending))
+			break;
+		if (m.bandwidth <= 0) {
+			gw_fatal(gw, NYM_EPROTO, "the gateway granted no bandwidth to a free claim");
+			break;
+		}
+		gw->fresh_claim = 1;
 		if (gw->state == GW_CLAIM)
 			gw_ready(gw);
+		else {
+			gw->claim_pending = 0;
+			gw->claim_day = gw_day(gw);
+			gw_flush(gw);
+		}
 		break;
 	case NYM_GW_RESP_SEND:
 		gw->bandwidth = m.bandwidth;
+		if (gw->state == GW_READY) {
+			free(gw_answered(gw));
+			gw->fresh_claim = gw->stalls = 0;
+		}
 		break;
 	case NYM_GW_RESP_TYPED_ERROR:
-		if (m.typed_error == NYM_GW_TE_OUT_OF_BANDWIDTH && gw->state == GW_READY) {
-			struct nym_gw_msg c = {.type = NYM_GW_REQ_CLAIM_FREE_BANDWIDTH};
+		if (gw->state != GW_READY)
+			break;
+		if (m.typed_error == NYM_GW_TE_OUT_OF_BANDWIDTH) {
+			struct gw_pkt *p = gw_answered(gw);
 			gw->bandwidth = m.te_available;
-			gw_send_json(gw, &c);
+			if (p) { /* dropped by the gateway: ours to send again */
+				pkt_link(&gw->rhead, &gw->rtail, p);
+				gw->rbytes += p->len;
+			}
+			if (gw->claim_pending)
+				break; /* this episode's claim is on its way */
+			if (gw->fresh_claim && ++gw->stalls >= GW_MAX_STALLS) {
+				gw_fatal(gw, NYM_EPROTO,
+				    "the gateway refuses packets as out of bandwidth right after granting it");
+				break;
+			}
+			gw->fresh_claim = 0;
+			gw_reclaim(gw);
+			if (gw->ev.warning)
+				gw->ev.warning(gw, "gateway: out of bandwidth (claiming more)", gw->ev.arg);
+		} else {
+			free(gw_answered(gw));
+			if (gw->ev.warning)
+				gw->ev.warning(gw, "gateway: ticket replay", gw->ev.arg);
 		}
-		if (gw->ev.warning)
-			gw->ev.warning(gw, m.typed_error == NYM_GW_TE_OUT_OF_BANDWIDTH ?
-			    "gateway: out of bandwidth (claiming more)" : "gateway: ticket replay",
-			    gw->ev.arg);
 		break;
 	case NYM_GW_RESP_ERROR:
 		snprintf(why, sizeof why, "gateway: %s", m.text ? m.text : "error");
+		if (m.text && strstr(m.text, NYM_GW_ERRTXT_ONLY_ECASH)) {
+			/* free claims refused: no bandwidth will ever come (§13) */
+			gw_fatal(gw, NYM_EPERM, GW_WHY_CREDENTIALS);
+			break;
+		}
 		if (gw->state == GW_AUTH && m.text && strstr(m.text, "timestamp") &&
 		    strstr(m.text, "previously used")) {
 			/* another process of this identity authenticated in the same
@@ -369,14 +540,17 @@ gw_text(struct nym_gw *gw, const uint8_t *data, size_t len)
 			gw->reregistered = 1;
 			break;
 		}
-		if (gw->state == GW_READY) {
+		if (gw->state == GW_READY && (gw->fhead || !gw->claim_pending)) {
+			/* the answer to a packet (answers come in order): dropped */
+			free(gw_answered(gw));
 			if (gw->ev.warning)
 				gw->ev.warning(gw, why, gw->ev.arg);
-		} else if (gw->state == GW_CLAIM) {
-			/* no free bandwidth here: try to send anyway */
-			if (gw->ev.warning)
-				gw->ev.warning(gw, why, gw->ev.arg);
-			gw_ready(gw);
+		} else if (gw->state == GW_CLAIM || gw->state == GW_READY) {
+			/* the claim refused: without bandwidth nothing would pass,
+			 * and claiming again per packet would not change that */
+			snprintf(why, sizeof why, "the gateway refused free bandwidth: %s",
+			    m.text ? m.text : "error");
+			gw_fatal(gw, NYM_EPROTO, why);
 		} else
 			gw_fatal(gw, NYM_EPROTO, why);
 		break;
@@ -393,6 +567,7 @@ gw_ws_open(struct nym_ws *ws, void *arg)
 	struct nym_gw_msg m = {.type = NYM_GW_REQ_SUPPORTED_PROTOCOL};
 	(void)ws;
 	gw->state = GW_PROTO;
+	gw->untracked = gw->claim_pending = gw->fresh_claim = 0;
 	gw_send_json(gw, &m);
 }
 
@@ -456,6 +631,11 @@ gw_ws_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *a
 		return;
 	gw->ws = NULL;
 	gw_release_held(gw); /* the gateway counts them delivered */
+	/* sent, fate unknown: the acks tell (mixclient retransmits); those
+	 * refused stay in the retry list for the next connection */
+	pkt_free_list(&gw->fhead, &gw->ftail);
+	gw->fcount = 0;
+	gw->claim_pending = 0;
 	if (gw->stopping || gw->state == GW_DEAD)
 		return;
 	if (gw->state == GW_HS_M2 || gw->state == GW_HS_M4)
@@ -525,6 +705,9 @@ nym_gw_start(struct nym_gw **out, struct nym_loop *l, const struct nym_gw_params
 	memcpy(gw->gateway, p->gateway, 32);
 	snprintf(gw->url, sizeof gw->url, "%s", p->url);
 	gw->max_retries = p->max_retries ? p->max_retries : 10;
+	gw->clock = p->clock;
+	gw->clock_arg = p->clock_arg;
+	gw->claim_day = -1;
 	if (p->dir) {
 		snprintf(gw->dir, sizeof gw->dir, "%s", p->dir);
 		snprintf(gw->keypath, sizeof gw->keypath, "%s/%s", p->dir, NYM_CLIENT_GATEWAY_SHARED_KEY);
@@ -551,10 +734,22 @@ nym_gw_start(struct nym_gw **out, struct nym_loop *l, const struct nym_gw_params
 int
 nym_gw_forward(struct nym_gw *gw, const uint8_t *mp, size_t len)
 {
+	struct gw_pkt *p;
+	int e;
 	if (gw->state == GW_DEAD)
 		return NYM_ENET;
-	if (gw->state == GW_READY && gw->ws && !gw->qhead)
-		return gw_seal_send(gw, mp, len);
+	if (!gw->qhead && !gw->rhead && gw_can_send(gw)) {
+		if (!(p = malloc(sizeof *p + len)))
+			return NYM_ENOMEM;
+		p->len = len;
+		memcpy(p->b, mp, len);
+		if ((e = gw_seal_send(gw, mp, len)) < 0) {
+			free(p);
+			return e;
+		}
+		gw_track(gw, p);
+		return 0;
+	}
 	if (!pkt_append(&gw->qhead, &gw->qtail, mp, len))
 		return NYM_ENOMEM;
 	gw->qbytes += len;
@@ -570,7 +765,7 @@ nym_gw_ready(const struct nym_gw *gw)
 size_t
 nym_gw_backlog(const struct nym_gw *gw)
 {
-	return gw->qbytes + (gw->ws ? nym_ws_queued(gw->ws) : 0);
+	return gw->qbytes + gw->rbytes + (gw->ws ? nym_ws_queued(gw->ws) : 0);
 }
 
 int
@@ -601,6 +796,8 @@ nym_gw_free(struct nym_gw *gw)
 		nym_ws_detach(gw->ws);
 	}
 	nym_timer_free(gw->retry);
+	pkt_free_list(&gw->fhead, &gw->ftail);
+	pkt_free_list(&gw->rhead, &gw->rtail);
 	for (p = gw->qhead; p; p = n) {
 		n = p->next;
 		free(p);

@@ -3,6 +3,14 @@
  * first use, authenticateV2 after, free bandwidth claims, ForwardSphinx frames
  * out, pushed payloads in, reconnection with backoff.
  *
+ * Bandwidth (doc/spec/gateway.md §13): free allowances expire at the UTC day
+ * change. Each ForwardSphinx frame gets exactly one text answer, in order
+ * (§10.1), so the session keeps a copy of every packet until its answer: one
+ * refused as out of bandwidth is sent again after a single claim per
+ * out-of-bandwidth episode (packets forwarded meanwhile wait), never lost and
+ * never sent twice once accepted. A gateway that refuses free claims
+ * (zk-nym enforcing) ends the session: down(fatal) with a reason naming it.
+ *
  * lib/ never prints: failures come back as NYM_E* codes plus, where words
  * help, a reason string in the callback. */
 #ifndef NYM_GWSESSION_H
@@ -32,6 +40,10 @@ struct nym_gw_params {
 	const struct nym_rng *rng;           /* must outlive the session */
 	int max_retries;                     /* reconnections in a row before giving
 	                                      * up (down(fatal)); 0 = 10, <0 = forever */
+	/* Wall clock, UTC seconds since 1970 (authenticateV2 timestamps, the
+	 * bandwidth day); NULL = time(). Injectable for tests. */
+	uint64_t (*clock)(void *arg);
+	void *clock_arg;
 };
 
 struct nym_gw_events {
@@ -60,7 +72,8 @@ int nym_gw_start(struct nym_gw **out, struct nym_loop *l, const struct nym_gw_pa
  * gateway below protocol 5. Queued (copied) while not ready. */
 int nym_gw_forward(struct nym_gw *gw, const uint8_t *mixpacket, size_t len);
 int nym_gw_ready(const struct nym_gw *gw);
-/* Bytes waiting to go out (session queue + websocket queue): back-pressure. */
+/* Bytes waiting to go out (session queue, packets to send again after a
+ * claim, websocket queue): back-pressure. */
 size_t nym_gw_backlog(const struct nym_gw *gw);
 /* Negotiated protocol version (0 before the first answer). */
 int nym_gw_version(const struct nym_gw *gw);

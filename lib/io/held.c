@@ -102,8 +102,12 @@ keep_rest(int in, const char *path, off_t from, off_t end)
 	char tmp[4300];
 	uint8_t buf[65536];
 	int out;
-	if (from >= end)
-		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+	if (from >= end) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -1;
+		nym_fsync_parent(path); /* taken for good: not back after a power loss */
+		return 0;
+	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return -1;
@@ -116,11 +120,17 @@ keep_rest(int in, const char *path, off_t from, off_t end)
 			goto fail;
 		from += r;
 	}
-	if (fsync(out) < 0 || close(out) < 0) {
+	if (fsync(out) < 0) {
+		close(out);
 		out = -1;
 		goto fail;
 	}
-	return rename(tmp, path);
+	int closed = close(out);
+	out = -1;
+	if (closed < 0 || rename(tmp, path) < 0)
+		goto fail;
+	nym_fsync_parent(path); /* the rename durable: what was taken stays taken */
+	return 0;
 fail:
 	if (out >= 0)
 		close(out);

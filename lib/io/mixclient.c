@@ -38,6 +38,7 @@
 #include "proto/route.h"
 #include "proto/sphinx.h"
 #include "proto/surbstore.h"
+#include "io/surbfile.h"
 #include "proto/topology.h"
 
 #define MC_LOOP_RING 4096
@@ -82,6 +83,11 @@ struct nym_mixclient {
 	size_t P;                     /* fragment capacity */
 	struct nym_mixcore *core;      /* queue, retransmission, pacing */
 	struct nym_surbstore *surbs;  /* reply SURBs anonymous senders gave us */
+	/* kept in surbs_path (io/surbfile.h) when configured: a change marks
+	 * it dirty, written once per loop turn by surbs_timer */
+	char surbs_path[4200];
+	struct nym_timer *surbs_timer;
+	int surbs_dirty;
 	struct mc_anon *anon;
 	struct mc_pending *pending;
 	struct mc_loop loops[MC_LOOP_RING];
@@ -114,6 +120,38 @@ warn(struct nym_mixclient *mc, const char *fmt, int e)
 	snprintf(w, sizeof w, fmt, nym_strerror(e));
 	if (mc->ev.warning)
 		mc->ev.warning(mc, w, mc->ev.arg);
+}
+
+static void
+surbs_write(struct nym_mixclient *mc)
+{
+	char w[4400];
+	int e;
+	mc->surbs_dirty = 0;
+	if (mc->surbs_path[0] && (e = nym_surbfile_save(mc->surbs_path, mc->surbs)) < 0 &&
+	    mc->ev.warning) {
+		snprintf(w, sizeof w, "cannot keep the reply SURBs in %s: %s", mc->surbs_path,
+		    e == NYM_EIO ? strerror(errno) : nym_strerror(e));
+		mc->ev.warning(mc, w, mc->ev.arg);
+	}
+}
+
+static void
+surbs_fire(struct nym_timer *t, void *arg)
+{
+	(void)t;
+	surbs_write(arg);
+}
+
+/* The SURBs held changed: write them soon (at most once per loop turn). */
+static void
+surbs_changed(struct nym_mixclient *mc)
+{
+	if (!mc->surbs_path[0] || mc->surbs_dirty)
+		return;
+	mc->surbs_dirty = 1;
+	if (mc->surbs_timer)
+		nym_timer_set(mc->surbs_timer, 0);
 }
 
 /* ---- routes ---------------------------------------------------------------- */
@@ -208,6 +246,7 @@ core_build(void *ctx, const struct nym_mixcore_dest *d, const uint8_t *frag, siz
 		return nym_courier_resend(mc->sender, d->to, NULL, frag, len, &mc->routes, mc->c.rng, emit, ectx);
 	if (nym_surbstore_take(mc->surbs, d->reply_tag, &rs) < 0)
 		return NYM_ENOTFOUND;
+	surbs_changed(mc);
 	e = nym_courier_resend(mc->sender, NULL, &rs, frag, len, &mc->routes, mc->c.rng, emit, ectx);
 	nym_wipe(&rs, sizeof rs);
 	return e;
@@ -416,6 +455,7 @@ reply_now(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data, 
 	}
 	while (got < need && nym_surbstore_take(mc->surbs, tag, &rs[got]) == 0)
 		got++;
+	surbs_changed(mc);
 	e = got < need ? NYM_EFULL :
 	    nym_courier_send_reply(mc->sender, rs, got, buf, n, &mc->routes, mc->c.rng, nym_mixcore_collect, m);
 	nym_wipe(rs, need * sizeof *rs);
@@ -439,6 +479,7 @@ surb_request(struct nym_mixclient *mc, const uint8_t tag[16], uint32_t amount)
 
 	if (nym_surbstore_take(mc->surbs, tag, &rs) < 0)
 		return NYM_ENOTFOUND;
+	surbs_changed(mc);
 	if (!(m = msg_new(mc, 0, NULL, tag))) {
 		nym_wipe(&rs, sizeof rs);
 		return NYM_ENOMEM;
@@ -565,6 +606,8 @@ nym_mixclient_set_topology(struct nym_mixclient *mc, const struct nym_topology *
 	mc->c.topo = t;
 	mc->rotation = nym_rotation_of_id(t->rotation_id);
 	nym_courier_sender_set_rotation(mc->sender, mc->rotation);
+	if (nym_surbstore_rotation(mc->surbs, t->rotation_id))
+		surbs_changed(mc); /* those for rotated-out keys are gone */
 	return 0;
 }
 
@@ -653,6 +696,8 @@ deliver(struct nym_mixclient *mc, const struct nym_message *msg)
 		    nym_surbstore_add(mc->surbs, msg->sender_tag, msg->surbs, msg->nsurbs, msg->surb_len,
 		        msg->content_tag >= NYM_REPLIABLE_DATA_V2 ? msg->surb_rotation : NYM_ROTATION_UNKNOWN) < 0)
 			warn(mc, "cannot keep the reply SURBs of a message: %s", NYM_ENOMEM);
+		else if (msg->nsurbs && msg->surb_len)
+			surbs_changed(mc);
 		pending_retry(mc, msg->sender_tag);
 		if ((msg->content_tag == NYM_REPLIABLE_DATA_V1 ||
 		        msg->content_tag == NYM_REPLIABLE_DATA_V2) && mc->ev.message)
@@ -798,6 +843,22 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 		nym_mixclient_free(mc);
 		return e;
 	}
+	if (c->surbs_path) {
+		if (strlen(c->surbs_path) >= sizeof mc->surbs_path ||
+		    !(mc->surbs_timer = nym_timer_new(l, surbs_fire, mc))) {
+			nym_mixclient_free(mc);
+			return NYM_EINVAL;
+		}
+		snprintf(mc->surbs_path, sizeof mc->surbs_path, "%s", c->surbs_path);
+		/* a damaged file costs its SURBs, not the start */
+		if ((e = nym_surbfile_load(mc->surbs_path, mc->surbs)) < 0) {
+			warn(mc, "the kept reply SURBs are unreadable, starting without them: %s", e);
+			surbs_changed(mc);
+		}
+		if (nym_surbstore_rotation(mc->surbs, c->topo->rotation_id))
+			surbs_changed(mc);
+	} else
+		nym_surbstore_rotation(mc->surbs, c->topo->rotation_id);
 	struct nym_mixcore_config kc = {c->send_mean_ms, c->main_cover, c->loop_mean_ms, c->rng};
 	struct nym_mixcore_ops ko = {core_emit, core_can_send, core_build, core_cover, core_acked,
 	                             core_warning, core_sweep, mc};
@@ -839,6 +900,9 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	nym_gw_free(mc->gw);
 	nym_timer_free(mc->wake);
 	nym_mixcore_free(mc->core);
+	if (mc->surbs_dirty)
+		surbs_write(mc);
+	nym_timer_free(mc->surbs_timer);
 	nym_surbstore_free(mc->surbs);
 	for (struct mc_anon *a = mc->anon, *n; a; a = n) {
 		n = a->next;

@@ -50,6 +50,10 @@ struct nym_mixclient_config {
 	 * that a retransmitted copy arriving after a restart is not delivered
 	 * again. NULL: only in memory (the reassembler's own memory). */
 	const char *seen_path;
+	/* Reply SURBs anonymous senders gave us are kept here (io/surbfile.h),
+	 * so that replies work after a restart; only the identity's one reader
+	 * (nym-recv) should set it. NULL: only in memory. */
+	const char *surbs_path;
 };
 /* The official defaults for everything but keys/dir/topo/gateway/rng. */
 void nym_mixclient_defaults(struct nym_mixclient_config *c);

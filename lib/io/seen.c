@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "crypto/blake3.h"
+#include "io/fileio.h"
 #include "io/seen.h"
 
 #define SEEN_CAP (1u << 19) /* room for NYM_SEEN_MAX at half load */
@@ -112,6 +113,7 @@ nym_seen_open(struct nym_seen **out, const char *path, uint64_t now_s)
 		return NYM_EIO;
 	}
 	close(fd);
+	nym_fsync_parent(path);
 	if ((s->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
 		nym_seen_free(s);
 		return NYM_EIO;

@@ -2,8 +2,10 @@
  * small gateway written here from lib/proto/gwproto.h (gateway role), over a
  * websocket on a unix socket: registration and the stored key, a forwarded
  * packet, a push, authenticateV2 on the next start, re-registration when
- * the gateway forgot us, a wrong gateway identity, a too-old protocol, and a
- * message stored for the client that comes before its bandwidth is claimed. */
+ * the gateway forgot us, a wrong gateway identity, a too-old protocol, a
+ * message stored for the client that comes before its bandwidth is claimed,
+ * the daily bandwidth reset (an injected clock) and a gateway that takes
+ * zk-nym credentials only. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,9 @@ static struct {
 	struct nym_rng rng;
 	int version;                /* announced in supportedProtocol */
 	int push_on_auth;           /* push a stored message right after authenticating */
+	int refuse;                 /* refuse this many frames as out of bandwidth */
+	int enforce;                /* refuse free claims (enforce_zk_nyms) */
+	char acc[32], ref[32];      /* byte 20 of each frame accepted / refused */
 	uint8_t key[32];
 	int registered, auths, claims, frames;
 	uint8_t last_frame[4000];
@@ -71,6 +76,20 @@ g_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 		G.frames++;
 		G.last_len = (size_t)len;
 		G.last_kind = kind;
+		if (G.refuse > 0) {
+			G.refuse--;
+			size_t k = strlen(G.ref);
+			if (k + 1 < sizeof G.ref && len > 20)
+				G.ref[k] = (char)G.last_frame[20];
+			r.type = NYM_GW_RESP_TYPED_ERROR;
+			r.typed_error = NYM_GW_TE_OUT_OF_BANDWIDTH;
+			r.te_required = len;
+			g_send(ws, &r);
+			return;
+		}
+		size_t k = strlen(G.acc);
+		if (k + 1 < sizeof G.acc && len > 20)
+			G.acc[k] = (char)G.last_frame[20];
 		r.type = NYM_GW_RESP_SEND;
 		r.bandwidth = 1000000000;
 		g_send(ws, &r);
@@ -153,6 +172,14 @@ g_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 		break;
 	case NYM_GW_REQ_CLAIM_FREE_BANDWIDTH:
 		G.claims++;
+		if (G.enforce) { /* as Nym's gateway: an error, the connection stays */
+			char *e = NULL;
+			size_t el = 0;
+			if (nym_gw_json_error(&e, &el, NYM_GW_ERRTXT_ONLY_ECASH) == 0)
+				nym_ws_send(ws, 0, (const uint8_t *)e, el);
+			free(e);
+			break;
+		}
 		r.type = NYM_GW_RESP_BANDWIDTH;
 		r.bandwidth = NYM_GW_FREE_BANDWIDTH;
 		g_send(ws, &r);
@@ -214,16 +241,49 @@ spin(int *flag, int ms)
 		nym_loop_run(L, 20);
 }
 
+/* the injected wall clock (0: the real one) */
+static uint64_t T;
+static uint64_t
+t_clock(void *arg)
+{
+	(void)arg;
+	return T;
+}
+
 static struct nym_gw *
 start(const char *url, const struct nym_client_keys *k, const char *dir, const uint8_t gw[32])
 {
 	struct nym_gw_params p = {.url = url, .keys = k, .dir = dir, .rng = &G.rng, .max_retries = 2};
+	if (T) {
+		p.clock = t_clock;
+		p.clock_arg = NULL;
+	}
 	struct nym_gw_events ev = {c_ready, c_pushed, c_down, NULL, NULL};
 	struct nym_gw *s = NULL;
 	memcpy(p.gateway, gw, 32);
 	memset(&C, 0, sizeof C);
 	CHECK(nym_gw_start(&s, L, &p, &ev) == 0, "session starts (%s)", url);
 	return s;
+}
+
+static void
+spin_acc(size_t n, int ms)
+{
+	uint64_t t0 = nym_mono_ms();
+	while (strlen(G.acc) < n && !C.fatal && nym_mono_ms() - t0 < (uint64_t)ms)
+		nym_loop_run(L, 20);
+	for (int i = 0; i < 5; i++) /* and whatever else follows */
+		nym_loop_run(L, 10);
+}
+
+static void
+forward_marked(struct nym_gw *s, char mark)
+{
+	uint8_t p[2 + 7 + 2413];
+	memset(p, 0x5a, sizeof p);
+	p[0] = 0, p[1] = 2, p[2] = 4, p[3] = 0x06, p[4] = 0xfd;
+	p[20] = (uint8_t)mark;
+	CHECK(nym_gw_forward(s, p, sizeof p) == 0, "forward %c", mark);
 }
 
 static void
@@ -343,6 +403,68 @@ main(void)
 	CHECK(C.fatal && C.down == 3 && strstr(C.why, "gave up after 3 attempts"),
 	    "unreachable: two retries, then fatal (%s)", C.why);
 	nym_gw_free(s);
+
+	/* 8. the daily reset: a claim at 23:59:59 UTC; at 00:00:00 the gateway
+	 * refuses the two packets in flight as out of bandwidth: one claim,
+	 * each packet sent again once */
+	char dir3[320];
+	struct nym_client_keys k3;
+	snprintf(dir3, sizeof dir3, "%s/client3", tmp);
+	nym_client_keys_generate(&k3, &G.rng);
+	CHECK(nym_client_keys_save(dir3, &k3, 0, &bad) == 0, "third client");
+	T = (uint64_t)20000 * 86400 - 1;
+	int c0 = G.claims;
+	memset(G.acc, 0, sizeof G.acc);
+	s = start(url, &k3, dir3, gw);
+	spin(&C.ready, 3000);
+	CHECK(C.ready == 1 && G.claims == c0 + 1, "ready, claimed at 23:59:59");
+	G.refuse = 2;
+	forward_marked(s, 'A');
+	forward_marked(s, 'B');
+	T++; /* 00:00:00: the refusals arrive */
+	spin_acc(2, 3000);
+	CHECK(!strcmp(G.ref, "AB"), "the gateway refused both (%s)", G.ref);
+	CHECK(G.claims == c0 + 2, "one re-claim for the episode, not one per packet (%d)",
+	    G.claims - c0 - 1);
+	CHECK(!strcmp(G.acc, "AB"), "each accepted exactly once after the claim (%s)", G.acc);
+	CHECK(nym_gw_backlog(s) == 0, "nothing left waiting");
+	T++;
+	forward_marked(s, 'C');
+	spin_acc(3, 3000);
+	CHECK(!strcmp(G.acc, "ABC") && G.claims == c0 + 2, "same day: sent without a claim");
+	T += 86400; /* the next day change: claimed before sending, nothing refused */
+	forward_marked(s, 'D');
+	spin_acc(4, 3000);
+	CHECK(!strcmp(G.acc, "ABCD") && !strcmp(G.ref, "AB") && G.claims == c0 + 3,
+	    "a new UTC day: claimed first, the packet sent once (%s/%s)", G.acc, G.ref);
+	CHECK(C.down == 0, "the connection stayed up");
+	/* the gateway turns enforcing at the next reset: the client stops */
+	G.enforce = 1;
+	G.refuse = 1;
+	forward_marked(s, 'E');
+	spin(&C.fatal, 3000);
+	CHECK(C.fatal && C.err == NYM_EPERM && strstr(C.why, "zk-nym") &&
+	    strstr(C.why, "nym-keygen --id NAME --gateway ID --force") && !strchr(C.why, '\n'),
+	    "connected client, claim refused for credentials: fatal, one line (%s)", C.why);
+	CHECK(G.claims == c0 + 4, "one claim, no loop");
+	CHECK(nym_gw_forward(s, (const uint8_t *)"xyz", 3) == NYM_ENET, "dead session refuses more");
+	nym_gw_free(s);
+
+	/* 9. an enforcing gateway at the first connection: fatal, no ready */
+	char dir4[320];
+	struct nym_client_keys k4;
+	snprintf(dir4, sizeof dir4, "%s/client4", tmp);
+	nym_client_keys_generate(&k4, &G.rng);
+	CHECK(nym_client_keys_save(dir4, &k4, 0, &bad) == 0, "fourth client");
+	c0 = G.claims;
+	s = start(url, &k4, dir4, gw);
+	spin(&C.fatal, 3000);
+	CHECK(C.fatal && C.ready == 0 && strstr(C.why, "zk-nym credentials") && C.down == 1,
+	    "enforcing gateway: fatal before ready (%s)", C.why);
+	CHECK(G.claims == c0 + 1, "claimed once");
+	nym_gw_free(s);
+	G.enforce = 0;
+	T = 0;
 
 	nym_loop_free(L);
 	char cmd[300];

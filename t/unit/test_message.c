@@ -2,12 +2,15 @@
  * and the one-call sender/receiver (lib/proto/courier.h) end to end over the vector
  * network: every packet we make is processed by the 4 vector nodes, its push
  * is received (shuffled, duplicated), its ack comes back to us. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "msgvec.h"
+#include "io/seen.h"
 #include "proto/ack.h"
 #include "proto/courier.h"
 #include "proto/message.h"
@@ -290,6 +293,73 @@ e2e(size_t len, size_t want_packets, const char *what)
 	nym_courier_sender_free(tx);
 	nym_courier_receiver_free(rxA);
 	nym_courier_receiver_free(rxB);
+}
+
+/* The gateway pushes a stored message twice (it crashed between handing it
+ * over and deleting it): after a reconnect the same receiver drops the
+ * copy; after a restart (a fresh receiver) the seen file does, as
+ * io/mixclient's gw_pushed checks every completed message. */
+static void
+pushed_twice(void)
+{
+	struct nym_rng rng = nym_rng_system();
+	struct nym_route_source rs = { pick, NULL };
+	struct nym_courier_sender *tx = nym_courier_sender_new(&A, gw_identity, NULL);
+	struct nym_courier_receiver *rx = nym_courier_receiver_new(&B, NULL, NULL);
+	struct capture c = { 0 };
+	struct nym_seen *seen = NULL;
+	char dir[] = "/tmp/nym-pushed-twice-XXXXXX", path[100];
+	static uint8_t data[2000]; /* two packets */
+	int e, msgs = 0, dropped = 0, replays = 0;
+
+	memset(data, 's', sizeof data);
+	CHECK(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(path, sizeof path, "%s/received.seen", dir);
+	c.version = 259;
+	memcpy(c.dest, B.identity_pk, 32);
+	CHECK(nym_courier_send_plain(tx, &addrB, data, sizeof data, &rs, &rng, emit, &c) == 2 && c.n == 2,
+	      "a two-packet message for B");
+	CHECK(nym_seen_open(&seen, path, 1000000) == 0, "seen file opened");
+	/* first delivery, then the same pushes again on the next connection */
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < c.n; i++) {
+			struct nym_courier_received out;
+			e = nym_courier_receive(rx, c.push[i], c.push_len[i], 1000 + i, &out);
+			if (e == NYM_RECV_MESSAGE) {
+				if (nym_seen_check(seen, out.set_id, out.data, out.len, 1000000) == 1)
+					dropped++;
+				else
+					msgs++;
+			} else if (e == NYM_EREPLAY)
+				replays++;
+			nym_courier_received_free(&out);
+		}
+	CHECK(msgs == 1 && dropped == 0 && replays == 2,
+	      "pushed again after a reconnect: delivered once, the copies refused (%d %d %d)", msgs, dropped,
+	      replays);
+	/* a restart: new receiver, the seen file reopened */
+	nym_seen_free(seen);
+	nym_courier_receiver_free(rx);
+	rx = nym_courier_receiver_new(&B, NULL, NULL);
+	CHECK(nym_seen_open(&seen, path, 1000100) == 0, "seen file reopened");
+	for (size_t i = 0; i < c.n; i++) {
+		struct nym_courier_received out;
+		e = nym_courier_receive(rx, c.push[i], c.push_len[i], 5000 + i, &out);
+		if (e == NYM_RECV_MESSAGE) {
+			if (nym_seen_check(seen, out.set_id, out.data, out.len, 1000100) == 1)
+				dropped++;
+			else
+				msgs++;
+		}
+		nym_courier_received_free(&out);
+	}
+	CHECK(msgs == 1 && dropped == 1, "pushed again after a restart: reassembled, then dropped as seen");
+	nym_seen_free(seen);
+	unlink(path);
+	rmdir(dir);
+	capture_free(&c);
+	nym_courier_sender_free(tx);
+	nym_courier_receiver_free(rx);
 }
 
 static void
@@ -633,6 +703,7 @@ main(void)
 	e2e(100 * 1604 - 2, 100, "100 packets");
 	e2e(255 * 1604 - 1, 256, "linked sets (255 + 1)");
 	anonymous_and_reply();
+	pushed_twice();
 	legacy_surbs();
 	parts();
 	errors();
