@@ -63,29 +63,6 @@ tool_client_setup(struct nym_mixclient_setup *su, const char *home, const char *
 		die("%s", err);
 }
 
-/* libwebsockets' log lines, when NYM_LWS_DEBUG asks for them. */
-static void tool_lws_emit(int level, const char *line) __attribute__((unused));
-static void
-tool_lws_emit(int level, const char *line)
-{
-	(void)level;
-	fputs(line, stderr);
-}
-
-/* The event loop: wss:// verified against NYM_CA_FILE (default: the system
- * bundle); NYM_LWS_DEBUG set = libwebsockets' log on standard error. */
-static int tool_loop_new(struct nym_loop **loop) __attribute__((unused));
-static int
-tool_loop_new(struct nym_loop **loop)
-{
-	struct nym_loop_opts o = { .ca_file = getenv("NYM_CA_FILE") };
-	if (getenv("NYM_LWS_DEBUG")) {
-		o.lws_log = NYM_LOOP_LOG_ERR | NYM_LOOP_LOG_WARN | NYM_LOOP_LOG_NOTICE | NYM_LOOP_LOG_INFO;
-		o.lws_emit = tool_lws_emit;
-	}
-	return nym_loop_new(loop, &o);
-}
-
 /* Stop: let the message packets already on their way in arrive (printed or
  * kept; the gateway has forgotten them once pushed) for as long as they keep
  * coming, at most a second; close; give queued packets half a second to

@@ -34,6 +34,7 @@ static const char usage_text[] =
 	"Usage: nym-gateway [--id NAME | --keys DIR] [--listen [HOST:]PORT] [--mix-listen [HOST:]PORT]\n"
 	"                   [--inbox FILE] [--cert FILE --key FILE] [--topology FILE]\n"
 	"                   [--stats SECONDS] [--log LEVEL] [--capture DIR]\n"
+	"                   [--enforce-zk-nyms] [--free-bandwidth BYTES]\n"
 	"\n"
 	"Run a Nym gateway: the client websocket endpoint (gateway protocol v6) and\n"
 	"the mixnet's final hop, with an inbox for clients that are offline.\n"
@@ -53,6 +54,11 @@ static const char usage_text[] =
 	"  -L, --log LEVEL        error, info (default) or debug, on stderr\n"
 	"  -C, --capture DIR      save each Sphinx packet clients send as DIR/pkt-NNNNNN.bin,\n"
 	"                         indexed in DIR/packets.jsonl (for tests)\n"
+	"      --enforce-zk-nyms  refuse free bandwidth claims, as a gateway that accepts\n"
+	"                         only zk-nym credentials does (which nymkit cannot verify:\n"
+	"                         no client gets bandwidth; for testing clients against one)\n"
+	"      --free-bandwidth BYTES  bytes per free claim (default 68719476736, 64 GiB;\n"
+	"                         small values let tests run out of bandwidth)\n"
 	"  -h, --help             this text\n"
 	"  -V, --version          the version\n";
 
@@ -426,13 +432,16 @@ main(int argc, char **argv)
 		{"stats", required_argument, 0, 's'},
 		{"log", required_argument, 0, 'L'},
 		{"capture", required_argument, 0, 'C'},
+		{"enforce-zk-nyms", no_argument, 0, 'Z'},
+		{"free-bandwidth", required_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *id = NULL, *keydir = NULL, *inbox = NULL, *cert = NULL, *key = NULL, *topo = NULL;
 	char ws_host[256] = "", mix_host[256] = "", dirbuf[4096], inboxbuf[4200], mix_hostport[300];
-	int ws_port = 9000, mix_port = 1789, stats_secs = 0, o;
+	int ws_port = 9000, mix_port = 1789, stats_secs = 0, enforce_zk_nyms = 0, o;
+	long long free_bw = 0; /* 0: the gateway default, 64 GiB */
 	char *end;
 
 	tool_init("nym-gateway", argv);
@@ -458,6 +467,13 @@ main(int argc, char **argv)
 			else usage_error("--log: '%s' is not error, info or debug", optarg);
 			break;
 		case 'C': G.capture = optarg; break;
+		case 'Z': enforce_zk_nyms = 1; break;
+		case 'F':
+			errno = 0;
+			free_bw = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || free_bw < 1)
+				usage_error("--free-bandwidth: '%s' is not a number of bytes (1 or more)", optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); break;
 		default: tool_try_help();
@@ -492,7 +508,7 @@ main(int argc, char **argv)
 	if (topo)
 		load_topology(topo);
 	G.rng = nym_rng_system();
-	if (nym_loop_new(&G.loop, NULL) != 0)
+	if (tool_loop_new(&G.loop) != 0)
 		die("cannot create the event loop");
 	snprintf(mix_hostport, sizeof mix_hostport, strchr(mix_host, ':') ? "[%s]:%d" : "%s:%d",
 	         mix_host[0] ? mix_host : "0.0.0.0", mix_port);
@@ -508,6 +524,7 @@ main(int argc, char **argv)
 	/* The client side: the protocol over websockets, storage in the inbox. */
 	struct nym_gws_config gc = {
 		.identity_seed = G.keys.identity_seed, .rng = &G.rng,
+		.free_bandwidth = free_bw, .enforce_zk_nyms = enforce_zk_nyms,
 		.io = {.send = tr_send, .close = tr_close, .forward = tr_forward, .note = tr_note},
 	};
 	nym_inbox_gws_storage(G.inbox, &gc.store);

@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "io/fileio.h" /* nym_write_full: whole writes to stdout */
+#include "io/gwclient.h" /* nym_loop_new: tool_loop_new */
 #include "io/keyfile.h" /* nym_node_dir */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -210,6 +211,29 @@ tool_delay_mean(double *packet_ms, double *ack_ms)
 	const char *dm = getenv("NYM_DELAY_MEAN_MS");
 	if (dm && *dm)
 		*packet_ms = *ack_ms = strtod(dm, NULL);
+}
+
+/* libwebsockets' log lines, when NYM_LWS_DEBUG asks for them. */
+static void tool_lws_emit(int level, const char *line) __attribute__((unused));
+static void
+tool_lws_emit(int level, const char *line)
+{
+	(void)level;
+	fputs(line, stderr);
+}
+
+/* The event loop: wss:// verified against NYM_CA_FILE (default: the system
+ * bundle); NYM_LWS_DEBUG set = libwebsockets' log on standard error. */
+static int tool_loop_new(struct nym_loop **loop) __attribute__((unused));
+static int
+tool_loop_new(struct nym_loop **loop)
+{
+	struct nym_loop_opts o = { .ca_file = getenv("NYM_CA_FILE") };
+	if (getenv("NYM_LWS_DEBUG")) {
+		o.lws_log = NYM_LOOP_LOG_ERR | NYM_LOOP_LOG_WARN | NYM_LOOP_LOG_NOTICE | NYM_LOOP_LOG_INFO;
+		o.lws_emit = tool_lws_emit;
+	}
+	return nym_loop_new(loop, &o);
 }
 
 #endif

@@ -869,11 +869,12 @@ nym_gw_bandwidth_available(const struct nym_gw_bandwidth *b, uint64_t now)
 }
 
 int64_t
-nym_gw_bandwidth_claim_free(struct nym_gw_bandwidth *b, uint64_t now)
+nym_gw_bandwidth_claim_free(struct nym_gw_bandwidth *b, uint64_t now, int64_t amount)
 {
 	int64_t have = nym_gw_bandwidth_available(b, now);
-	b->remaining = have > INT64_MAX - NYM_GW_FREE_BANDWIDTH ? INT64_MAX
-	                                                         : have + NYM_GW_FREE_BANDWIDTH;
+	if (amount < 0)
+		amount = 0;
+	b->remaining = have > INT64_MAX - amount ? INT64_MAX : have + amount;
 	b->day = (int64_t)(now / 86400);
 	return b->remaining;
 }

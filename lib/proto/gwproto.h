@@ -275,9 +275,10 @@ struct nym_gw_bandwidth {
 };
 /* What is available at `now` (0 when expired). */
 int64_t nym_gw_bandwidth_available(const struct nym_gw_bandwidth *b, uint64_t now);
-/* claimFreeTestnetBandwidth: add 64 GiB valid through today. Returns the
- * new total (for the `bandwidth` reply). */
-int64_t nym_gw_bandwidth_claim_free(struct nym_gw_bandwidth *b, uint64_t now);
+/* claimFreeTestnetBandwidth: add `amount` bytes (a real gateway:
+ * NYM_GW_FREE_BANDWIDTH, 64 GiB) valid through today. Returns the new total
+ * (for the `bandwidth` reply). */
+int64_t nym_gw_bandwidth_claim_free(struct nym_gw_bandwidth *b, uint64_t now, int64_t amount);
 /* Charge `bytes`: 0, or NYM_EFULL (nothing charged) when not enough. */
 int nym_gw_bandwidth_charge(struct nym_gw_bandwidth *b, uint64_t now, int64_t bytes);
 

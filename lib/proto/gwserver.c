@@ -63,6 +63,8 @@ struct nym_gws {
 	uint8_t identity_seed[32];
 	uint64_t fresh_ms, hs_ms, dup_ms, max_skew;
 	int batch;
+	int64_t free_bw;             /* bytes per free claim */
+	int enforce_zk_nyms;         /* free claims refused */
 	struct nym_gws_now now;      /* of the latest input (for nym_gws_free) */
 	struct nym_gws_conn *table[NBUCKETS];
 	struct nym_gws_conn *conns;
@@ -529,8 +531,13 @@ on_request(struct nym_gws_conn *c, struct nym_gw_msg *m)
 
 	switch (m->type) {
 	case NYM_GW_REQ_CLAIM_FREE_BANDWIDTH: {
+		if (c->s->enforce_zk_nyms) {
+			/* the reference's words, which clients match */
+			send_error(c, NYM_GW_ERRTXT_ONLY_ECASH);
+			break;
+		}
 		struct nym_gw_msg r = {.type = NYM_GW_RESP_BANDWIDTH};
-		r.bandwidth = nym_gw_bandwidth_claim_free(&c->bw, c->s->now.unix_s);
+		r.bandwidth = nym_gw_bandwidth_claim_free(&c->bw, c->s->now.unix_s, c->s->free_bw);
 		c->bw_dirty = 1;
 		persist_bandwidth(c);
 		send_msg(c, &r);
@@ -810,6 +817,8 @@ nym_gws_new(struct nym_gws **out, const struct nym_gws_config *cfg)
 	s->dup_ms = cfg->dup_wait_ms ? cfg->dup_wait_ms : NYM_GWS_DUP_WAIT_MS;
 	s->batch = cfg->inbox_batch > 0 ? cfg->inbox_batch : NYM_GWS_INBOX_BATCH;
 	s->max_skew = cfg->max_skew ? cfg->max_skew : NYM_GW_MAX_SKEW;
+	s->free_bw = cfg->free_bandwidth > 0 ? cfg->free_bandwidth : NYM_GW_FREE_BANDWIDTH;
+	s->enforce_zk_nyms = cfg->enforce_zk_nyms;
 	*out = s;
 	return 0;
 }

@@ -166,6 +166,10 @@ struct nym_gws_config {
 	uint64_t dup_wait_ms;           /* for the pong of the duplicate check */
 	int inbox_batch;                /* stored messages per batch */
 	uint64_t max_skew;              /* authenticateV2 timestamp, s (NYM_GW_MAX_SKEW) */
+	int64_t free_bandwidth;         /* bytes per free claim (NYM_GW_FREE_BANDWIDTH);
+	                                 * smaller for tests of running out */
+	int enforce_zk_nyms;            /* refuse free claims, as a gateway run with
+	                                 * enforce_zk_nyms = true (NYM_GW_ERRTXT_ONLY_ECASH) */
 };
 
 /* Counters since nym_gws_new. */

@@ -476,13 +476,13 @@ test_bandwidth(void)
 
 	CHECK(nym_gw_bandwidth_available(&b, day) == 0, "no allowance at first");
 	CHECK(nym_gw_bandwidth_charge(&b, day, 2413) == NYM_EFULL, "cannot send without bandwidth");
-	CHECK(nym_gw_bandwidth_claim_free(&b, day + 10) == NYM_GW_FREE_BANDWIDTH, "claim gives 64 GiB");
+	CHECK(nym_gw_bandwidth_claim_free(&b, day + 10, NYM_GW_FREE_BANDWIDTH) == NYM_GW_FREE_BANDWIDTH, "claim gives 64 GiB");
 	CHECK(nym_gw_bandwidth_charge(&b, day + 20, 2413) == 0 &&
 	      nym_gw_bandwidth_available(&b, day + 30) == NYM_GW_FREE_BANDWIDTH - 2413, "charge 2413");
-	CHECK(nym_gw_bandwidth_claim_free(&b, day + 40) == 2 * NYM_GW_FREE_BANDWIDTH - 2413,
+	CHECK(nym_gw_bandwidth_claim_free(&b, day + 40, NYM_GW_FREE_BANDWIDTH) == 2 * NYM_GW_FREE_BANDWIDTH - 2413,
 	      "claims add up");
 	CHECK(nym_gw_bandwidth_available(&b, day + 86400) == 0, "expired the next UTC day");
-	CHECK(nym_gw_bandwidth_claim_free(&b, day + 86400) == NYM_GW_FREE_BANDWIDTH,
+	CHECK(nym_gw_bandwidth_claim_free(&b, day + 86400, NYM_GW_FREE_BANDWIDTH) == NYM_GW_FREE_BANDWIDTH,
 	      "claim after expiry starts from zero");
 	CHECK(nym_gw_bandwidth_charge(&b, day + 86400, -1) == NYM_EFULL, "negative charge refused");
 }

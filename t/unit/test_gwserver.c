@@ -277,10 +277,11 @@ static struct nym_rng rng;
 static struct nym_node_keys gw;
 
 static void
-server_new(void)
+server_new_with(int64_t free_bandwidth, int enforce_zk_nyms)
 {
 	struct nym_gws_config cfg = {
 		.identity_seed = gw.identity_seed, .rng = &rng,
+		.free_bandwidth = free_bandwidth, .enforce_zk_nyms = enforce_zk_nyms,
 		.store = {s_get, s_register, s_auth_ts, s_bandwidth, s_forget, s_store, s_fetch, s_remove,
 		          NULL, NULL},
 		.io = {t_send, t_close, t_forward, t_note, NULL},
@@ -290,6 +291,12 @@ server_new(void)
 		printf("Bail out! nym_gws_new\n");
 		exit(1);
 	}
+}
+
+static void
+server_new(void)
+{
+	server_new_with(0, 0);
 }
 
 static void
@@ -792,6 +799,38 @@ main(void)
 	nym_gws_push(G, a.pk, (const uint8_t *)"last", 5, at(63000));
 	nym_gws_free(G);
 	CHECK(stored_for(a.pk) == 1, "free: the push not handed over is stored");
+
+	/* 14. a gateway that enforces zk-nyms refuses free claims, in the reference's words */
+	server_new_with(0, 1);
+	peer_connect(&c, 7, 70000);
+	CHECK(do_register(&c, 6, 70000), "enforcing: registration still works");
+	text(&c, "{\"type\":\"claimFreeTestnetBandwidth\"}", 70010);
+	CHECK(!strcmp(last_text(&c), ERR("This gateway is only accepting coconut credentials for bandwidth")),
+	      "enforcing: the free claim is refused (%s)", last_text(&c));
+	do_forward(&c, 2, 1789, 70020);
+	CHECK(strstr(last_text(&c), "out_of_bandwidth") && !c.closed, "enforcing: no bandwidth, still connected");
+	peer_gone(&c, 70030);
+	nym_gws_free(G);
+
+	/* 15. a small allowance (--free-bandwidth): runs out, claimed again, adds up */
+	server_new_with(5000, 0);
+	peer_connect(&c, 7, 71000);
+	do_auth(&c, 6, T0 + 71, 71000);
+	text(&c, "{\"type\":\"claimFreeTestnetBandwidth\"}", 71010);
+	CHECK(!strcmp(last_text(&c), "{\"type\":\"bandwidth\",\"available_total\":5000,\"upgrade_mode\":false}"),
+	      "small allowance: 5000 bytes a claim (%s)", last_text(&c));
+	do_forward(&c, 2, 1789, 71020);
+	do_forward(&c, 2, 1789, 71030);
+	CHECK(strstr(last_text(&c), "\"remaining_bandwidth\":174,"), "two packets charged (%s)", last_text(&c));
+	do_forward(&c, 2, 1789, 71040);
+	CHECK(!strcmp(last_text(&c), "{\"type\":\"typedError\",\"error\":{\"out_of_bandwidth\":"
+	                             "{\"required\":2413,\"available\":174}}}"),
+	      "the third is refused: out of bandwidth (%s)", last_text(&c));
+	text(&c, "{\"type\":\"claimFreeTestnetBandwidth\"}", 71050);
+	CHECK(strstr(last_text(&c), "\"available_total\":5174,"), "claimed again: what was left + 5000 (%s)",
+	      last_text(&c));
+	peer_gone(&c, 71060);
+	nym_gws_free(G);
 
 	peer_reset(&a);
 	peer_reset(&b);
