@@ -13,7 +13,7 @@ DESTDIR ?=
 # O=. builds beside the sources as before.
 O ?= build
 
-PKGS = libsodium libcrypto libcurl jansson libwebsockets sqlite3
+PKGS = libsodium libcrypto libcurl jansson libwebsockets libmicrohttpd sqlite3
 CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_VERSION='"$(VERSION)"' -Ilib

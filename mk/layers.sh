@@ -2,11 +2,11 @@
 # mk/layers.sh [LIBDIR] — check that lib/'s layers point down only; TAP, one point per layer.
 #   base < crypto < proto < io
 # A module includes headers of its own layer or of a lower one, never of a higher one.
-# What does I/O stays in io/: libwebsockets, curl, SQLite, sockets, polling, threads and
+# What does I/O stays in io/: libwebsockets, libmicrohttpd, curl, SQLite, sockets, polling, threads and
 # POSIX file calls. base/ is libc only (no libsodium, OpenSSL, jansson).
 # (<arpa/inet.h> is allowed everywhere: inet_pton/ntop convert text, they open nothing.)
 lib=${1:-lib}
-io_only='<libwebsockets\.h>|<curl/|<sqlite3\.h>|<sys/socket\.h>|<netinet/|<netdb\.h>|<sys/un\.h>|<sys/epoll\.h>|<sys/eventfd\.h>|<poll\.h>|<pthread\.h>|<fcntl\.h>|<unistd\.h>|<sys/stat\.h>|<sys/file\.h>|<sys/uio\.h>|<dirent\.h>'
+io_only='<libwebsockets\.h>|<microhttpd\.h>|<curl/|<sqlite3\.h>|<sys/socket\.h>|<netinet/|<netdb\.h>|<sys/un\.h>|<sys/epoll\.h>|<sys/eventfd\.h>|<poll\.h>|<pthread\.h>|<fcntl\.h>|<unistd\.h>|<sys/stat\.h>|<sys/file\.h>|<sys/uio\.h>|<dirent\.h>'
 base_not='<sodium\.h>|<openssl/|<jansson\.h>'
 layers="base crypto proto io"
 n=0 bad=0

@@ -1,136 +1,156 @@
-/* httpserve.c — plain HTTP/1.1 over poll(): accept, read heads, hand each
- * complete one to the handler, write the answer, keep or close. */
+/* httpserve.c — the server on libmicrohttpd: our own bound socket (so a bind
+ * failure reads as its errno), MHD driven from nym_httpserve_run's thread by
+ * MHD_run_wait (epoll, no threads of its own), each request answered on the
+ * access handler's first call. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "io/httpserve.h"
 
 #define MAX_CONN 512
-#define REQ_MAX 8192          /* request head limit (431 above) */
-#define IDLE_MS 10000         /* a client silent this long is dropped */
+#define HEAD_MAX 8192         /* request head limit (431 above) */
+/* MHD's per-connection pool: the read buffer plus the parsed head must fit,
+ * so heads well past HEAD_MAX reach us to be answered 431; a head too big
+ * even for this gets MHD's own 414 (request line) or 431 (fields). */
+#define POOL_SIZE (32 * 1024)
+#define IDLE_S 10             /* a client silent this long is dropped */
 #define JSON "application/json"
 
 #define FAIL(code, ...) nym_err_set(err, errlen, code, __VA_ARGS__)
 
-struct conn {
-	int fd;
-	char in[REQ_MAX];
-	size_t inlen;
-	char *out;
-	size_t outlen, outpos;
-	int close_after;
-	struct timespec last;
-};
-
 struct nym_httpserve {
-	int lfd;
+	struct MHD_Daemon *d;
 	uint16_t port;
-	struct conn *conns;
-	struct pollfd *pfd;
-	size_t nconn;
+	nym_httpserve_handler h;
+	void *arg;
 };
 
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
+/* A request's context from its request line until it completes. */
+struct req {
+	int checked;  /* head checked: answer once the request is complete */
+	char target[]; /* exactly as sent (MHD hands it over before splitting off the query) */
+};
 
-static const char *
-reason(int status)
+static void *
+keep_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	default: return "Unknown";
+	size_t l = strlen(uri) + 1;
+	struct req *r = malloc(sizeof *r + l);
+
+	(void)cls;
+	(void)c;
+	if (r) {
+		r->checked = 0;
+		memcpy(r->target, uri, l);
 	}
+	return r;
 }
 
 static void
-respond(struct conn *c, int status, const char *type, const char *body, int head_only)
+completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode tc)
 {
-	size_t bl = strlen(body), cap = bl + 512;
-	char *out = malloc(cap);
-	int n;
-
-	if (!out) {
-		c->close_after = 1;
-		return;
-	}
-	n = snprintf(out, cap,
-		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\nConnection: %s\r\n\r\n",
-		     status, reason(status), type, bl, c->close_after ? "close" : "keep-alive");
-	if (!head_only) {
-		memcpy(out + n, body, bl);
-		n += (int)bl;
-	}
-	free(c->out);
-	c->out = out;
-	c->outlen = (size_t)n;
-	c->outpos = 0;
+	(void)cls;
+	(void)c;
+	(void)tc;
+	free(*ctx);
+	*ctx = NULL;
 }
 
-/* Handle one complete request head in c->in[0..headlen). */
-static void
-handle(struct conn *c, size_t headlen, nym_httpserve_handler h, void *arg)
+/* Paths and queries go to the handler as sent, not %-decoded. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-	char method[16], target[2048], version[16];
-	const char *p;
-	char *query, *body = NULL;
-	const char *type = JSON;
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static enum MHD_Result
+add_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + 2 + (value ? strlen(value) : 0) + 2;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+respond(struct MHD_Connection *c, int status, const char *type, char *body, int close_after)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO; /* MHD drops the connection */
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (close_after)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The server's own answers, closing the connection after them. */
+static enum MHD_Result
+refuse(struct MHD_Connection *c, int status, const char *msg)
+{
+	char *body = strdup(msg);
+	return body ? respond(c, status, JSON, body, 1) : MHD_NO;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload, size_t *upload_len, void **ctx)
+{
+	struct nym_httpserve *s = cls;
+	struct req *r = *ctx;
+	const char *type = JSON, *cl;
+	char *target, *q, *body = NULL;
+	size_t head;
 	int status = 0;
 
-	c->in[headlen - 1] = 0;
-	if (sscanf(c->in, "%15s %2047s %15s", method, target, version) != 3 ||
-	    strncmp(version, "HTTP/1.", 7)) {
-		c->close_after = 1;
-		respond(c, 400, JSON, "{\"message\":\"bad request\"}", 0);
-		return;
+	(void)url;
+	(void)upload;
+	if (*upload_len) { /* a body MHD read anyway after our 413: ignored */
+		*upload_len = 0;
+		return MHD_YES;
 	}
-	/* connection persistence (HTTP/1.0: close unless asked; 1.1: keep unless asked) */
-	for (p = strchr(c->in, '\n'); p; p = strchr(p + 1, '\n')) {
-		if (!strncasecmp(p + 1, "connection:", 11)) {
-			const char *v = p + 12;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (!strncasecmp(v, "close", 5))
-				c->close_after = 1;
-		}
-		if (!strncasecmp(p + 1, "content-length:", 15) && strtol(p + 16, NULL, 10) != 0) {
-			c->close_after = 1; /* we take no request bodies */
-			respond(c, 413, JSON, "{\"message\":\"no request body accepted\"}", 0);
-			return;
-		}
+	if (!r)
+		return refuse(c, 500, "{\"message\":\"out of memory\"}");
+	target = r->target;
+	if (!r->checked) {
+		/* the head as it came: request line, fields, empty line */
+		head = strlen(method) + 1 + strlen(target) + 1 + strlen(version) + 2 + 2;
+		MHD_get_connection_values(c, MHD_HEADER_KIND, add_field, &head);
+		if (head > HEAD_MAX)
+			return refuse(c, 431, "{\"message\":\"request head too large\"}");
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if ((cl && strtol(cl, NULL, 10) != 0) ||
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+			return refuse(c, 413, "{\"message\":\"no request body accepted\"}");
+		/* MHD keeps the connection only for an answer queued after the whole
+		 * request: that is its next call */
+		r->checked = 1;
+		return MHD_YES;
 	}
-	if (!strcmp(version, "HTTP/1.0"))
-		c->close_after = 1;
-	query = strchr(target, '?');
-	if (query)
-		*query++ = 0;
-	h(arg, method, target, query, &status, &type, &body);
+	q = strchr(target, '?');
+	if (q)
+		*q++ = 0;
+	s->h(s->arg, method, target, q, &status, &type, &body);
 	if (!body)
-		respond(c, 500, JSON, "{\"message\":\"out of memory\"}", !strcmp(method, "HEAD"));
-	else
-		respond(c, status, type, body, !strcmp(method, "HEAD"));
-	free(body);
+		return refuse(c, 500, "{\"message\":\"out of memory\"}");
+	return respond(c, status, type, body, 0);
 }
 
 int
@@ -140,11 +160,11 @@ nym_httpserve_open(struct nym_httpserve **out, const char *ip, uint16_t port,
 	struct sockaddr_storage ss;
 	struct nym_httpserve *s;
 	socklen_t sl;
-	int one = 1;
+	int fd, one = 1, v6 = strchr(ip, ':') != NULL;
 
 	*out = NULL;
 	memset(&ss, 0, sizeof ss);
-	if (strchr(ip, ':')) {
+	if (v6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons(port);
@@ -159,33 +179,41 @@ nym_httpserve_open(struct nym_httpserve **out, const char *ip, uint16_t port,
 			return FAIL(NYM_EADDR, "'%s' is not an IP address", ip);
 		sl = sizeof *a;
 	}
-	if (!(s = calloc(1, sizeof *s)) || !(s->conns = calloc(MAX_CONN, sizeof *s->conns)) ||
-	    !(s->pfd = calloc(MAX_CONN + 1, sizeof *s->pfd))) {
-		if (s)
-			free(s->conns);
-		free(s);
+	if (!(s = calloc(1, sizeof *s)))
 		return FAIL(NYM_ENOMEM, "out of memory");
-	}
-	if ((s->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		FAIL(NYM_EIO, "socket: %s", strerror(errno));
-		goto fail;
+		free(s);
+		return NYM_EIO;
 	}
-	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(s->lfd, (struct sockaddr *)&ss, sl) < 0 || listen(s->lfd, 128) < 0) {
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
 		FAIL(NYM_EIO, "%s", strerror(errno));
 		goto fail;
 	}
 	sl = sizeof ss;
-	getsockname(s->lfd, (struct sockaddr *)&ss, &sl);
-	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						 : ((struct sockaddr_in *)&ss)->sin_port);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	s->port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			   : ((struct sockaddr_in *)&ss)->sin_port);
+	/* no MHD_USE_ERROR_LOG: the library prints nothing */
+	s->d = MHD_start_daemon(MHD_USE_EPOLL | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
+				on_request, s,
+				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONN,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_SIZE,
+				MHD_OPTION_URI_LOG_CALLBACK, keep_uri, (void *)NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)NULL,
+				MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, (void *)NULL,
+				MHD_OPTION_END);
+	if (!s->d) {
+		FAIL(NYM_EIO, "libmicrohttpd would not start");
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
-	if (s->lfd >= 0)
-		close(s->lfd);
-	free(s->conns);
-	free(s->pfd);
+	close(fd);
 	free(s);
 	return NYM_EIO;
 }
@@ -200,96 +228,12 @@ int
 nym_httpserve_run(struct nym_httpserve *s, nym_httpserve_handler h, void *arg,
                   const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-	struct conn *conns = s->conns;
-	struct pollfd *pfd = s->pfd;
-
-	while (!*stop) {
-		size_t n = 0;
-
-		pfd[n].fd = s->lfd;
-		pfd[n].events = s->nconn < MAX_CONN ? POLLIN : 0;
-		n++;
-		for (size_t i = 0; i < s->nconn; i++, n++) {
-			pfd[n].fd = conns[i].fd;
-			pfd[n].events = conns[i].out ? POLLOUT : POLLIN;
-			pfd[n].revents = 0;
-		}
-		if (poll(pfd, n, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			return FAIL(NYM_EIO, "poll: %s", strerror(errno));
-		}
-		for (size_t i = 0; i < s->nconn; i++) {
-			struct conn *c = &conns[i];
-			short ev = pfd[i + 1].revents;
-			int drop = 0;
-
-			if (ev & (POLLERR | POLLNVAL)) {
-				drop = 1;
-			} else if (c->out && (ev & (POLLOUT | POLLHUP))) {
-				ssize_t w = send(c->fd, c->out + c->outpos, c->outlen - c->outpos, MSG_NOSIGNAL);
-				if (w < 0 && errno != EAGAIN && errno != EINTR) {
-					drop = 1;
-				} else if (w > 0) {
-					c->outpos += (size_t)w;
-					clock_gettime(CLOCK_MONOTONIC, &c->last);
-					if (c->outpos == c->outlen) {
-						free(c->out);
-						c->out = NULL;
-						if (c->close_after)
-							drop = 1;
-					}
-				}
-			} else if (!c->out && (ev & (POLLIN | POLLHUP))) {
-				ssize_t r = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
-				if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-					drop = 1;
-				} else if (r > 0) {
-					c->inlen += (size_t)r;
-					clock_gettime(CLOCK_MONOTONIC, &c->last);
-				}
-			}
-			/* a complete head waiting (also pipelined ones after a response) */
-			if (!drop && !c->out && c->inlen) {
-				char *end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
-				size_t hl = end ? (size_t)(end - c->in) + 4 : 0;
-				if (!end && !memmem(c->in, c->inlen, "\n\n", 2)) {
-					if (c->inlen == sizeof c->in) {
-						c->close_after = 1;
-						respond(c, 431, JSON, "{\"message\":\"request head too large\"}", 0);
-						c->inlen = 0;
-					}
-				} else {
-					if (!end)
-						hl = (size_t)((char *)memmem(c->in, c->inlen, "\n\n", 2) - c->in) + 2;
-					handle(c, hl, h, arg);
-					memmove(c->in, c->in + hl, c->inlen - hl);
-					c->inlen -= hl;
-				}
-			}
-			if (!drop && ms_since(&c->last) > IDLE_MS)
-				drop = 1;
-			if (drop) {
-				close(c->fd);
-				free(c->out);
-				conns[i] = conns[s->nconn - 1];
-				pfd[i + 1] = pfd[s->nconn];
-				s->nconn--;
-				i--;
-			}
-		}
-		if (pfd[0].revents & POLLIN) {
-			while (s->nconn < MAX_CONN) {
-				int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-				if (fd < 0)
-					break;
-				memset(&conns[s->nconn], 0, sizeof conns[s->nconn]);
-				conns[s->nconn].fd = fd;
-				clock_gettime(CLOCK_MONOTONIC, &conns[s->nconn].last);
-				s->nconn++;
-			}
-		}
-	}
+	s->h = h;
+	s->arg = arg;
+	/* a signal ends the wait early (EINTR); otherwise at most 1 s */
+	while (!*stop)
+		if (MHD_run_wait(s->d, 1000) != MHD_YES)
+			return FAIL(NYM_EIO, "libmicrohttpd: polling failed");
 	return 0;
 }
 
@@ -298,12 +242,6 @@ nym_httpserve_close(struct nym_httpserve *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nconn; i++) {
-		close(s->conns[i].fd);
-		free(s->conns[i].out);
-	}
-	close(s->lfd);
-	free(s->conns);
-	free(s->pfd);
+	MHD_stop_daemon(s->d); /* closes the listening socket too */
 	free(s);
 }

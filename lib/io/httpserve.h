@@ -1,13 +1,17 @@
 /* httpserve.h — a small plain-HTTP/1.1 server for local use (what
- * `nym-topology serve` answers the nym-api routes with): one listening socket
- * on exactly the address asked, up to 512 connections polled in one thread,
- * keep-alive and pipelined requests, GET and HEAD (HEAD: the head alone).
+ * `nym-topology serve` answers the nym-api routes with), on libmicrohttpd:
+ * one listening socket on exactly the address asked, up to 512 connections
+ * served in the caller's thread, keep-alive and pipelined requests, GET and
+ * HEAD (HEAD: the head alone).
  *
- * The server itself answers, with a JSON {"message"} body: 400 to a request
- * line it cannot read, 413 to a request with a body, 431 to a head over
- * 8 KiB; a client silent for 10 s is dropped. Everything else goes to the
- * handler. Every answer carries Content-Type, Content-Length,
- * Access-Control-Allow-Origin: * and Cache-Control: no-store. */
+ * The server itself answers, with a JSON {"message"} body, 413 to a request
+ * with a body and 431 to a head over 8 KiB; a client silent for 10 s is
+ * dropped. Everything else goes to the handler. These answers carry
+ * Content-Type, Content-Length, Access-Control-Allow-Origin: * and
+ * Cache-Control: no-store. libmicrohttpd itself answers, with its own HTML
+ * body: 400 to a request line it cannot read (and closes a connection whose
+ * request line has no target without a word), 505 to a version other than
+ * HTTP/1.x, 414 or 431 to a head too big for its 32 KiB per connection. */
 #ifndef NYM_HTTPSERVE_H
 #define NYM_HTTPSERVE_H
 
