@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +33,9 @@ struct nym_listener {
 	struct nym_listener *next;
 	struct nym_ws_handler h;
 	struct lws_vhost *vh;
-	char path[108];
+	char path[108];   /* unix socket; "" for TCP */
+	int max_conns;    /* 0 = no limit */
+	int live;         /* connections established and not yet gone */
 };
 
 struct nym_loop {
@@ -48,6 +52,7 @@ struct nym_ws {
 	struct nym_ws *next, *prev;
 	struct lws *wsi;
 	struct nym_ws_handler h;
+	struct nym_listener *li; /* server side: the listener that accepted it */
 	void *user;
 	struct nym_frame *head, *tail;
 	size_t queued, nframes;
@@ -94,6 +99,8 @@ ws_free(struct nym_ws *ws)
 		free(f);
 	}
 	lws_sul_cancel(&ws->defer);
+	if (ws->li)
+		ws->li->live--;
 	ws_unlink(ws);
 	free(ws->rx);
 	free(ws);
@@ -249,8 +256,12 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	case LWS_CALLBACK_ESTABLISHED: {
 		struct nym_listener *li = lws_vhost_user(lws_get_vhost(wsi));
 		struct nym_loop *l = lws_context_user(lws_get_context(wsi));
-		if (!li || !(ws = ws_new(l, &li->h)))
+		if (!li || (li->max_conns && li->live >= li->max_conns))
+			return -1; /* two got past the filter at once: the later one goes */
+		if (!(ws = ws_new(l, &li->h)))
 			return -1;
+		ws->li = li;
+		li->live++;
 		ws->wsi = wsi;
 		ws->opened = 1;
 		lws_set_wsi_user(wsi, ws);
@@ -259,6 +270,11 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		if (!ws->done && ws->head)
 			lws_callback_on_writable(wsi);
 		return 0;
+	}
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+		/* a connection over the limit is shut before its handshake */
+		struct nym_listener *li = wsi ? lws_vhost_user(lws_get_vhost(wsi)) : NULL;
+		return li && li->max_conns && li->live >= li->max_conns ? -1 : 0;
 	}
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (!ws)
@@ -559,6 +575,73 @@ nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_han
 	return 0;
 }
 
+/* ---- TCP server ---------------------------------------------------------- */
+
+int
+nym_ws_listen_tcp(struct nym_loop *l, const char *host, int port, int max_conns,
+    const struct nym_ws_handler *h)
+{
+	struct lws_context_creation_info vi;
+	struct nym_listener *li;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1, v6;
+	char name[80];
+
+	/* bind exactly this address, or say why not: lws would fall back or
+	 * only log, so try the bind here first */
+	memset(&ss, 0, sizeof ss);
+	if (port < 1 || port > 65535)
+		return NYM_EINVAL;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in);
+		v6 = 0;
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in6);
+		v6 = 1;
+	} else
+		return NYM_EADDR;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return NYM_EIO;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return NYM_EIO;
+	}
+	close(fd);
+
+	if (!(li = calloc(1, sizeof *li)))
+		return NYM_ENOMEM;
+	li->h = *h;
+	li->max_conns = max_conns > 0 ? max_conns : 0;
+	snprintf(name, sizeof name, "tcp:%s:%d", host, port);
+	memset(&vi, 0, sizeof vi);
+	vi.port = port;
+	vi.iface = host;
+	vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+	    (v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE :
+	          LWS_SERVER_OPTION_DISABLE_IPV6);
+	vi.protocols = ws_protocols;
+	vi.vhost_name = name;
+	vi.user = li;
+	if (!(li->vh = lws_create_vhost(l->ctx, &vi))) {
+		free(li);
+		errno = EADDRNOTAVAIL;
+		return NYM_EIO;
+	}
+	li->next = l->listeners;
+	l->listeners = li;
+	return 0;
+}
+
 /* ---- loop and timers ----------------------------------------------------- */
 
 static const char *
@@ -630,7 +713,8 @@ nym_loop_free(struct nym_loop *l)
 		ws_free(l->conns);
 	for (li = l->listeners; li; li = n) {
 		n = li->next;
-		unlink(li->path);
+		if (li->path[0])
+			unlink(li->path);
 		free(li);
 	}
 	free(l);

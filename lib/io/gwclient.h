@@ -3,7 +3,8 @@
  *
  * Transport (struct nym_loop, nym_ws, nym_timer): ws:// and wss:// client
  * connections (OpenSSL, certificate and host name verified), websocket
- * servers on a unix socket (the control socket of nym-recv), one-shot timers.
+ * servers on a unix socket (the control socket of nym-recv) or TCP (the
+ * websocket API of nym-client), one-shot timers.
  * Single-threaded: everything happens inside nym_loop_run(), which calls back
  * into the tool. Frames are whole messages: fragments are reassembled before a
  * callback sees them, and a queued frame is sent whole or the connection is
@@ -100,6 +101,14 @@ void *nym_ws_user(const struct nym_ws *ws);
  * socket file (nobody answering) is replaced; NYM_EEXIST if a live server
  * answers there. Each accepted connection gets the handler (open() first). */
 int nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_handler *h);
+/* Serve websockets on TCP: host is a numeric IPv4 or IPv6 address, bound
+ * exactly (no fallback to another address). max_conns > 0: at most that many
+ * connections at a time; one more is shut as soon as it is accepted, before
+ * the websocket handshake (as the official nym-client does). NYM_EADDR for a
+ * host that is not a numeric address, NYM_EINVAL for a bad port, NYM_EIO
+ * (errno: EADDRINUSE, EADDRNOTAVAIL, EACCES ...) when it cannot bind. */
+int nym_ws_listen_tcp(struct nym_loop *l, const char *host, int port, int max_conns,
+    const struct nym_ws_handler *h);
 /* 1 if something accepts connections on the unix socket at path. */
 int nym_unix_alive(const char *path);
 
