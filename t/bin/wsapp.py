@@ -82,7 +82,12 @@ def show(frame):
 
 
 async def main(url):
-    async with websockets.connect(url, max_size=None, ping_interval=None) as ws:
+    try:
+        ws = await websockets.connect(url, max_size=None, ping_interval=None)
+    except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, EOFError):
+        print("closed", flush=True)  # refused, or shut before the handshake
+        sys.exit(1)
+    if ws:  # closed when the script ends
         for line in sys.stdin:
             w = line.rstrip("\n").split(" ", 1)
             op, arg = w[0], (w[1] if len(w) > 1 else "")
