@@ -167,8 +167,8 @@ app() { timeout 60 "$PY" "$APP" "ws://127.0.0.1:$PORT"; }
 	assert_line --index 7 --regexp '^bin error 2 received request did not contain enough data:'
 	assert_line --index 8 --regexp '^bin error 4 malformed request:data length'
 	assert_line --index 9 --regexp '^bin error 4 malformed request:'
-	# 0xff... keys are not Ed25519 points
-	assert_line --index 10 --regexp '^bin error 4 malformed request:'
+	# keys that name no gateway of the network
+	assert_line --index 10 "bin error 255 other:the recipient's gateway is not in the topology"
 	assert_line --index 11 --regexp '^bin error 2 '
 	# still serving
 	assert_line --index 12 "text {\"type\":\"selfAddress\",\"address\":\"$A\"}"
