@@ -544,9 +544,10 @@ main(int argc, char **argv)
 	struct nym_ws_handler wh = {
 		.open = ws_open, .message = ws_message, .closed = ws_closed, .sent = ws_sent, .pong = ws_pong,
 	};
-	if (nym_ws_listen(G.loop, &ls, &wh) != 0)
-		die("cannot listen for clients on %s:%d%s", ws_host[0] ? ws_host : "*", ws_port,
-		    cert ? " (or the certificate/key is unusable)" : "");
+	if ((o = nym_ws_listen(G.loop, &ls, &wh)) != 0)
+		die("cannot listen for clients on %s:%d: %s%s", ws_host[0] ? ws_host : "*", ws_port,
+		    o == NYM_EADDR ? "not a numeric address" : o == NYM_EIO ? strerror(errno) : nym_strerror(o),
+		    cert && o == NYM_EIO ? " (or the certificate/key is unusable)" : "");
 
 	char b58[NYM_B58_KEY_MAX], sb58[NYM_B58_KEY_MAX];
 	nym_base58_encode(b58, sizeof b58, G.keys.identity_pk, 32);

@@ -1,7 +1,9 @@
 /* nym-recv — hold an identity's gateway connection, print each message the
  * moment it is complete, and serve the control socket through which
  * nym-send, nym-cover and scripts act as this identity. */
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/file.h>
 #include <jansson.h>
 #include <sys/stat.h>
 
@@ -37,6 +39,7 @@ usage(void)
 	       "  --quiet            no status lines on stderr\n"
 	       "  --help, --version\n\n"
 	       "Control socket: <client dir>/control.sock (nym-client websocket API, binary).\n"
+	       "While nym-client runs for the identity, nym-recv reads through it.\n"
 	       "Messages received but not printed (after --count, stdout refused) are kept in\n"
 	       "<client dir>/held and printed first by the next nym-recv.\n");
 	exit(EXIT_OK);
@@ -369,6 +372,110 @@ ctl_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg
 	free(c);
 }
 
+/* ---- through a running nym-client ------------------------------------------ */
+
+/* nym-client holds <client dir>/nym-client.lock while it runs; its control
+ * socket then serves a nym-recv of the identity as a reader. */
+static int
+client_running(const char *dir)
+{
+	char lock[4200];
+	int fd, busy;
+	snprintf(lock, sizeof lock, "%s/nym-client.lock", dir);
+	if ((fd = open(lock, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+static void
+att_open(struct nym_ws *ws, void *arg)
+{
+	static const uint8_t self = NYM_WSAPI_REQ_SELF_ADDRESS;
+	(void)arg;
+	nym_ws_send(ws, 1, &self, 1); /* from now on, Received pushes come */
+}
+
+static void
+att_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
+{
+	struct nym_wsapi_resp p;
+	(void)ws, (void)arg;
+	if (!binary || nym_wsapi_resp_decode(&p, d, n, NULL) < 0)
+		return;
+	if (p.tag == NYM_WSAPI_RESP_SELF_ADDRESS) {
+		struct nym_address a;
+		char s[NYM_ADDRESS_MAX];
+		memcpy(a.identity, p.recipient, 32);
+		memcpy(a.encryption, p.recipient + 32, 32);
+		memcpy(a.gateway, p.recipient + 64, 32);
+		nym_address_format(s, sizeof s, &a);
+		if (!R.quiet)
+			fprintf(stderr, "%s: connected through the running nym-client as %s\n", tool_name, s);
+		return;
+	}
+	if (p.tag != NYM_WSAPI_RESP_RECEIVED)
+		return;
+	const uint8_t *tag = p.has_sender_tag ? p.sender_tag : NULL;
+	if (R.stop) {
+		hold(p.data, p.data_len, tag);
+		return;
+	}
+	if (print_message(p.data, p.data_len, tag) < 0) {
+		stdout_failed();
+		hold(p.data, p.data_len, tag);
+		return;
+	}
+	R.got++;
+	if (R.count > 0 && R.got >= R.count)
+		finish(0, NULL);
+}
+
+static void
+att_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg)
+{
+	(void)ws, (void)err, (void)unsent, (void)arg;
+	finish(1, why && *why ? "the running nym-client closed the connection" : "closed");
+}
+
+/* Read the identity's messages through the nym-client that holds its
+ * gateway connection, until --count, --timeout or a signal. */
+static int
+attach(const char *sock, double timeout)
+{
+	struct nym_ws_handler h = {.open = att_open, .message = att_message, .closed = att_closed};
+	struct nym_ws *ws;
+	char url[4300];
+	snprintf(url, sizeof url, "unix:%s", sock);
+	if (nym_ws_connect(R.loop, url, &h, &ws) < 0)
+		die("cannot connect to %s", sock);
+	nym_ws_set_max_message(ws, (size_t)1 << 30);
+	uint64_t t0 = nym_mono_ms();
+	while (!R.stop) {
+		nym_loop_run(R.loop, 200);
+		if (timeout > 0 && (double)(nym_mono_ms() - t0) >= timeout * 1000) {
+			if (R.count > 0) {
+				char w[200];
+				snprintf(w, sizeof w, "timed out after %g s with %ld of %ld messages",
+				    timeout, R.got, R.count);
+				finish(1, w);
+			} else
+				finish(0, NULL);
+		}
+	}
+	/* pushes already on their way stay ours: keep them for the next reader */
+	nym_ws_close(ws);
+	for (int i = 0; i < 10; i++)
+		nym_loop_run(R.loop, 20);
+	nym_loop_free(R.loop);
+	if (R.fail) {
+		warnx("%s", R.why);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 /* ---- client events ---------------------------------------------------------- */
 
 static void
@@ -521,13 +628,17 @@ main(int argc, char **argv)
 		die("control socket path too long for a unix socket: %s", sock);
 	struct nym_ws_handler ch = {.open = ctl_open, .message = ctl_message, .closed = ctl_closed};
 	int e = nym_ws_listen_unix(R.loop, sock, &ch);
+	snprintf(R.held, sizeof R.held, "%s/held", su.dir);
+	if (e == NYM_EEXIST && client_running(su.dir)) {
+		nym_mixclient_setup_free(&su);
+		return attach(sock, timeout);
+	}
 	if (e == NYM_EEXIST)
 		die("another nym-recv already serves identity '%s' (%s answers)", id, sock);
 	if (e < 0)
 		die("cannot serve the control socket %s: %s", sock, strerror(errno));
 
 	/* only now, holding the control socket, is this the identity's one reader */
-	snprintf(R.held, sizeof R.held, "%s/held", su.dir);
 	size_t damaged;
 	if ((e = nym_held_take(R.held, take_held, NULL, &damaged)) < 0)
 		die("cannot read the kept messages in %s: %s", R.held, strerror(errno));

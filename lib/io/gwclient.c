@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +39,8 @@ struct nym_listener {
 	char name[32], host[256];  /* TCP: vhost name and interface (lws keeps the pointers) */
 	size_t max_text, max_binary;
 	lws_retry_bo_t keepalive;
+	int max_conns;             /* 0 = no limit */
+	int live;                  /* connections established and not yet gone */
 };
 
 struct nym_loop {
@@ -53,6 +57,7 @@ struct nym_ws {
 	struct nym_ws *next, *prev;
 	struct lws *wsi;
 	struct nym_ws_handler h;
+	struct nym_listener *li; /* server side: the listener that accepted it */
 	void *user;
 	struct nym_frame *head, *tail;
 	size_t queued, nframes;
@@ -100,6 +105,8 @@ ws_free(struct nym_ws *ws)
 		free(f);
 	}
 	lws_sul_cancel(&ws->defer);
+	if (ws->li)
+		ws->li->live--;
 	ws_unlink(ws);
 	free(ws->rx);
 	free(ws);
@@ -258,12 +265,16 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	case LWS_CALLBACK_ESTABLISHED: {
 		struct nym_listener *li = lws_vhost_user(lws_get_vhost(wsi));
 		struct nym_loop *l = lws_context_user(lws_get_context(wsi));
-		if (!li || !(ws = ws_new(l, &li->h)))
+		if (!li || (li->max_conns && li->live >= li->max_conns))
+			return -1; /* two got past the filter at once: the later one goes */
+		if (!(ws = ws_new(l, &li->h)))
 			return -1;
 		if (li->max_text)
 			ws->max_text = li->max_text;
 		if (li->max_binary)
 			ws->max_binary = li->max_binary;
+		ws->li = li;
+		li->live++;
 		ws->wsi = wsi;
 		lws_get_peer_simple(wsi, ws->peer, sizeof ws->peer);
 		ws->opened = 1;
@@ -273,6 +284,11 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		if (!ws->done && ws->head)
 			lws_callback_on_writable(wsi);
 		return 0;
+	}
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+		/* a connection over the limit is shut before its handshake */
+		struct nym_listener *li = wsi ? lws_vhost_user(lws_get_vhost(wsi)) : NULL;
+		return li && li->max_conns && li->live >= li->max_conns ? -1 : 0;
 	}
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (!ws)
@@ -631,6 +647,46 @@ nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws_han
 	return 0;
 }
 
+/* Bind host:port once and let go: whether nym_ws_listen can have exactly that
+ * address. NYM_EADDR: not a numeric IPv4/IPv6 address; NYM_EIO with errno
+ * (EADDRINUSE, EADDRNOTAVAIL, EACCES ...). *v6: an IPv6 address. */
+static int
+bind_check(const char *host, int port, int *v6)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		sl = sizeof *in4;
+		*v6 = 0;
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		sl = sizeof *in6;
+		*v6 = 1;
+	} else
+		return NYM_EADDR;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return NYM_EIO;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (*v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return NYM_EIO;
+	}
+	close(fd);
+	return 0;
+}
+
 /* ---- TCP server ---------------------------------------------------------- */
 
 int
@@ -638,14 +694,20 @@ nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct 
 {
 	struct lws_context_creation_info vi;
 	struct nym_listener *li;
+	int v6 = 0, e;
 
-	if (srv->host && strlen(srv->host) >= sizeof li->host)
+	if (srv->port < 1 || srv->port > 65535 || (srv->host && strlen(srv->host) >= sizeof li->host))
 		return NYM_EINVAL;
+	/* a given address is bound exactly or not at all: lws would fall back
+	 * to all interfaces, or only log, so try the bind here first */
+	if (srv->host && *srv->host && (e = bind_check(srv->host, srv->port, &v6)) < 0)
+		return e;
 	if (!(li = calloc(1, sizeof *li)))
 		return NYM_ENOMEM;
 	li->h = *h;
 	li->max_text = srv->max_text;
 	li->max_binary = srv->max_binary;
+	li->max_conns = srv->max_conns > 0 ? srv->max_conns : 0;
 	li->keepalive.secs_since_valid_ping = (uint16_t)srv->ping_secs;
 	li->keepalive.secs_since_valid_hangup = (uint16_t)srv->hangup_secs;
 	snprintf(li->name, sizeof li->name, "tcp-%d", srv->port);
@@ -658,6 +720,10 @@ nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct 
 	vi.ssl_cert_filepath = srv->cert;
 	vi.ssl_private_key_filepath = srv->key;
 	vi.options = srv->cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+	if (li->host[0])
+		vi.options |= LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+		    (v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE
+		        : LWS_SERVER_OPTION_DISABLE_IPV6);
 	vi.retry_and_idle_policy = srv->ping_secs ? &li->keepalive : NULL;
 	vi.timeout_secs = 5;
 	vi.ka_time = 60;
@@ -666,6 +732,7 @@ nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct 
 	vi.user = li;
 	if (!(li->vh = lws_create_vhost(l->ctx, &vi))) {
 		free(li);
+		errno = EADDRNOTAVAIL;
 		return NYM_EIO;
 	}
 	li->next = l->listeners;

@@ -4,7 +4,8 @@
  * Transport (struct nym_loop, nym_ws, nym_timer): ws:// and wss:// client
  * connections (OpenSSL, certificate and host name verified), websocket
  * servers on a unix socket (the control socket of nym-recv) and on TCP, ws://
- * or wss:// (nym-gateway's client port), one-shot timers.
+ * or wss:// (nym-gateway's client port, nym-client's websocket API), one-shot
+ * timers.
  * Single-threaded: everything happens inside nym_loop_run(), which calls back
  * into the tool (nym_loop_wake alone may be called from another thread). Frames are whole messages: fragments are reassembled before a
  * callback sees them, and a queued frame is sent whole or the connection is
@@ -126,17 +127,23 @@ int nym_ws_listen_unix(struct nym_loop *l, const char *path, const struct nym_ws
 int nym_unix_alive(const char *path);
 
 /* Serve websockets on TCP (each accepted connection gets the handler, open()
- * first). TCP keepalive after 60 s idle (3 probes, 10 s apart); 5 s for a
- * connection to finish its HTTP upgrade. NYM_EIO when the address cannot be
- * bound or the certificate/key is unusable, NYM_EINVAL for a host name
- * longer than 255. */
+ * first). A host is a numeric IPv4 or IPv6 address, bound exactly (no
+ * fallback to another address); NULL or "" is every interface. TCP
+ * keepalive after 60 s idle (3 probes, 10 s apart); 5 s for a connection to
+ * finish its HTTP upgrade. max_conns > 0: at most that many connections at a
+ * time; one more is shut as soon as it is accepted, before the handshake (as
+ * the official nym-client does). NYM_EADDR for a host that is not a numeric
+ * address, NYM_EINVAL for a bad port or a host longer than 255, NYM_EIO
+ * (errno: EADDRINUSE, EADDRNOTAVAIL, EACCES ...) when the address cannot be
+ * bound or the certificate/key is unusable. */
 struct nym_ws_server {
-	const char *host;          /* numeric address or interface; NULL/"": all */
+	const char *host;          /* numeric address; NULL/"": all */
 	int port;
 	const char *cert, *key;    /* PEM files: wss://; NULL: ws:// */
 	size_t max_text, max_binary; /* per message (0: the default) */
 	unsigned ping_secs;        /* a ping after this long without traffic (0: none) */
 	unsigned hangup_secs;      /* hang up after this long without traffic */
+	int max_conns;             /* connections at a time (0: no limit) */
 };
 int nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h);
 

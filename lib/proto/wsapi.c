@@ -1,8 +1,13 @@
 /* wsapi.c — binary requests/responses of the nym-client websocket API.
  * See wsapi.h. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/codec.h"
 #include "base/err.h"
+#include "proto/keys.h"
 #include "proto/wsapi.h"
 
 static void
@@ -277,4 +282,254 @@ nym_wsapi_err_text(uint8_t kind)
 	case NYM_WSAPI_ERR_MALFORMED_RESPONSE: return "malformed response";
 	default: return "other";
 	}
+}
+
+/* ---- text (JSON) frames ------------------------------------------------------ */
+
+size_t
+nym_wsapi_utf8_lossy(char *out, const uint8_t *in, size_t len)
+{
+	static const char rep[3] = {(char)0xef, (char)0xbf, (char)0xbd};
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		uint8_t c = in[i];
+		size_t need;
+		uint8_t lo = 0x80, hi = 0xbf;
+		if (c < 0x80) {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			memcpy(out + o, rep, 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		/* the lead byte and as many valid continuation bytes as follow */
+		size_t k = 1;
+		while (k <= need && i + k < len) {
+			uint8_t b = in[i + k];
+			if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf))
+				break;
+			k++;
+		}
+		if (k == need + 1) {
+			memcpy(out + o, in + i, k);
+			o += k;
+		} else {
+			memcpy(out + o, rep, 3);
+			o += 3;
+		}
+		i += k;
+	}
+	return o;
+}
+
+#define TFAIL(...) do { \
+		if (kind) *kind = NYM_WSAPI_ERR_MALFORMED_REQUEST; \
+		if (why && whycap) snprintf(why, whycap, __VA_ARGS__); \
+		json_decref(root); \
+		return NYM_EFORMAT; \
+	} while (0)
+
+int
+nym_wsapi_text_req_decode(struct nym_wsapi_req *r, uint8_t **owned, const char *in, size_t len,
+    uint8_t *kind, char *why, size_t whycap)
+{
+	json_error_t je;
+	json_t *root = NULL, *t, *v;
+	const char *type;
+	int need_msg = 1;
+
+	memset(r, 0, sizeof *r);
+	*owned = NULL;
+	if (why && whycap)
+		why[0] = 0;
+	if (!len) {
+		if (kind)
+			*kind = NYM_WSAPI_ERR_EMPTY_REQUEST;
+		if (why && whycap)
+			snprintf(why, whycap, "empty text request");
+		return NYM_ESHORT;
+	}
+	root = json_loadb(in, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
+	    &je);
+	if (!root)
+		TFAIL("%s at line %d column %d", je.text, je.line, je.column);
+	if (!json_is_object(root))
+		TFAIL("expected an object with a \"type\" field");
+	t = json_object_get(root, "type");
+	if (!t)
+		TFAIL("missing field `type`");
+	if (!json_is_string(t))
+		TFAIL("field `type` is not a string");
+	type = json_string_value(t);
+	if (!strcmp(type, "send"))
+		r->tag = NYM_WSAPI_REQ_SEND;
+	else if (!strcmp(type, "sendAnonymous"))
+		r->tag = NYM_WSAPI_REQ_SEND_ANONYMOUS;
+	else if (!strcmp(type, "reply"))
+		r->tag = NYM_WSAPI_REQ_REPLY;
+	else if (!strcmp(type, "selfAddress")) {
+		r->tag = NYM_WSAPI_REQ_SELF_ADDRESS;
+		need_msg = 0;
+	} else
+		TFAIL("unknown variant `%.64s`, expected one of `send`, `sendAnonymous`, `reply`, "
+		      "`selfAddress`", type);
+	if (!need_msg) {
+		json_decref(root);
+		return 0;
+	}
+
+	/* connectionId: absent or null = none; a number is a lane, 0 included */
+	v = json_object_get(root, "connectionId");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			TFAIL("field `connectionId` is not an unsigned 64-bit integer");
+		r->connection_id = (uint64_t)json_integer_value(v);
+		r->has_connection_id = 1;
+	}
+	if (r->tag == NYM_WSAPI_REQ_SEND_ANONYMOUS) {
+		v = json_object_get(root, "replySurbs");
+		if (!v)
+			TFAIL("missing field `replySurbs`");
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > (json_int_t)UINT32_MAX)
+			TFAIL("field `replySurbs` is not an unsigned 32-bit integer");
+		r->reply_surbs = (uint32_t)json_integer_value(v);
+	}
+	if (r->tag == NYM_WSAPI_REQ_REPLY) {
+		v = json_object_get(root, "senderTag");
+		if (!v)
+			TFAIL("missing field `senderTag`");
+		if (!json_is_string(v))
+			TFAIL("field `senderTag` is not a string");
+		uint8_t tb[NYM_WSAPI_TAG_LEN + 1];
+		int n = nym_base58_decode(tb, sizeof tb, json_string_value(v), json_string_length(v));
+		if (n != NYM_WSAPI_TAG_LEN)
+			TFAIL("malformed sender tag: not 16 bytes of base58");
+		memcpy(r->sender_tag, tb, NYM_WSAPI_TAG_LEN);
+	} else {
+		struct nym_address a;
+		char aw[NYM_ADDRESS_WHY_MAX];
+		v = json_object_get(root, "recipient");
+		if (!v)
+			TFAIL("missing field `recipient`");
+		if (!json_is_string(v) || json_string_length(v) >= NYM_ADDRESS_MAX * 4)
+			TFAIL("field `recipient` is not an address string");
+		if (nym_address_parse(&a, json_string_value(v), aw, sizeof aw) < 0)
+			TFAIL("malformed recipient: %s", aw);
+		memcpy(r->recipient, a.identity, 32);
+		memcpy(r->recipient + 32, a.encryption, 32);
+		memcpy(r->recipient + 64, a.gateway, 32);
+	}
+	v = json_object_get(root, "message");
+	if (!v)
+		TFAIL("missing field `message`");
+	if (!json_is_string(v))
+		TFAIL("field `message` is not a string");
+	r->data_len = json_string_length(v);
+	if (!(*owned = malloc(r->data_len ? r->data_len : 1))) {
+		json_decref(root);
+		if (kind)
+			*kind = NYM_WSAPI_ERR_OTHER;
+		return NYM_ENOMEM;
+	}
+	memcpy(*owned, json_string_value(v), r->data_len);
+	r->data = *owned;
+	json_decref(root);
+	return 0;
+}
+
+int
+nym_wsapi_text_resp_encode(char **out, size_t *outlen, const struct nym_wsapi_resp *p)
+{
+	json_t *o = json_object();
+	char b58[NYM_ADDRESS_MAX];
+	int e = 0;
+
+	*out = NULL;
+	if (!o)
+		return NYM_ENOMEM;
+	switch (p->tag) {
+	case NYM_WSAPI_RESP_RECEIVED: {
+		char *u = malloc(p->data_len * 3 + 1);
+		size_t n;
+		if (!u) {
+			e = NYM_ENOMEM;
+			break;
+		}
+		n = nym_wsapi_utf8_lossy(u, p->data, p->data_len);
+		json_object_set_new(o, "type", json_string("received"));
+		json_object_set_new(o, "message", json_stringn(u, n));
+		free(u);
+		if (p->has_sender_tag) {
+			nym_base58_encode(b58, sizeof b58, p->sender_tag, NYM_WSAPI_TAG_LEN);
+			json_object_set_new(o, "senderTag", json_string(b58));
+		} else
+			json_object_set_new(o, "senderTag", json_null());
+		if (!json_object_get(o, "message"))
+			e = NYM_ENOMEM;
+		break;
+	}
+	case NYM_WSAPI_RESP_SELF_ADDRESS: {
+		struct nym_address a;
+		memcpy(a.identity, p->recipient, 32);
+		memcpy(a.encryption, p->recipient + 32, 32);
+		memcpy(a.gateway, p->recipient + 64, 32);
+		if (nym_address_format(b58, sizeof b58, &a) < 0) {
+			e = NYM_EADDR;
+			break;
+		}
+		json_object_set_new(o, "type", json_string("selfAddress"));
+		json_object_set_new(o, "address", json_string(b58));
+		break;
+	}
+	case NYM_WSAPI_RESP_LANE_QUEUE_LENGTH:
+		/* u64 on the wire; jansson stops at INT64_MAX, far above any lane count */
+		json_object_set_new(o, "type", json_string("laneQueueLength"));
+		json_object_set_new(o, "lane", json_integer((json_int_t)(p->lane > INT64_MAX ?
+		    INT64_MAX : p->lane)));
+		json_object_set_new(o, "queue_length", json_integer((json_int_t)(p->queue_length >
+		    INT64_MAX ? INT64_MAX : p->queue_length)));
+		break;
+	case NYM_WSAPI_RESP_ERROR: {
+		char *u = malloc(p->data_len * 3 + 1);
+		size_t n;
+		if (!u) {
+			e = NYM_ENOMEM;
+			break;
+		}
+		n = nym_wsapi_utf8_lossy(u, p->data, p->data_len);
+		json_object_set_new(o, "type", json_string("error"));
+		json_object_set_new(o, "message", json_stringn(u, n));
+		free(u);
+		break;
+	}
+	default:
+		e = NYM_EFLAG;
+	}
+	if (!e && !(*out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		e = NYM_ENOMEM;
+	json_decref(o);
+	if (e)
+		return e;
+	*outlen = strlen(*out);
+	return 0;
 }

@@ -21,7 +21,20 @@
  * an UnknownRequest error), for nym-cover through nym-recv:
  *   request  0x80 Loop           send one loop cover packet now (1 byte)
  *   response 0x80 LoopSent       loop_id u64              (exactly 9 bytes)
- *   response 0x81 LoopReturned   loop_id u64 || rtt_us u64 (exactly 17 bytes) */
+ *   response 0x81 LoopReturned   loop_id u64 || rtt_us u64 (exactly 17 bytes)
+ *
+ * Text (JSON) frames, §3–4: the same requests and responses as objects
+ * tagged by "type" (camelCase names and fields, but "queue_length"):
+ *   {"type":"send","message":S,"recipient":ADDR,"connectionId":N?}
+ *   {"type":"sendAnonymous","message":S,"recipient":ADDR,"replySurbs":N,"connectionId":N?}
+ *   {"type":"reply","message":S,"senderTag":B58,"connectionId":N?}
+ *   {"type":"selfAddress"}
+ *   {"type":"received","message":S,"senderTag":B58|null}
+ *   {"type":"selfAddress","address":ADDR}
+ *   {"type":"laneQueueLength","lane":N,"queue_length":N}
+ *   {"type":"error","message":"<kind text>:<detail>"}
+ * Unknown fields are ignored; connectionId may be absent or null. There is
+ * no text form of ClosedConnection or GetLaneQueueLength. */
 #ifndef NYM_WSAPI_H
 #define NYM_WSAPI_H
 
@@ -66,6 +79,8 @@ struct nym_wsapi_req {
 	uint32_t reply_surbs;        /* SendAnonymous */
 	uint8_t sender_tag[16];      /* Reply */
 	uint64_t connection_id;      /* all but SelfAddress */
+	int has_connection_id;       /* text only: connectionId given (then 0 is lane 0);
+	                              * binary: unset, connection_id 0 = none */
 	const uint8_t *data;         /* Send, SendAnonymous, Reply: points into the input */
 	size_t data_len;
 };
@@ -99,5 +114,26 @@ NYM_MUST_CHECK int nym_wsapi_resp_decode(struct nym_wsapi_resp *p, const uint8_t
 
 /* The words the official server puts before ':' in an error message. */
 const char *nym_wsapi_err_text(uint8_t kind);
+
+/* ---- text (JSON) frames ---------------------------------------------------- */
+
+#define NYM_WSAPI_WHY_MAX 256 /* room for any detail the text decoder gives */
+
+/* Decode a text request of len bytes (no NUL needed). The message is
+ * unescaped into *owned (malloc'd; the caller frees it, NULL on failure),
+ * which r->data points into. The recipient is parsed and checked as keys
+ * (proto/keys.h), the sender tag must be 16 bytes of base58. On failure: a
+ * negative code, *kind = NYM_WSAPI_ERR_MALFORMED_REQUEST (what the official
+ * server answers for every text error) and why = the detail after ':'. */
+NYM_MUST_CHECK int nym_wsapi_text_req_decode(struct nym_wsapi_req *r, uint8_t **owned,
+    const char *in, size_t len, uint8_t *kind, char *why, size_t whycap);
+/* Encode a response as text: *out (malloc'd, NUL-terminated, the caller
+ * frees) of *outlen bytes. Received: the data as UTF-8, invalid bytes
+ * replaced by U+FFFD as the official client does; Error: the data is the
+ * whole message. NYM_EFLAG for a tag with no text form (nymkit's), NYM_ENOMEM. */
+int nym_wsapi_text_resp_encode(char **out, size_t *outlen, const struct nym_wsapi_resp *p);
+/* in as valid UTF-8, each maximal invalid subpart replaced by U+FFFD (Rust's
+ * from_utf8_lossy): out needs 3 * len bytes; returns the length written. */
+size_t nym_wsapi_utf8_lossy(char *out, const uint8_t *in, size_t len);
 
 #endif

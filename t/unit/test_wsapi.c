@@ -53,6 +53,136 @@ resp_vector(const char *name, const struct nym_wsapi_resp *r, const char *hex)
 	free(want);
 }
 
+#define RECIP_TEXT "CytBseW6yFXUMzz4SGAKdNLGR7q3sJLLYxyBGvutNEQV." \
+	"4QXYyEVc5fUDjmmi8PrHN9tdUFV4PCvSJE1278cHyvoe@4sBbL1ngf1vtNqykydQKTFh26sQCw888GpUqvPvyNB4f"
+
+/* A text request that must fail as MalformedRequest, detail containing want. */
+static void
+text_bad(const char *name, const char *json, const char *want)
+{
+	struct nym_wsapi_req r;
+	uint8_t *own = (uint8_t *)1, kind = 0;
+	char why[NYM_WSAPI_WHY_MAX];
+	int e = nym_wsapi_text_req_decode(&r, &own, json, strlen(json), &kind, why, sizeof why);
+	CHECK(e < 0 && own == NULL && kind == NYM_WSAPI_ERR_MALFORMED_REQUEST && strstr(why, want),
+	    "text %s refused: %s", name, why);
+}
+
+static void
+text_resp(const char *name, const struct nym_wsapi_resp *p, const char *want)
+{
+	char *out = NULL;
+	size_t n = 0;
+	int e = nym_wsapi_text_resp_encode(&out, &n, p);
+	CHECK(e == 0 && out && n == strlen(want) && !strcmp(out, want), "text %s: %s", name,
+	    out ? out : "(none)");
+	free(out);
+}
+
+static void
+text_tests(const uint8_t *rc)
+{
+	struct nym_wsapi_req r;
+	struct nym_wsapi_resp p;
+	uint8_t *own, kind;
+	char why[NYM_WSAPI_WHY_MAX];
+	const char *j;
+
+	j = "{\"type\":\"send\",\"message\":\"foomp\",\"recipient\":\"" RECIP_TEXT "\",\"connectionId\":42}";
+	CHECK(nym_wsapi_text_req_decode(&r, &own, j, strlen(j), &kind, why, sizeof why) == 0 &&
+	    r.tag == NYM_WSAPI_REQ_SEND && !memcmp(r.recipient, rc, 96) && r.connection_id == 42 &&
+	    r.has_connection_id && r.data_len == 5 && !memcmp(r.data, "foomp", 5),
+	    "text send (spec §3, §10 recipient)");
+	free(own);
+	j = "{\"type\":\"sendAnonymous\",\"message\":\"a\\u0000b\",\"recipient\":\"" RECIP_TEXT
+	    "\",\"replySurbs\":666,\"connectionId\":null,\"extra\":[1]}";
+	CHECK(nym_wsapi_text_req_decode(&r, &own, j, strlen(j), &kind, why, sizeof why) == 0 &&
+	    r.tag == NYM_WSAPI_REQ_SEND_ANONYMOUS && r.reply_surbs == 666 && !r.has_connection_id &&
+	    r.data_len == 3 && !memcmp(r.data, "a\0b", 3), "text sendAnonymous: NUL kept, null id, "
+	    "unknown field ignored");
+	free(own);
+	j = "{\"type\":\"reply\",\"message\":\"hi back\",\"senderTag\":\"zXExeyvPEHUk9rjXTu78T\","
+	    "\"connectionId\":0}";
+	uint8_t eight[16];
+	memset(eight, 8, 16);
+	CHECK(nym_wsapi_text_req_decode(&r, &own, j, strlen(j), &kind, why, sizeof why) == 0 &&
+	    r.tag == NYM_WSAPI_REQ_REPLY && !memcmp(r.sender_tag, eight, 16) &&
+	    r.has_connection_id && r.connection_id == 0 && r.data_len == 7,
+	    "text reply: tag [8;16] from base58, connectionId 0 is a lane");
+	free(own);
+	j = "{\"type\":\"selfAddress\"}";
+	CHECK(nym_wsapi_text_req_decode(&r, &own, j, strlen(j), &kind, why, sizeof why) == 0 &&
+	    r.tag == NYM_WSAPI_REQ_SELF_ADDRESS && own == NULL, "text selfAddress");
+	CHECK(nym_wsapi_text_req_decode(&r, &own, "", 0, &kind, why, sizeof why) < 0 &&
+	    kind == NYM_WSAPI_ERR_EMPTY_REQUEST, "empty text request");
+
+	text_bad("not JSON", "{\"type\":", "line 1");
+	text_bad("not an object", "[1,2]", "object");
+	text_bad("no type", "{\"message\":\"x\"}", "missing field `type`");
+	text_bad("unknown type", "{\"type\":\"closedConnection\",\"connectionId\":1}",
+	    "unknown variant `closedConnection`");
+	text_bad("no recipient", "{\"type\":\"send\",\"message\":\"x\"}", "missing field `recipient`");
+	text_bad("no message", "{\"type\":\"send\",\"recipient\":\"" RECIP_TEXT "\"}",
+	    "missing field `message`");
+	text_bad("message not a string", "{\"type\":\"send\",\"message\":{},\"recipient\":\""
+	    RECIP_TEXT "\"}", "`message`");
+	text_bad("bad recipient", "{\"type\":\"send\",\"message\":\"x\",\"recipient\":\"abc@def\"}",
+	    "malformed recipient");
+	text_bad("no replySurbs", "{\"type\":\"sendAnonymous\",\"message\":\"x\",\"recipient\":\""
+	    RECIP_TEXT "\"}", "missing field `replySurbs`");
+	text_bad("negative replySurbs", "{\"type\":\"sendAnonymous\",\"message\":\"x\",\"replySurbs\":-1,"
+	    "\"recipient\":\"" RECIP_TEXT "\"}", "`replySurbs`");
+	text_bad("short sender tag", "{\"type\":\"reply\",\"message\":\"x\",\"senderTag\":\"zXEx\"}",
+	    "sender tag");
+	text_bad("bad connectionId", "{\"type\":\"reply\",\"message\":\"x\",\"senderTag\":"
+	    "\"zXExeyvPEHUk9rjXTu78T\",\"connectionId\":\"7\"}", "`connectionId`");
+	text_bad("duplicate field", "{\"type\":\"selfAddress\",\"type\":\"send\"}", "duplicate");
+
+	memset(&p, 0, sizeof p);
+	p.tag = NYM_WSAPI_RESP_SELF_ADDRESS;
+	memcpy(p.recipient, rc, 96);
+	text_resp("selfAddress", &p, "{\"type\":\"selfAddress\",\"address\":\"" RECIP_TEXT "\"}");
+	memset(&p, 0, sizeof p);
+	p.tag = NYM_WSAPI_RESP_RECEIVED;
+	p.data = (const uint8_t *)"hello";
+	p.data_len = 5;
+	text_resp("received, no tag", &p, "{\"type\":\"received\",\"message\":\"hello\",\"senderTag\":null}");
+	p.has_sender_tag = 1;
+	memset(p.sender_tag, 42, 16);
+	text_resp("received, tag [42;16]", &p,
+	    "{\"type\":\"received\",\"message\":\"hello\",\"senderTag\":\"6CzGHguLGCk1f416kwDZB7\"}");
+	p.has_sender_tag = 0;
+	p.data = (const uint8_t *)"a\xff\xe2\x82z";
+	p.data_len = 5;
+	text_resp("received, invalid UTF-8 lossy", &p,
+	    "{\"type\":\"received\",\"message\":\"a\xef\xbf\xbd\xef\xbf\xbdz\",\"senderTag\":null}");
+	memset(&p, 0, sizeof p);
+	p.tag = NYM_WSAPI_RESP_LANE_QUEUE_LENGTH;
+	p.lane = 42;
+	p.queue_length = 3;
+	text_resp("laneQueueLength", &p, "{\"type\":\"laneQueueLength\",\"lane\":42,\"queue_length\":3}");
+	memset(&p, 0, sizeof p);
+	p.tag = NYM_WSAPI_RESP_ERROR;
+	p.error_kind = NYM_WSAPI_ERR_MALFORMED_REQUEST;
+	p.data = (const uint8_t *)"malformed request:missing field `recipient`";
+	p.data_len = strlen((const char *)p.data);
+	text_resp("error", &p,
+	    "{\"type\":\"error\",\"message\":\"malformed request:missing field `recipient`\"}");
+	p.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_SENT;
+	char *o = NULL;
+	size_t on;
+	CHECK(nym_wsapi_text_resp_encode(&o, &on, &p) == NYM_EFLAG && !o, "no text form for nymkit's");
+
+	/* lossy UTF-8 as Rust's from_utf8_lossy: one U+FFFD per maximal invalid subpart */
+	char lo[64];
+	size_t ln = nym_wsapi_utf8_lossy(lo, (const uint8_t *)"\xf0\x9f\x98\x80\xed\xa0\x80\xc0", 8);
+	CHECK(ln == 4 + 9 + 3 && !memcmp(lo, "\xf0\x9f\x98\x80", 4) &&
+	    !memcmp(lo + 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12),
+	    "lossy: emoji kept, surrogate ED A0 80 = 3 replacements, C0 = 1");
+	ln = nym_wsapi_utf8_lossy(lo, (const uint8_t *)"\xf0\x9f\x98", 3);
+	CHECK(ln == 3, "lossy: a truncated 4-byte sequence is one replacement");
+}
+
 int
 main(void)
 {
@@ -159,6 +289,8 @@ main(void)
 	CHECK(nym_wsapi_resp_decode(&p, buf, 98, &kind) == NYM_EFORMAT, "SelfAddress response must be 97");
 	CHECK(!strcmp(nym_wsapi_err_text(NYM_WSAPI_ERR_MALFORMED_REQUEST), "malformed request"),
 	    "error kind words");
+
+	text_tests(rc);
 	free(rc);
 	return t_done();
 }

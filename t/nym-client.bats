@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# nym-client: init (keys, registration, config.toml) and run (the official
+# websocket API, doc/spec/client-websocket.md), driven by an application
+# written from the spec in Python (t/bin/wsapp.py, Debian's python3-websockets).
+load helpers
+load mixnet
+
+PY=/usr/bin/python3
+APP="$BATS_TEST_DIRNAME/bin/wsapp.py"
+
+setup_file() {
+	mixnet_up
+}
+
+teardown_file() {
+	mixnet_down
+}
+
+setup() {
+	mixnet_clients bob
+	PORT=$(( $(free_port_range) + 1 ))
+}
+
+teardown() {
+	client_stop
+	recv_stop bob
+}
+
+# init alice on $PORT; her address in $A
+init_alice() {
+	A=$(nym-client init --id alice --gateway "$NYM_GATEWAY" --port "$PORT" --quiet)
+}
+
+# nym-client run for alice in the background; wait until its API answers
+client_start() {
+	nym-client run --id alice "$@" > client.out 2> client.err 3>&- &
+	echo $! > client.pid
+	for _ in $(seq 400); do
+		grep -q "connected as\|registered" client.err 2>/dev/null && return 0
+		running "$(cat client.pid)" || break
+		sleep 0.05
+	done
+	cat client.err >&2
+	return 1
+}
+
+client_stop() {
+	local p
+	p=$(cat client.pid 2>/dev/null) || return 0
+	kill "$p" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+	rm -f client.pid
+}
+
+app() { timeout 60 "$PY" "$APP" "ws://127.0.0.1:$PORT"; }
+
+@test "init: keys in nym-keygen's layout, registered, config.toml [socket], the address printed" {
+	init_alice
+	[ "$A" = "$(address alice)" ]
+	run nym-keygen --check "$A"
+	assert_success
+	[ -f "$HOME/.nym/clients/alice/data/gateway_shared_key.pem" ]
+	cfg="$HOME/.nym/clients/alice/config/config.toml"
+	grep -qx '\[socket\]' "$cfg"
+	grep -qx 'socket_type = "WebSocket"' "$cfg"
+	grep -qx 'host = "127.0.0.1"' "$cfg"
+	grep -qx "listening_port = $PORT" "$cfg"
+	# a second init keeps the keys
+	run nym-client init --id alice --port "$PORT"
+	assert_success
+	assert_line "$A"
+}
+
+@test "every request and response form, text and binary" {
+	init_alice
+	client_start
+	anon_tag=
+	run app <<-EOT
+	text {"type":"selfAddress"}
+	recv
+	self-bin
+	recv
+	text {"type":"send","message":"plain text","recipient":"$A","connectionId":7}
+	recv
+	recv
+	send-bin $A plainbin 9
+	recv
+	recv
+	text {"type":"sendAnonymous","message":"anon text","recipient":"$A","replySurbs":10}
+	recv
+	anon-bin $A anonbin 10 0
+	recv
+	lane-bin 9
+	recv
+	closed-bin 9
+	text {"type":"send","message":"no lane","recipient":"$A"}
+	recv
+	EOT
+	assert_success
+	assert_line --index 0 "text {\"type\":\"selfAddress\",\"address\":\"$A\"}"
+	assert_line --index 1 "bin selfAddress $A"
+	assert_line --index 2 --regexp '^text \{"type":"laneQueueLength","lane":7,"queue_length":[0-9]+\}$'
+	assert_line --index 3 'text {"type":"received","message":"plain text","senderTag":null}'
+	assert_line --index 4 --regexp '^bin laneQueueLength 9 [0-9]+$'
+	assert_line --index 5 'bin received null plainbin'
+	# pushes follow the last request's frame type
+	assert_line --index 6 --regexp '^text \{"type":"received","message":"anon text","senderTag":"[1-9A-HJ-NP-Za-km-z]+"\}$'
+	assert_line --index 7 --regexp '^bin received [1-9A-HJ-NP-Za-km-z]+ anonbin$'
+	assert_line --index 8 --regexp '^bin laneQueueLength 9 [0-9]+$'
+	assert_line --index 9 'text {"type":"received","message":"no lane","senderTag":null}'
+	[ "${#lines[@]}" -eq 10 ]
+	# reply through the SURBs of the anonymous sender (ourselves), both forms
+	tag=$(echo "${lines[6]}" | sed 's/.*"senderTag":"\([^"]*\)".*/\1/')
+	run app <<-EOT
+	text {"type":"reply","message":"reply text","senderTag":"$tag"}
+	recv
+	reply-bin $tag replybin 0
+	recv
+	EOT
+	assert_success
+	assert_line --index 0 'text {"type":"received","message":"reply text","senderTag":null}'
+	assert_line --index 1 'bin received null replybin'
+}
+
+@test "errors: malformed JSON, missing fields, wrong lengths, invalid keys, unknown tags" {
+	init_alice
+	client_start
+	bad=$(echo "$A" | sed 's/^./1/')
+	r96=$(printf '%0192d' 0)
+	f96=$(printf 'ff%.0s' $(seq 96))
+	run app <<-EOT
+	text {"type":
+	recv
+	text {"type":"send","message":"x"}
+	recv
+	text {"type":"closedConnection"}
+	recv
+	text {"type":"send","message":"x","recipient":"nonsense"}
+	recv
+	text {"type":"reply","message":"x","senderTag":"zXExeyvPEHUk9rjXTu78T"}
+	recv
+	bin 09
+	recv
+	bin
+	recv
+	bin 00$r96
+	recv
+	bin 00${r96}00000000000000000000000000000005
+	recv
+	bin 04000000000000002a00
+	recv
+	bin 00${f96}00000000000000000000000000000000
+	recv
+	bin 00ffffffffffffffffffffffffffffffffffffffffffffffff
+	recv
+	text {"type":"selfAddress"}
+	recv
+	EOT
+	assert_success
+	assert_line --index 0 --regexp '^text \{"type":"error","message":"malformed request:.*line 1'
+	assert_line --index 1 --partial '"message":"malformed request:missing field `recipient`"'
+	assert_line --index 2 --partial '"message":"malformed request:unknown variant `closedConnection`'
+	assert_line --index 3 --partial '"message":"malformed request:malformed recipient'
+	assert_line --index 4 --partial '"message":"other:no reply SURBs for this sender tag"'
+	assert_line --index 5 'bin error 3 unknown request type:unknown request tag'
+	assert_line --index 6 'bin error 1 received request contained no data:empty request'
+	assert_line --index 7 --regexp '^bin error 2 received request did not contain enough data:'
+	assert_line --index 8 --regexp '^bin error 4 malformed request:data length'
+	assert_line --index 9 --regexp '^bin error 4 malformed request:'
+	# keys that name no gateway of the network
+	assert_line --index 10 "bin error 255 other:the recipient's gateway is not in the topology"
+	assert_line --index 11 --regexp '^bin error 2 '
+	# still serving
+	assert_line --index 12 "text {\"type\":\"selfAddress\",\"address\":\"$A\"}"
+}
+
+@test "usage: --help, --version, exit 2 on bad usage" {
+	run nym-client --help
+	assert_success
+	assert_output --partial "Usage: nym-client init"
+	run nym-client --version
+	assert_success
+	run nym-client
+	assert_failure 2
+	run nym-client frob
+	assert_failure 2
+	run nym-client run --port 0
+	assert_failure 2
+	run nym-client init --disable-socket
+	assert_failure 2
+}
