@@ -22,7 +22,7 @@ teardown() {
 	true
 }
 
-@test "a gateway that takes only zk-nym credentials: nym-send and nym-recv exit 1 at once, and say so" {
+@test "a gateway that takes only zk-nym credentials: nym-send, nym-recv and nym-client exit 1 at once, and say so" {
 	net_up zk --enforce-zk-nyms
 	nym-keygen --id a >/dev/null 2>&1
 	nym-keygen --id b --gateway "$GW" >/dev/null 2>&1
@@ -38,6 +38,11 @@ teardown() {
 	assert_failure 1
 	[ "$SECONDS" -lt 15 ]
 	[[ "$stderr" == *"nym-recv: the gateway requires zk-nym credentials for bandwidth"* ]]
+	SECONDS=0
+	run --separate-stderr timeout 20 nym-client init --id c --api "$NYM_API" --gateway "$GW"
+	assert_failure 1
+	[ "$SECONDS" -lt 15 ]
+	[[ "$stderr" == *"nym-client: the gateway requires zk-nym credentials for bandwidth"* ]]
 }
 
 @test "the allowance runs out mid-transfer: claimed again once per episode, the message arrives whole, no packet forwarded twice" {
