@@ -22,32 +22,34 @@ setup() {
 # that is slow to reap, stays a zombie for a while: kill -0 still succeeds on it.)
 running() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
 
-# A base port N with N..N+5 free on 127.0.0.1, below the kernel's ephemeral range (where
-# outgoing connections take their source ports, and could take one of ours meanwhile).
+# free_port_range [N]: a base port B with B..B+N-1 (default 6) free on 127.0.0.1, below the
+# kernel's ephemeral range: outgoing connections take their source ports there, and one could
+# take ours between this check and the bind (seen on a busy machine).
 free_port_range() {
-	python3 - <<'PY'
-import random, socket
+	python3 - "${1:-6}" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
 lo = 32768
 try:
     lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError, IndexError):
     pass
 for _ in range(200):
-    base = random.randint(10000, max(10001, lo - 7))
+    base = random.randint(10000, max(10001, lo - n - 1))
     socks = []
     try:
-        for p in range(base, base + 6):
+        for p in range(base, base + n):
             s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
     except OSError:
         continue
     finally:
         for s in socks: s.close()
-    if len(socks) == 6:
+    if len(socks) == n:
         print(base); break
 PY
 }
 
-# A free TCP port on 127.0.0.1 (best effort).
+# A free TCP port on 127.0.0.1 (best effort), out of the ephemeral range as above.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	free_port_range 1
 }
