@@ -236,8 +236,6 @@ app() { timeout 60 "$PY" "$APP" "ws://127.0.0.1:$PORT"; }
 	echo "through the client" | nym-send --id alice --to "$A" --quiet --timeout 30
 	wait "$rp"
 	[ "$(cat alice.out)" = "through the client" ]
-
-	client_stop
 }
 
 @test "run: the address is bound exactly or exit 1 with one line; non-loopback warns" {
