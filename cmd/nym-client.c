@@ -63,6 +63,18 @@ struct conn {
 	int is_app;     /* the websocket application (else a control-socket client) */
 	int subscribed; /* gets Received pushes: the application, or a control client that asked SelfAddress */
 	int text;       /* the last request was a text frame: pushes go as text */
+	/* messages pushed to it and not yet handed to the kernel, oldest first:
+	 * kept again if it goes away before they leave */
+	struct pushed *out, **out_tail;
+};
+
+struct pushed {
+	struct pushed *next;
+	uint64_t seq;
+	int has_tag;
+	uint8_t tag[16];
+	size_t len;
+	uint8_t data[];
 };
 
 #define LOOPS_MAX 4096
@@ -82,6 +94,7 @@ static struct {
 	char held[4300];
 	int held_pending; /* messages may be in the held file: new ones go there too */
 	int refused;
+	uint64_t push_seq;
 } C;
 
 static void
@@ -195,25 +208,35 @@ config_read(const char *datadir, char *host, size_t hcap, int *port, int *enable
 
 /* ---- responses ------------------------------------------------------------ */
 
-static void
-reply_to(struct conn *c, int text, const struct nym_wsapi_resp *p)
+/* Send a response; a tag (non-zero) comes back through on_sent(). 0, or
+ * negative when it could not be queued. */
+static int
+reply_tagged(struct conn *c, int text, const struct nym_wsapi_resp *p, uint64_t tag)
 {
+	int e = NYM_ENOMEM;
 	if (text) {
 		char *s;
 		size_t n;
-		if (nym_wsapi_text_resp_encode(&s, &n, p) == 0) {
-			nym_ws_send(c->ws, 0, (const uint8_t *)s, n);
+		if ((e = nym_wsapi_text_resp_encode(&s, &n, p)) == 0) {
+			e = nym_ws_send_tagged(c->ws, 0, (const uint8_t *)s, n, tag);
 			free(s);
 		}
-		return;
+		return e;
 	}
 	size_t n = nym_wsapi_resp_len(p);
 	uint8_t *b = malloc(n);
 	if (!b)
-		return;
-	if (nym_wsapi_resp_encode(b, n, p) > 0)
-		nym_ws_send(c->ws, 1, b, n);
+		return e;
+	if ((e = nym_wsapi_resp_encode(b, n, p)) > 0)
+		e = nym_ws_send_tagged(c->ws, 1, b, n, tag);
 	free(b);
+	return e < 0 ? e : 0;
+}
+
+static void
+reply_to(struct conn *c, int text, const struct nym_wsapi_resp *p)
+{
+	reply_tagged(c, text, p, 0);
 }
 
 static void
@@ -265,9 +288,72 @@ push(const uint8_t *data, size_t len, const uint8_t *tag)
 		memcpy(p.sender_tag, tag, 16);
 	p.data = data;
 	p.data_len = len;
-	for (struct conn *c = C.conns; c; c = c->next)
-		if (c->subscribed)
+	for (struct conn *c = C.conns; c; c = c->next) {
+		if (!c->subscribed)
+			continue;
+		struct pushed *m = malloc(sizeof *m + len);
+		if (!m) {
 			reply_to(c, c->is_app && c->text, &p);
+			continue;
+		}
+		m->next = NULL;
+		m->seq = ++C.push_seq;
+		m->has_tag = tag != NULL;
+		if (tag)
+			memcpy(m->tag, tag, 16);
+		m->len = len;
+		memcpy(m->data, data, len);
+		if (reply_tagged(c, c->is_app && c->text, &p, m->seq) < 0) {
+			free(m);
+			continue;
+		}
+		*c->out_tail = m;
+		c->out_tail = &m->next;
+	}
+}
+
+/* Pushes up to this one left for the reader. */
+static void
+on_sent(struct nym_ws *ws, uint64_t seq, void *arg)
+{
+	struct conn *c = nym_ws_user(ws);
+	(void)arg;
+	while (c && c->out && c->out->seq <= seq) {
+		struct pushed *m = c->out;
+		if (!(c->out = m->next))
+			c->out_tail = &c->out;
+		free(m);
+	}
+}
+
+static int have_reader(void);
+
+/* A reader went away with pushes unsent: unless another reader had them
+ * too, they go back before the held messages (which came after them), for
+ * the next reader. */
+static void
+keep_unsent(struct conn *c)
+{
+	size_t n = 0, i = 0;
+	struct pushed *m;
+	for (m = c->out; m; m = m->next)
+		n++;
+	if (n && !have_reader()) {
+		struct nym_held_msg *v = calloc(n, sizeof *v);
+		for (m = c->out; v && m; m = m->next, i++)
+			v[i] = (struct nym_held_msg){m->data, m->len, m->has_tag ? m->tag : NULL};
+		if (!v || nym_held_prepend(C.held, v, n) < 0)
+			warnx("%zu messages a reader did not get could not be kept in %s: %s; they are lost",
+			    n, C.held, v ? strerror(errno) : "out of memory");
+		else
+			C.held_pending = 1;
+		free(v);
+	}
+	while ((m = c->out)) {
+		c->out = m->next;
+		free(m);
+	}
+	c->out_tail = &c->out;
 }
 
 static void
@@ -437,6 +523,7 @@ conn_open(struct nym_ws *ws, int is_app)
 		return;
 	}
 	c->ws = ws;
+	c->out_tail = &c->out;
 	c->is_app = is_app;
 	c->subscribed = is_app;
 	c->next = C.conns;
@@ -475,10 +562,7 @@ conn_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *ar
 	(void)err, (void)why, (void)arg;
 	if (!c)
 		return;
-	if (unsent && c->subscribed)
-		/* pushes queued to a reader that went away: it may have lost some.
-		 * (Frames the kernel took are its; this is the best we know.) */
-		warnx("a reader went away with %zu frames unread", unsent);
+	(void)unsent;
 	for (size_t i = 0; i < LOOPS_MAX; i++)
 		if (C.loops[i].c == c)
 			C.loops[i].c = NULL;
@@ -493,6 +577,8 @@ conn_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *ar
 		C.conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	/* unlinked first: have_reader() asks about the others */
+	keep_unsent(c);
 	free(c);
 }
 
@@ -668,7 +754,8 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 	snprintf(sock, sizeof sock, "%s/control.sock", su.dir);
 	if (strlen(sock) >= 108)
 		die("control socket path too long for a unix socket: %s", sock);
-	struct nym_ws_handler ch = {.open = ctl_open, .message = on_request, .closed = conn_closed};
+	struct nym_ws_handler ch = {.open = ctl_open, .message = on_request, .closed = conn_closed,
+	                            .sent = on_sent};
 	e = nym_ws_listen_unix(C.loop, sock, &ch);
 	if (e == NYM_EEXIST)
 		die("identity '%s' is served already by a running nym-recv or nym-client (%s answers)",
@@ -682,7 +769,8 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 		die("cannot lock %s: %s", lock, strerror(errno));
 
 	if (!disable) {
-		struct nym_ws_handler ah = {.open = app_open, .message = on_request, .closed = conn_closed};
+		struct nym_ws_handler ah = {.open = app_open, .message = on_request,
+		                            .closed = conn_closed, .sent = on_sent};
 		struct nym_ws_server ls = {.host = host, .port = port, .max_conns = 1};
 		e = nym_ws_listen(C.loop, &ls, &ah);
 		if (e == NYM_EADDR)

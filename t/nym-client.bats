@@ -189,3 +189,98 @@ app() { timeout 60 "$PY" "$APP" "ws://127.0.0.1:$PORT"; }
 	run nym-client init --disable-socket
 	assert_failure 2
 }
+@test "messages for no application are kept, delivered in order on the next connection, across a restart" {
+	init_alice
+	client_start
+	for m in one two three; do
+		echo "$m" | nym-send --id bob --to "$A" --quiet --timeout 30
+	done
+	sleep 2
+	client_stop
+	[ -s "$HOME/.nym/clients/alice/data/held" ]
+	client_start
+	run app <<-EOT
+	recv
+	recv
+	recv
+	EOT
+	assert_success
+	assert_line --index 0 'bin received null one'
+	assert_line --index 1 'bin received null two'
+	assert_line --index 2 'bin received null three'
+}
+
+@test "a non-reading application blocks no one and loses nothing" {
+	init_alice
+	client_start
+	{ printf 'text {"type":"selfAddress"}\nrecv\nsleep 6\nquiet 8\n' | app > slow.out; } 3>&- &
+	sp=$!
+	sleep 1
+	for m in m1 m2 m3; do
+		run nym-send --id alice --to "$A" --quiet --timeout 30 <<< "$m"
+		assert_success
+	done
+	wait "$sp"
+	grep -c '"type":"received"' slow.out | grep -qx 3
+	run grep -o '"message":"m[0-9]' slow.out
+	assert_output $'"message":"m1\n"message":"m2\n"message":"m3'
+}
+
+@test "one gateway connection: nym-send and nym-recv of the identity work through nym-client" {
+	init_alice
+	client_start
+	nym-recv --id alice --count 1 --timeout 30 > alice.out 2> alice.err 3>&- &
+	rp=$!
+	for _ in $(seq 200); do grep -q "connected through" alice.err 2>/dev/null && break; sleep 0.05; done
+	grep -q "connected through the running nym-client as $A" alice.err
+	echo "through the client" | nym-send --id alice --to "$A" --quiet --timeout 30
+	wait "$rp"
+	[ "$(cat alice.out)" = "through the client" ]
+}
+
+@test "run: the address is bound exactly or exit 1 with one line; non-loopback warns" {
+	init_alice
+	"$PY" -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(6)' "$PORT" 3>&- &
+	lp=$!
+	sleep 0.5
+	run nym-client run --id alice --quiet
+	assert_failure 1
+	assert_output "nym-client: cannot listen on 127.0.0.1 port $PORT: Address already in use"
+	kill "$lp" || true
+	wait "$lp" || true
+	run nym-client run --id alice --host localhost
+	assert_failure 1
+	assert_output --partial "not a numeric IPv4 or IPv6 address"
+	client_start --host 0.0.0.0
+	grep -q "warning: the websocket API listens on 0.0.0.0" client.err
+}
+
+@test "--disable-socket: no websocket API, the control socket still serves" {
+	init_alice
+	client_start --disable-socket true
+	run app <<< "self-bin"
+	assert_failure
+	echo "ctl" | nym-send --id alice --to "$A" --quiet --timeout 30
+}
+
+
+@test "one application at a time: a second connection is shut; the next after it is served" {
+	init_alice
+	client_start
+	{ printf 'text {"type":"selfAddress"}\nrecv\nsleep 3\n' | app > first.out; } 3>&- &
+	fp=$!
+	sleep 1
+	run app <<-EOT
+	text {"type":"selfAddress"}
+	recv 5
+	EOT
+	assert_output "closed"
+	wait "$fp"
+	grep -q '"type":"selfAddress"' first.out
+	run app <<-EOT
+	text {"type":"selfAddress"}
+	recv
+	EOT
+	assert_success
+	assert_output --partial '"type":"selfAddress"'
+}

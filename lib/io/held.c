@@ -94,6 +94,74 @@ nym_held_append(const char *path, const uint8_t *data, size_t len, const uint8_t
 	return e ? NYM_EIO : 0;
 }
 
+static void
+held_header(uint8_t h[NYM_HELD_HDR], size_t len, const uint8_t *sender_tag)
+{
+	memset(h, 0, NYM_HELD_HDR);
+	h[0] = (uint8_t)(len >> 24), h[1] = (uint8_t)(len >> 16);
+	h[2] = (uint8_t)(len >> 8), h[3] = (uint8_t)len;
+	if (sender_tag) {
+		h[4] = 1;
+		memcpy(h + 5, sender_tag, 16);
+	}
+}
+
+int
+nym_held_prepend(const char *path, const struct nym_held_msg *m, size_t n)
+{
+	char tmp[4300];
+	uint8_t h[NYM_HELD_HDR], buf[65536];
+	int lk, in, out, e = 0;
+	ssize_t r;
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i].len > NYM_HELD_MAX)
+			return NYM_ETOOBIG;
+	if (!n)
+		return 0;
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return NYM_EIO;
+	}
+	if ((lk = held_lock(path)) < 0)
+		return NYM_EIO;
+	/* a new file: these records, then the old file's bytes; renamed over */
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		held_unlock(lk);
+		return NYM_EIO;
+	}
+	for (size_t i = 0; i < n && !e; i++) {
+		held_header(h, m[i].len, m[i].sender_tag);
+		if (writev_full(out, h, m[i].data, m[i].len) < 0)
+			e = errno;
+	}
+	if (!e && (in = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		while ((r = read(in, buf, sizeof buf)) != 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 || nym_write_full(out, buf, (size_t)r) < 0) {
+				e = errno ? errno : EIO;
+				break;
+			}
+		}
+		close(in);
+	} else if (!e && errno != ENOENT)
+		e = errno;
+	if (!e && fsync(out) < 0)
+		e = errno;
+	if (close(out) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e)
+		unlink(tmp);
+	else
+		nym_fsync_parent(path);
+	held_unlock(lk);
+	errno = e;
+	return e ? NYM_EIO : 0;
+}
+
 /* Copy in's bytes [from, end) to a new file that then replaces path;
  * unlink path when there are none. */
 static int

@@ -30,6 +30,17 @@
  * when it returns 0. NYM_EIO with errno set, NYM_ETOOBIG above NYM_HELD_MAX. */
 int nym_held_append(const char *path, const uint8_t *data, size_t len, const uint8_t *sender_tag);
 
+/* Put messages before the held ones (in the order given), as if they had
+ * been appended first: those a reader was sent but never got. Durable when
+ * it returns 0; NYM_EIO (errno) leaves the file as it was; NYM_ETOOBIG for a
+ * message above NYM_HELD_MAX. */
+struct nym_held_msg {
+	const uint8_t *data;
+	size_t len;
+	const uint8_t *sender_tag; /* NULL: none */
+};
+int nym_held_prepend(const char *path, const struct nym_held_msg *m, size_t n);
+
 /* Hand the held messages to take() in the order they were appended, as long
  * as it returns 0; the first it refuses (non-zero) and all after it stay for
  * next time, the rest are removed. Returns the number handed over, 0 when

@@ -73,6 +73,15 @@ main(void)
 	CHECK(!g.tagged[0] && g.tagged[1] && !memcmp(g.tag[1], tag, 16), "sender tag kept");
 	CHECK(size_of(path) == 2 * NYM_HELD_HDR + 4, "the refused message and the one after stay");
 
+	/* prepended messages come first, in the order given */
+	struct nym_held_msg pre[2] = {{(const uint8_t *)"p1", 2, tag}, {(const uint8_t *)"p2", 2, NULL}};
+	CHECK(nym_held_prepend(path, pre, 2) == 0, "prepend two");
+	memset(&g, 0, sizeof g);
+	g.refuse_at = 2;
+	CHECK(nym_held_take(path, take, &g, NULL) == 2 && !strcmp(g.text[0], "p1") &&
+	    g.tagged[0] && !strcmp(g.text[1], "p2") && !g.tagged[1], "prepended first, tag kept");
+	CHECK(size_of(path) == 2 * NYM_HELD_HDR + 4, "the earlier ones stay after them");
+
 	/* a crash in the middle of an append: a header and half a message */
 	int fd = open(path, O_WRONLY | O_APPEND);
 	const uint8_t cut[NYM_HELD_HDR + 2] = {0, 0, 0, 9, 0};
