@@ -44,6 +44,8 @@ static const char usage_text[] =
 	"                         default $NYMNODE_ID, else 'default-nym-node')\n"
 	"  -k, --keys DIR         node key directory (alias --identity, --dir)\n"
 	"  -l, --listen ADDR      client websocket address (default 0.0.0.0:9000)\n"
+	"      --max-conns N      client connections at once (default 4096); at most 3/4 of\n"
+	"                         them unauthenticated, each for 30 s at most\n"
 	"  -m, --mix-listen ADDR  mix port for packets from mix nodes (default 0.0.0.0:1789)\n"
 	"      --idle-timeout MS  drop a mix-port connection that sends no whole packet this\n"
 	"                         long (default 30000; not one from a --topology node)\n"
@@ -433,13 +435,14 @@ main(int argc, char **argv)
 		{"enforce-zk-nyms", no_argument, 0, 'Z'},
 		{"free-bandwidth", required_argument, 0, 'F'},
 		{"idle-timeout", required_argument, 0, 'I'},
+		{"max-conns", required_argument, 0, 'N'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *id = NULL, *keydir = NULL, *inbox = NULL, *cert = NULL, *key = NULL, *topo = NULL;
 	char ws_host[256] = "", mix_host[256] = "", dirbuf[4096], inboxbuf[4200], mix_hostport[300];
-	int ws_port = 9000, mix_port = 1789, stats_secs = 0, enforce_zk_nyms = 0, o;
+	int ws_port = 9000, mix_port = 1789, stats_secs = 0, enforce_zk_nyms = 0, max_conns = 4096, o;
 	long long free_bw = 0; /* 0: the gateway default, 64 GiB */
 	char *end;
 	struct nym_finalhop_config fc = {
@@ -473,6 +476,7 @@ main(int argc, char **argv)
 			if (errno || *end || end == optarg || free_bw < 1)
 				usage_error("--free-bandwidth: '%s' is not a number of bytes (1 or more)", optarg);
 			break;
+		case 'N': max_conns = (int)num_opt("--max-conns", optarg, 1000000); break;
 		case 'I': fc.idle_timeout_ms = (unsigned)num_opt("--idle-timeout", optarg, 86400000); break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); break;
@@ -522,6 +526,7 @@ main(int argc, char **argv)
 	struct nym_gws_config gc = {
 		.identity_seed = G.keys.identity_seed, .rng = &G.rng,
 		.free_bandwidth = free_bw, .enforce_zk_nyms = enforce_zk_nyms,
+		.max_unauth = (size_t)(max_conns - max_conns / 4), /* the rest: for clients that authenticate */
 		.io = {.send = tr_send, .close = tr_close, .forward = tr_forward, .note = tr_note},
 	};
 	nym_inbox_gws_storage(G.inbox, &gc.store);
@@ -536,7 +541,7 @@ main(int argc, char **argv)
 	/* Keepalive: a ping after a minute of silence, hang up after two. */
 	struct nym_ws_server ls = {
 		.host = ws_host, .port = ws_port, .cert = cert, .key = key, .max_text = NYM_GWS_MAX_TEXT,
-		.max_binary = NYM_GWS_MAX_BINARY, .ping_secs = 60, .hangup_secs = 120,
+		.max_binary = NYM_GWS_MAX_BINARY, .ping_secs = 60, .hangup_secs = 120, .max_conns = max_conns,
 	};
 	struct nym_ws_handler wh = {
 		.open = ws_open, .message = ws_message, .closed = ws_closed, .sent = ws_sent, .pong = ws_pong,
