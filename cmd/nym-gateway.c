@@ -513,7 +513,7 @@ main(int argc, char **argv)
 	snprintf(mix_hostport, sizeof mix_hostport, strchr(mix_host, ':') ? "[%s]:%d" : "%s:%d",
 	         mix_host[0] ? mix_host : "0.0.0.0", mix_port);
 	if (nym_netio_addr_parse(&fc.listen, mix_hostport) != 0)
-		usage_error("--mix-listen: '%s' is not a numeric address", mix_hostport);
+		die("cannot listen for mix packets on %s: not a numeric address", mix_hostport);
 	if (nym_rng_fill(&G.rng, fc.replay_key, sizeof fc.replay_key) != 0)
 		die("no randomness for the replay filter");
 	o = nym_finalhop_start(&G.fh, &fc);

@@ -352,7 +352,7 @@ main(int argc, char **argv)
 		usage_error("give the node's keys with --keys DIR or --id NAME");
 	struct nym_netio_addr la;
 	if (nym_netio_addr_parse(&la, listen) < 0)
-		usage_error("--listen: not a numeric HOST:PORT: '%s'", listen);
+		die("cannot listen on %s: not a numeric HOST:PORT", listen); /* never another address */
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 

@@ -405,3 +405,18 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	run nym-gateway --max-conns 0
 	assert_failure 2
 }
+
+@test "nym-gateway: --listen and --mix-listen with an address this host lacks, a bad or unresolvable one: exit 1, one line" {
+	nym-keygen --node --dir "$BATS_TEST_TMPDIR/gw" >/dev/null
+	for a in 10.255.255.1 999.0.0.1 nosuch.invalid; do
+		p=$(free_port)
+		run timeout 5 nym-gateway --keys "$BATS_TEST_TMPDIR/gw" --listen "$a:$p" --mix-listen "127.0.0.1:$(free_port)"
+		assert_failure 1
+		assert_output --partial "$a:$p"
+		[ "${#lines[@]}" -eq 1 ]
+		run timeout 5 nym-gateway --keys "$BATS_TEST_TMPDIR/gw" --mix-listen "$a:$p" --listen "127.0.0.1:$(free_port)"
+		assert_failure 1
+		assert_output --partial "$a:$p"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+}

@@ -430,3 +430,13 @@ EOF
 	grep -q 'keys not reloaded' "$BATS_TEST_TMPDIR/live.log"
 	kill -0 "$(head -1 "$BATS_TEST_TMPDIR/pids")"
 }
+
+@test "--listen: an address this host lacks, a bad or unresolvable one: exit 1, one line, nothing bound" {
+	mknode m1
+	for a in 10.255.255.1:$(free_port) 999.0.0.1:1789 nosuch.invalid:1789 127.0.0.1; do
+		run timeout 5 nym-mixnode --keys "$BATS_TEST_TMPDIR/m1" --listen "$a"
+		assert_failure 1
+		assert_output --partial "$a"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+}

@@ -409,3 +409,13 @@ bad() { # bad "expected message part" [nym-topology args...]
 	mutate v2_unstable_nym-nodes_skimmed_mixnodes_active.json '.nodes.data[0].performance = "0.49"'
 	bad "layer 1 is empty"
 }
+
+@test "serve --listen: an address this host lacks, a bad or unresolvable one: exit 1, one line, nothing bound" {
+	topology
+	for a in 10.255.255.1:$(free_port) 999.0.0.1:8080 nosuch.invalid:8080 0.0.0.0x:8080; do
+		run timeout 5 nym-topology serve --file topo.json --listen "$a"
+		assert_failure 1
+		assert_output --partial "$a"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+}
