@@ -335,7 +335,7 @@ EOF
 	[ "$status" -eq 2 ]
 	assert_output --partial "--keys DIR or --id NAME"
 	run nym-mixnode --keys x --listen nowhere
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 1 ] # an address that cannot be bound, as one this host lacks
 	run nym-mixnode --keys x --workers lots
 	[ "$status" -eq 2 ]
 	run nym-mixnode --keys "$BATS_TEST_TMPDIR/none" --listen 127.0.0.1:0

@@ -297,7 +297,7 @@ EOF
 @test "serve: a bad --listen, a busy port, a bad file" {
 	topology
 	run nym-topology serve --file topo.json --listen localhost:80
-	assert_failure 2
+	assert_failure 1
 	start_serve topo.json
 	run nym-topology serve --file topo.json --listen "$(echo "$SERVE" | sed 's|^http://||; s|/$||')"
 	assert_failure 1
