@@ -26,6 +26,7 @@
 #include "io/gwclient.h"
 #include "io/inbox.h"
 #include "io/keyfile.h"
+#include "io/topofile.h"
 #include "proto/framing.h"
 #include "proto/gwserver.h"
 #include "tool.h"
@@ -43,7 +44,11 @@ static const char usage_text[] =
 	"                         default $NYMNODE_ID, else 'default-nym-node')\n"
 	"  -k, --keys DIR         node key directory (alias --identity, --dir)\n"
 	"  -l, --listen ADDR      client websocket address (default 0.0.0.0:9000)\n"
+	"      --max-conns N      client connections at once (default 4096); at most 3/4 of\n"
+	"                         them unauthenticated, each for 30 s at most\n"
 	"  -m, --mix-listen ADDR  mix port for packets from mix nodes (default 0.0.0.0:1789)\n"
+	"      --idle-timeout MS  drop a mix-port connection that sends no whole packet this\n"
+	"                         long (default 30000; not one from a --topology node)\n"
 	"  -b, --inbox FILE       SQLite database of client keys and stored messages\n"
 	"                         (default DIR/gateway_inbox.sqlite)\n"
 	"  -c, --cert FILE        TLS certificate (PEM): serve wss:// instead of ws://\n"
@@ -175,6 +180,7 @@ mix_on_event(void *ctx, const struct nym_netio_event *ev)
 	case NYM_NETIO_EV_BAD_FRAME: logf(LOG_INFO, "mix port: %s sent a bad frame (%s); dropped", a, nym_strerror(ev->err)); break;
 	case NYM_NETIO_EV_OVERSIZED: logf(LOG_INFO, "mix port: %s sent an oversized frame; dropped", a); break;
 	case NYM_NETIO_EV_STALLED: logf(LOG_INFO, "mix port: %s left a frame unfinished; dropped", a); break;
+	case NYM_NETIO_EV_IDLE: logf(LOG_DEBUG, "mix port: %s idle; dropped", a); break;
 	case NYM_NETIO_EV_READ_ERROR: logf(LOG_DEBUG, "mix port: %s: %s", a, strerror(ev->err)); break;
 	case NYM_NETIO_EV_PEER_UP: logf(LOG_DEBUG, "next hop %s: connected", a); break;
 	case NYM_NETIO_EV_PEER_DOWN: logf(ev->backoff_ms <= 100 ? LOG_INFO : LOG_DEBUG, "next hop %s: %s; retrying in %u ms", a, strerror(ev->err), ev->backoff_ms); break;
@@ -366,34 +372,28 @@ parse_listen(const char *s, char *host, size_t cap, int *port, const char *opt)
 	*port = (int)p;
 }
 
-static void
-load_topology(const char *path)
+/* A number 1..max for option opt. */
+static unsigned long
+num_opt(const char *opt, const char *s, unsigned long max)
 {
-	json_error_t je;
-	json_t *t = json_load_file(path, 0, &je), *layers, *gws, *v, *n;
-	const char *k;
-	size_t i, cap = 64;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v < 1 || v > max || s[0] == '-')
+		usage_error("%s: '%s' is not a number (1..%lu)", opt, s, max);
+	return v;
+}
 
-	if (!t)
-		die("%s: %s (line %d)", path, je.text, je.line);
-	G.allowed = malloc(cap * sizeof *G.allowed);
-	layers = json_object_get(t, "layers");
-	gws = json_object_get(t, "gateways");
-	if (!json_is_object(layers) && !json_is_array(gws))
-		die("%s: not a topology (no \"layers\" or \"gateways\")", path);
-#define ADD_NODE(node) do { \
-		json_t *mh = json_object_get((node), "mix_host"); \
-		if (json_is_string(mh)) { \
-			if (G.n_allowed == cap) \
-				G.allowed = realloc(G.allowed, (cap *= 2) * sizeof *G.allowed); \
-			G.allowed[G.n_allowed++] = strdup(json_string_value(mh)); \
-		} } while (0)
-	json_object_foreach(layers, k, v)
-		json_array_foreach(v, i, n)
-			ADD_NODE(n);
-	json_array_foreach(gws, i, n)
-		ADD_NODE(n);
-	json_decref(t);
+static void
+load_topology(const char *path, struct nym_finalhop_config *fc)
+{
+	char err[4400];
+	if (nym_topofile_hosts(path, &G.allowed, &G.n_allowed, err, sizeof err) != 0)
+		die("%s", err);
+	struct nym_netio_addr *known = calloc(G.n_allowed + 1, sizeof *known);
+	for (size_t i = 0; known && i < G.n_allowed; i++)
+		fc->n_known += nym_netio_addr_parse(&known[fc->n_known], G.allowed[i]) == 0;
+	fc->known = known;
 	logf(LOG_INFO, "topology %s: %zu node addresses", path, G.n_allowed);
 }
 
@@ -434,15 +434,21 @@ main(int argc, char **argv)
 		{"capture", required_argument, 0, 'C'},
 		{"enforce-zk-nyms", no_argument, 0, 'Z'},
 		{"free-bandwidth", required_argument, 0, 'F'},
+		{"idle-timeout", required_argument, 0, 'I'},
+		{"max-conns", required_argument, 0, 'N'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *id = NULL, *keydir = NULL, *inbox = NULL, *cert = NULL, *key = NULL, *topo = NULL;
 	char ws_host[256] = "", mix_host[256] = "", dirbuf[4096], inboxbuf[4200], mix_hostport[300];
-	int ws_port = 9000, mix_port = 1789, stats_secs = 0, enforce_zk_nyms = 0, o;
+	int ws_port = 9000, mix_port = 1789, stats_secs = 0, enforce_zk_nyms = 0, max_conns = 4096, o;
 	long long free_bw = 0; /* 0: the gateway default, 64 GiB */
 	char *end;
+	struct nym_finalhop_config fc = {
+		.replay_window = REPLAY_WINDOW, .peer_queue_max = PEER_QUEUE_MAX,
+		.ready = mix_ready, .event = mix_on_event,
+	};
 
 	tool_init("nym-gateway", argv);
 	while ((o = getopt_long(argc, argv, "i:k:l:m:b:c:K:t:s:L:C:hV", opts, NULL)) != -1) {
@@ -455,11 +461,7 @@ main(int argc, char **argv)
 		case 'c': cert = optarg; break;
 		case 'K': key = optarg; break;
 		case 't': topo = optarg; break;
-		case 's':
-			stats_secs = (int)strtol(optarg, &end, 10);
-			if (*end || stats_secs < 1 || stats_secs > 86400)
-				usage_error("--stats: '%s' is not a number of seconds (1..86400)", optarg);
-			break;
+		case 's': stats_secs = (int)num_opt("--stats", optarg, 86400); break;
 		case 'L':
 			if (!strcmp(optarg, "error")) log_level = LOG_ERR;
 			else if (!strcmp(optarg, "info")) log_level = LOG_INFO;
@@ -474,6 +476,8 @@ main(int argc, char **argv)
 			if (errno || *end || end == optarg || free_bw < 1)
 				usage_error("--free-bandwidth: '%s' is not a number of bytes (1 or more)", optarg);
 			break;
+		case 'N': max_conns = (int)num_opt("--max-conns", optarg, 1000000); break;
+		case 'I': fc.idle_timeout_ms = (unsigned)num_opt("--idle-timeout", optarg, 86400000); break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); break;
 		default: tool_try_help();
@@ -493,10 +497,6 @@ main(int argc, char **argv)
 	}
 
 	/* The mix side: lib/io/finalhop.h, on threads of its own. */
-	struct nym_finalhop_config fc = {
-		.replay_window = REPLAY_WINDOW, .peer_queue_max = PEER_QUEUE_MAX,
-		.ready = mix_ready, .event = mix_on_event,
-	};
 	load_keys(keydir, &fc.keys);
 	if (!inbox) {
 		snprintf(inboxbuf, sizeof inboxbuf, "%s/gateway_inbox.sqlite", keydir);
@@ -505,18 +505,19 @@ main(int argc, char **argv)
 	if (nym_inbox_open(&G.inbox, inbox) != 0)
 		die("%s: cannot open the inbox database: %s", inbox,
 		    G.inbox ? nym_inbox_errmsg(G.inbox) : strerror(errno));
-	if (topo)
-		load_topology(topo);
+	if (topo) /* the topology's nodes: slots of their own on the mix port */
+		load_topology(topo, &fc);
 	G.rng = nym_rng_system();
 	if (tool_loop_new(&G.loop) != 0)
 		die("cannot create the event loop");
 	snprintf(mix_hostport, sizeof mix_hostport, strchr(mix_host, ':') ? "[%s]:%d" : "%s:%d",
 	         mix_host[0] ? mix_host : "0.0.0.0", mix_port);
 	if (nym_netio_addr_parse(&fc.listen, mix_hostport) != 0)
-		usage_error("--mix-listen: '%s' is not a numeric address", mix_hostport);
+		die("cannot listen for mix packets on %s: not a numeric address", mix_hostport);
 	if (nym_rng_fill(&G.rng, fc.replay_key, sizeof fc.replay_key) != 0)
 		die("no randomness for the replay filter");
 	o = nym_finalhop_start(&G.fh, &fc);
+	free((void *)fc.known); /* netio has its copy */
 	nym_wipe(&fc, sizeof fc);
 	if (o != 0)
 		die("cannot listen for mix packets on %s: %s", mix_hostport, strerror(errno));
@@ -525,6 +526,7 @@ main(int argc, char **argv)
 	struct nym_gws_config gc = {
 		.identity_seed = G.keys.identity_seed, .rng = &G.rng,
 		.free_bandwidth = free_bw, .enforce_zk_nyms = enforce_zk_nyms,
+		.max_unauth = (size_t)(max_conns - max_conns / 4), /* the rest: for clients that authenticate */
 		.io = {.send = tr_send, .close = tr_close, .forward = tr_forward, .note = tr_note},
 	};
 	nym_inbox_gws_storage(G.inbox, &gc.store);
@@ -539,7 +541,7 @@ main(int argc, char **argv)
 	/* Keepalive: a ping after a minute of silence, hang up after two. */
 	struct nym_ws_server ls = {
 		.host = ws_host, .port = ws_port, .cert = cert, .key = key, .max_text = NYM_GWS_MAX_TEXT,
-		.max_binary = NYM_GWS_MAX_BINARY, .ping_secs = 60, .hangup_secs = 120,
+		.max_binary = NYM_GWS_MAX_BINARY, .ping_secs = 60, .hangup_secs = 120, .max_conns = max_conns,
 	};
 	struct nym_ws_handler wh = {
 		.open = ws_open, .message = ws_message, .closed = ws_closed, .sent = ws_sent, .pong = ws_pong,

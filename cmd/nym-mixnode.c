@@ -38,14 +38,18 @@ static const char usage_text[] =
 	"      --legacy-framing    forward with 3-byte v7 headers (default v8, which keeps\n"
 	"                          the key rotation byte)\n"
 	"      --replay-window N   replay tags remembered at least (default 262144)\n"
-	"      --max-conns N       inbound connections at once (default 4096)\n"
+	"      --max-conns N       inbound connections at once (default 4096), besides up\n"
+	"                          to 1024 from the --topology's nodes\n"
 	"      --frame-timeout MS  drop a connection that leaves a frame unfinished this\n"
 	"                          long (default 10000)\n"
+	"      --idle-timeout MS   drop a connection that sends no whole frame this long\n"
+	"                          (default 30000; not one from a --topology node)\n"
 	"      --peer-queue N      packets queued per next hop while it is unreachable\n"
 	"                          (default 2048)\n"
 	"  -t, --topology FILE     forward only to the mix_host addresses of the nodes in\n"
 	"                          this topology (nym-topology --json, or a custom-mixnet\n"
-	"                          file); others count as bad_next_hop. Default: any\n"
+	"                          file); others count as bad_next_hop. Default: any.\n"
+	"                          Connections from these nodes' IPs have slots of their own\n"
 	"  -q, --quiet             no log lines for dropped connections and peers\n"
 	"  -h, --help              this text\n"
 	"  -V, --version           the version\n";
@@ -172,6 +176,9 @@ on_event(void *ctx, const struct nym_netio_event *ev)
 	case NYM_NETIO_EV_STALLED:
 		warnx("%s: connection dropped: frame left unfinished", a);
 		break;
+	case NYM_NETIO_EV_IDLE:
+		warnx("%s: connection dropped: idle", a);
+		break;
 	case NYM_NETIO_EV_READ_ERROR:
 		warnx("%s: connection dropped: %s", a, strerror(ev->err));
 		break;
@@ -288,6 +295,7 @@ main(int argc, char **argv)
 		{"max-conns", required_argument, 0, 3},
 		{"frame-timeout", required_argument, 0, 4},
 		{"peer-queue", required_argument, 0, 5},
+		{"idle-timeout", required_argument, 0, 6},
 		{"topology", required_argument, 0, 't'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -326,6 +334,11 @@ main(int argc, char **argv)
 		case 3: nc.max_conns = parse_num("--max-conns", optarg, 1000000); break;
 		case 4: nc.frame_timeout_ms = (unsigned)parse_num("--frame-timeout", optarg, 3600000); break;
 		case 5: nc.peer_queue_max = parse_num("--peer-queue", optarg, 1000000); break;
+		case 6:
+			nc.idle_timeout_ms = (unsigned)parse_num("--idle-timeout", optarg, 86400000);
+			if (!nc.idle_timeout_ms)
+				usage_error("--idle-timeout: 0 is not a timeout");
+			break;
 		case 't': topology = optarg; break;
 		case 'q': n.quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
@@ -339,7 +352,7 @@ main(int argc, char **argv)
 		usage_error("give the node's keys with --keys DIR or --id NAME");
 	struct nym_netio_addr la;
 	if (nym_netio_addr_parse(&la, listen) < 0)
-		usage_error("--listen: not a numeric HOST:PORT: '%s'", listen);
+		die("cannot listen on %s: not a numeric HOST:PORT", listen); /* never another address */
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 
@@ -367,7 +380,17 @@ main(int argc, char **argv)
 	nc.on_event = on_event;
 	nc.ctx = &n;
 	nc.max_frame = NYM_FRAME_HEADER_MAX + NYM_PACKET_MAX_LEN;
+	/* The topology's nodes are neighbours: slots of their own (any port). */
+	struct nym_netio_addr *known = calloc(n.n_allowed + 1, sizeof *known);
+	if (!known)
+		die("out of memory");
+	for (size_t i = 0; i < n.n_allowed; i++)
+		if (nym_netio_addr_from_ip(&known[nc.n_known], n.allowed[i].ip,
+		                           n.allowed[i].family == 4 ? 4 : 16, n.allowed[i].port) == 0)
+			nc.n_known++;
+	nc.known = known;
 	n.io = nym_netio_create(&nc);
+	free(known);
 	if (!n.io)
 		die("cannot create the event loop: %s", strerror(errno));
 	int port = nym_netio_listen(n.io, &la);

@@ -359,7 +359,7 @@ cmd_serve(const struct opts *o)
 	if (!o->file)
 		usage_error("serve needs --file FILE");
 	if (nym_topology_parse_host(o->listen, ip, &port) < 0)
-		usage_error("--listen: '%s' is not IP:PORT", o->listen);
+		die("cannot listen on %s: not a numeric IP:PORT", o->listen);
 	if (nym_topofile_load(&t, o->file, err, sizeof err) < 0)
 		die("%s", err);
 	if (o->min_perf) {

@@ -380,3 +380,43 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	assert_success
 	assert_output '{"type":"supportedProtocol","version":6}'
 }
+
+@test "nym-gateway: --max-conns: a flood of unauthenticated connections is capped, an authenticated client keeps working" {
+	start_gw --max-conns 40 --stats 1
+	# a client authenticates, holds its connection through the flood, then uses it
+	"$GWPEER" -t 20 "127.0.0.1:$WS" "$GK" register "$(seed)" key text '{"type":"claimFreeTestnetBandwidth"}' \
+		recv hold 3500 text '{"type":"supportedProtocol"}' recv >"$BATS_TEST_TMPDIR/client.out" 2>&1 &
+	client=$!
+	wait_line "$BATS_TEST_TMPDIR/client.out" '"client"'
+	# 300 websocket connections that never authenticate, held 2.5 s (those
+	# beyond the share are closed as soon as they are upgraded)
+	run "$GWPEER" -t 20 "127.0.0.1:$WS" "$GK" many 300 2500
+	assert_success
+	wait "$client"
+	run cat "$BATS_TEST_TMPDIR/client.out"
+	assert_output --partial '"type":"supportedProtocol"'
+	# never more than 3/4 of the cap unauthenticated, plus the client
+	sleep 1.2
+	run jq -s 'map(.connected) | max' "$BATS_TEST_TMPDIR/gw.out"
+	[ "$output" -le 31 ]
+	# the flood is gone: a new client gets in and authenticates
+	run peer register "$(seed)" key text '{"type":"claimFreeTestnetBandwidth"}' recv
+	assert_success
+	run nym-gateway --max-conns 0
+	assert_failure 2
+}
+
+@test "nym-gateway: --listen and --mix-listen with an address this host lacks, a bad or unresolvable one: exit 1, one line" {
+	nym-keygen --node --dir "$BATS_TEST_TMPDIR/gw" >/dev/null
+	for a in 10.255.255.1 999.0.0.1 nosuch.invalid; do
+		p=$(free_port)
+		run timeout 5 nym-gateway --keys "$BATS_TEST_TMPDIR/gw" --listen "$a:$p" --mix-listen "127.0.0.1:$(free_port)"
+		assert_failure 1
+		assert_output --partial "$a:$p"
+		[ "${#lines[@]}" -eq 1 ]
+		run timeout 5 nym-gateway --keys "$BATS_TEST_TMPDIR/gw" --mix-listen "$a:$p" --listen "127.0.0.1:$(free_port)"
+		assert_failure 1
+		assert_output --partial "$a:$p"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+}

@@ -225,6 +225,66 @@ EOF
 	wait_stat m1 '.dropped.bad_frame >= 2 and .conns_dropped >= 3'
 }
 
+# N connections to 127.0.0.1:PORT from 127.0.0.2 that send nothing; touches
+# flood.up once all are made, and after SECS prints "early E late L open O":
+# closed by the node within 0.3 s, closed later, still open.
+idle_flood() {
+	python3 - "$@" <<'EOF'
+import socket, sys, time, select
+port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+t0 = time.time(); cs = []
+for i in range(n):
+    s = socket.socket(); s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", port)); cs.append(s)
+open("flood.up", "w").close()
+closed = {}
+while time.time() < t0 + secs and len(closed) < n:
+    r, _, _ = select.select([c for c in cs if c not in closed], [], [], 0.05)
+    for c in r:
+        try: d = c.recv(1)
+        except OSError: d = b""
+        if not d: closed[c] = time.time() - t0
+early = sum(1 for t in closed.values() if t < 0.3)
+print("early %d late %d open %d" % (early, len(closed) - early, n - len(closed)))
+EOF
+}
+
+@test "--idle-timeout: silent connections are dropped, then a packet crosses; --topology nodes keep slots" {
+	three_nodes --max-conns 40 --idle-timeout 800
+	start_sink "$PG" got.bin 30
+	make_frame "after the flood" 0
+	# 60 silent strangers: 40 take every slot, 20 are refused at once; the 40
+	# are dropped after the timeout
+	run idle_flood "$P1" 60 4
+	assert_output "early 20 late 40 open 0"
+	grep -q 'connection dropped: idle' "$BATS_TEST_TMPDIR/m1.log"
+	wait_stat m1 '.conns == 0'
+	send_to "$P1" frame.bin
+	wait_size got.bin 2417
+	# a node with a --topology (every node on 127.0.0.1): strangers fill its
+	# slots, a neighbour still gets in and its packet goes on
+	cat >topo.json <<EOF
+{"layers":{"1":[{"node_id":1,"identity_key":"$(identity_key m1)","sphinx_key":"$(sphinx_key m1)","mix_host":"127.0.0.1:$P1","layer":1}],
+ "2":[{"node_id":2,"identity_key":"$(identity_key m2)","sphinx_key":"$(sphinx_key m2)","mix_host":"127.0.0.1:$P2","layer":2}],
+ "3":[{"node_id":3,"identity_key":"$(identity_key m3)","sphinx_key":"$(sphinx_key m3)","mix_host":"127.0.0.1:$P3","layer":3}]},
+ "gateways":[{"node_id":4,"identity_key":"$(identity_key gw)","sphinx_key":"$(sphinx_key gw)","mix_host":"127.0.0.1:$PG","layer":"gateway","ws_url":"ws://127.0.0.1:9","roles":["entry","exit"]}]}
+EOF
+	mknode m4
+	P4=$(free_port)
+	start_mix m4 "$P4" --topology topo.json --max-conns 40 --idle-timeout 30000
+	rm -f flood.up
+	idle_flood "$P4" 60 6 >flood.out &
+	echo $! >>"$BATS_TEST_TMPDIR/pids"
+	for _ in $(seq 100); do [ -e flood.up ] && break; sleep 0.05; done
+	[ -e flood.up ]
+	wait_stat m4 '.conns == 40'
+	printf 'x' | nym-sphinx-wrap --hop "127.0.0.1:$P4:$(sphinx_key m4)" --hop "127.0.0.1:$PG:$KG" \
+		--destination "$IG" --delay-mean 0 >p.bin
+	printf '\010\001\000\000' | cat - p.bin >f.bin
+	send_to "$P4" f.bin
+	wait_stat m4 '.sent == 1 and .conns_dropped == 20'
+}
+
 @test "delays are held, and capped by --max-delay" {
 	three_nodes --max-delay 100
 	start_sink "$PG" got.bin
@@ -275,7 +335,7 @@ EOF
 	[ "$status" -eq 2 ]
 	assert_output --partial "--keys DIR or --id NAME"
 	run nym-mixnode --keys x --listen nowhere
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 1 ] # an address that cannot be bound, as one this host lacks
 	run nym-mixnode --keys x --workers lots
 	[ "$status" -eq 2 ]
 	run nym-mixnode --keys "$BATS_TEST_TMPDIR/none" --listen 127.0.0.1:0
@@ -369,4 +429,14 @@ EOF
 	for _ in $(seq 100); do grep -q 'keys not reloaded' "$BATS_TEST_TMPDIR/live.log" && break; sleep 0.05; done
 	grep -q 'keys not reloaded' "$BATS_TEST_TMPDIR/live.log"
 	kill -0 "$(head -1 "$BATS_TEST_TMPDIR/pids")"
+}
+
+@test "--listen: an address this host lacks, a bad or unresolvable one: exit 1, one line, nothing bound" {
+	mknode m1
+	for a in 10.255.255.1:$(free_port) 999.0.0.1:1789 nosuch.invalid:1789 127.0.0.1; do
+		run timeout 5 nym-mixnode --keys "$BATS_TEST_TMPDIR/m1" --listen "$a"
+		assert_failure 1
+		assert_output --partial "$a"
+		[ "${#lines[@]}" -eq 1 ]
+	done
 }

@@ -297,7 +297,7 @@ EOF
 @test "serve: a bad --listen, a busy port, a bad file" {
 	topology
 	run nym-topology serve --file topo.json --listen localhost:80
-	assert_failure 2
+	assert_failure 1
 	start_serve topo.json
 	run nym-topology serve --file topo.json --listen "$(echo "$SERVE" | sed 's|^http://||; s|/$||')"
 	assert_failure 1
@@ -408,4 +408,14 @@ bad() { # bad "expected message part" [nym-topology args...]
 	bad "layer 1 is empty: no usable mix node on it after the performance filter" --min-performance 61
 	mutate v2_unstable_nym-nodes_skimmed_mixnodes_active.json '.nodes.data[0].performance = "0.49"'
 	bad "layer 1 is empty"
+}
+
+@test "serve --listen: an address this host lacks, a bad or unresolvable one: exit 1, one line, nothing bound" {
+	topology
+	for a in 10.255.255.1:$(free_port) 999.0.0.1:8080 nosuch.invalid:8080 0.0.0.0x:8080; do
+		run timeout 5 nym-topology serve --file topo.json --listen "$a"
+		assert_failure 1
+		assert_output --partial "$a"
+		[ "${#lines[@]}" -eq 1 ]
+	done
 }

@@ -252,7 +252,8 @@ nym_finalhop_start(struct nym_finalhop **out, const struct nym_finalhop_config *
 	memcpy(mc.replay_key, cfg->replay_key, sizeof mc.replay_key);
 	struct nym_netio_config nc = {
 		.frame_len = nym_frame_len, .on_frame = on_frame, .on_event = on_event, .ctx = fh,
-		.peer_queue_max = cfg->peer_queue_max,
+		.peer_queue_max = cfg->peer_queue_max, .idle_timeout_ms = cfg->idle_timeout_ms,
+		.known = cfg->known, .n_known = cfg->n_known,
 	};
 	fh->mixer = nym_mixer_create(&mc);
 	nym_wipe(&mc, sizeof mc);

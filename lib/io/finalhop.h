@@ -37,6 +37,9 @@ struct nym_finalhop_config {
 	size_t replay_window;           /* 0: the mixer's default */
 	unsigned workers;               /* Sphinx threads; 0: one per core */
 	size_t peer_queue_max;          /* packets per next hop (0: netio's default) */
+	unsigned idle_timeout_ms;       /* netio's idle_timeout_ms (0: its default) */
+	const struct nym_netio_addr *known; /* netio's known peers (copied), n_known of them */
+	size_t n_known;
 	size_t send_queue_max;          /* packets on their way to the mix thread (0: 20000) */
 	/* A payload was queued (on a worker thread): wake the thread that
 	 * takes them. Once until the next nym_finalhop_take. */

@@ -148,6 +148,8 @@ struct conn {
 	uint8_t *buf;
 	size_t cap, have;
 	uint64_t frame_start; /* ms when the unfinished frame began; 0: none */
+	uint64_t last_frame;  /* ms of accept or the last whole frame (idle timeout) */
+	int known;            /* in the known reserve: never idles out */
 };
 
 enum { P_DOWN, P_CONNECTING, P_UP };
@@ -183,7 +185,8 @@ struct nym_netio {
 	int spare_fd;         /* released to accept-and-close when out of fds */
 	struct listener *listeners;
 	struct conn *conns;
-	size_t nconns;
+	size_t nconns, nknown;
+	struct nym_netio_addr *known; /* cfg.known, copied */
 	struct peer **ptab;
 	size_t pmask;
 	struct peer *peers;
@@ -244,6 +247,20 @@ nym_netio_create(const struct nym_netio_config *cfg)
 		c->max_conns = 4096;
 	if (!c->frame_timeout_ms)
 		c->frame_timeout_ms = 10000;
+	if (!c->idle_timeout_ms)
+		c->idle_timeout_ms = 30000;
+	if (!c->known_reserve)
+		c->known_reserve = 1024;
+	if (c->n_known) {
+		io->known = malloc(c->n_known * sizeof *io->known);
+		if (!io->known) {
+			free(io);
+			errno = ENOMEM;
+			return NULL;
+		}
+		memcpy(io->known, c->known, c->n_known * sizeof *io->known);
+	}
+	c->known = io->known;
 	if (!c->max_peers)
 		c->max_peers = 4096;
 	if (!c->peer_queue_max)
@@ -286,6 +303,7 @@ conn_close(struct nym_netio *io, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	io->nconns--;
+	io->nknown -= c->known ? 1 : 0;
 	free(c->buf);
 	free(c);
 }
@@ -327,6 +345,7 @@ nym_netio_destroy(struct nym_netio *io)
 	if (io->spare_fd >= 0)
 		close(io->spare_fd);
 	free(io->ptab);
+	free(io->known);
 	free(io);
 }
 
@@ -387,6 +406,26 @@ nym_netio_watch(struct nym_netio *io, int fd, void (*cb)(void *ctx), void *ctx)
 
 /* ------------------------------------------------------------------ inbound */
 
+/* Is a's IP one of cfg.known's (any port: a neighbour dials from any)? */
+static int
+is_known(const struct nym_netio *io, const struct nym_netio_addr *a)
+{
+	for (size_t i = 0; i < io->cfg.n_known; i++) {
+		const struct nym_netio_addr *k = &io->known[i];
+		if (k->ss.ss_family != a->ss.ss_family)
+			continue;
+		if (a->ss.ss_family == AF_INET &&
+		    !memcmp(&((const struct sockaddr_in *)&k->ss)->sin_addr,
+		            &((const struct sockaddr_in *)&a->ss)->sin_addr, 4))
+			return 1;
+		if (a->ss.ss_family == AF_INET6 &&
+		    !memcmp(&((const struct sockaddr_in6 *)&k->ss)->sin6_addr,
+		            &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 on_accept(struct nym_netio *io, struct listener *l)
 {
@@ -413,7 +452,8 @@ on_accept(struct nym_netio *io, struct listener *l)
 			}
 			return; /* EAGAIN, or a transient error */
 		}
-		if (io->nconns >= io->cfg.max_conns) {
+		int known = io->nknown < io->cfg.known_reserve && is_known(io, &a);
+		if (!known && io->nconns - io->nknown >= io->cfg.max_conns) {
 			close(fd);
 			io->st.rejected++;
 			emit(io, NYM_NETIO_EV_REJECTED, &a, 0, 0, 0);
@@ -433,6 +473,8 @@ on_accept(struct nym_netio *io, struct listener *l)
 		c->e.kind = K_CONN;
 		c->e.fd = fd;
 		c->addr = a;
+		c->known = known;
+		c->last_frame = nym_mono_ms();
 		if (ep_add(io, &c->e, EPOLLIN | EPOLLRDHUP) < 0) {
 			close(fd);
 			free(c->buf);
@@ -444,7 +486,10 @@ on_accept(struct nym_netio *io, struct listener *l)
 			io->conns->prev = c;
 		io->conns = c;
 		io->nconns++;
+		io->nknown += (size_t)known;
 		io->st.accepted++;
+		if (!known)
+			timer_at(io, c->last_frame + io->cfg.idle_timeout_ms);
 	}
 }
 
@@ -489,6 +534,7 @@ conn_frames(struct nym_netio *io, struct conn *c)
 		}
 		io->st.frames_in++;
 		io->cfg.on_frame(io->cfg.ctx, &c->addr, c->buf + off, (size_t)L);
+		c->last_frame = nym_mono_ms();
 		off += (size_t)L;
 		done = 1;
 	}
@@ -851,6 +897,17 @@ sweep(struct nym_netio *io, uint64_t now)
 	uint64_t next = now + 1000;
 	for (struct conn *c = io->conns, *n; c; c = n) {
 		n = c->next;
+		if (!c->known) {
+			/* Rounded up to 100 ms, so a burst of accepts shares sweeps. */
+			uint64_t idle = c->last_frame + io->cfg.idle_timeout_ms;
+			if (now >= idle) {
+				io->st.idle_dropped++;
+				conn_drop(io, c, NYM_NETIO_EV_IDLE, 0);
+				continue;
+			}
+			if (idle - idle % 100 + 100 < next)
+				next = idle - idle % 100 + 100;
+		}
 		if (!c->frame_start)
 			continue;
 		uint64_t end = c->frame_start + io->cfg.frame_timeout_ms;
@@ -915,5 +972,6 @@ nym_netio_stats(const struct nym_netio *io, struct nym_netio_stats *s)
 {
 	*s = io->st;
 	s->conns = io->nconns;
+	s->known_conns = io->nknown;
 	s->peers = io->npeers;
 }

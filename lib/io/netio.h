@@ -8,9 +8,13 @@
  *    function (for the node link: lib/proto/framing.h's header decoder), each whole
  *    frame handed to on_frame. A connection that sends bytes that cannot
  *    start a frame, announces a frame larger than max_frame, or leaves a
- *    frame unfinished for frame_timeout_ms is dropped, with one event, and
- *    nobody else is disturbed. Beyond max_conns, new connections are accepted
- *    and closed at once (one event each).
+ *    frame unfinished for frame_timeout_ms, or completes no frame for
+ *    idle_timeout_ms (an idle connection only holds a slot) is dropped, with
+ *    one event, and nobody else is disturbed. Beyond max_conns, new
+ *    connections are accepted and closed at once (one event each), except
+ *    from a known address (cfg.known, matched by IP: the topology's nodes),
+ *    which has known_reserve slots of its own, so a flood of strangers cannot
+ *    lock a neighbour out; known connections are not dropped for idling.
  *  - peers: one persistent outgoing connection per next-hop address, opened
  *    on first send, reconnected with exponential backoff (backoff_min_ms
  *    doubling to backoff_max_ms) after a failure. While a peer is not
@@ -25,7 +29,7 @@
  * Nothing is printed: things worth a log line arrive at on_event.
  * Buffers are per connection and per peer (grown to need, within bounds),
  * never per frame; a steady flow of frames allocates nothing. Memory bound:
- * max_conns * max_frame for inbound buffers, and per peer up to
+ * (max_conns + known_reserve) * max_frame for inbound buffers, and per peer up to
  * peer_queue_max frames, total_queue_max frames over all peers. */
 #ifndef NYM_NETIO_H
 #define NYM_NETIO_H
@@ -54,6 +58,7 @@ enum nym_netio_ev {
 	NYM_NETIO_EV_BAD_FRAME,   /* inbound connection dropped: frame_len said no (err set) */
 	NYM_NETIO_EV_OVERSIZED,   /* inbound connection dropped: frame longer than max_frame */
 	NYM_NETIO_EV_STALLED,     /* inbound connection dropped: frame unfinished too long */
+	NYM_NETIO_EV_IDLE,        /* inbound connection dropped: no whole frame for idle_timeout_ms */
 	NYM_NETIO_EV_READ_ERROR,  /* inbound connection dropped: read error (errno in err) */
 	NYM_NETIO_EV_PEER_UP,     /* outgoing connection established */
 	NYM_NETIO_EV_PEER_DOWN,   /* outgoing connection failed or lost (errno in err); retrying */
@@ -86,6 +91,13 @@ struct nym_netio_config {
 	size_t max_frame;          /* largest frame accepted (0 = 33137: v8 + extended32) */
 	size_t max_conns;          /* inbound connections at once (0 = 4096) */
 	unsigned frame_timeout_ms; /* unfinished-frame limit (0 = 10000) */
+	unsigned idle_timeout_ms;  /* no-whole-frame limit, from accept or the last frame
+	                            * (0 = 30000) */
+	/* Addresses (ports ignored) whose connections use known_reserve slots
+	 * beyond max_conns and never idle out; copied. May be NULL. */
+	const struct nym_netio_addr *known;
+	size_t n_known;
+	size_t known_reserve;      /* (0 = 1024) */
 	size_t max_peers;          /* distinct next hops (0 = 4096) */
 	size_t peer_queue_max;     /* frames waiting per peer (0 = 2048) */
 	size_t total_queue_max;    /* frames waiting over all peers (0 = 65536) */
@@ -96,12 +108,13 @@ struct nym_netio_config {
 
 struct nym_netio_stats {
 	uint64_t accepted, rejected;          /* inbound connections */
-	uint64_t dropped_conns;               /* bad frame, oversized, stalled, read error */
+	uint64_t dropped_conns;               /* bad frame, oversized, stalled, idle, read error */
+	uint64_t idle_dropped;                /* of which idle */
 	uint64_t frames_in, bytes_in;
 	uint64_t frames_out;                  /* frames written whole to a peer */
 	uint64_t frames_dropped;              /* queue full, too many peers, lost mid-frame */
 	uint64_t connects, connect_failures;  /* outgoing attempts */
-	size_t conns, peers, peers_up;        /* now */
+	size_t conns, known_conns, peers, peers_up; /* now (conns includes known_conns) */
 	size_t queued;                        /* frames waiting in peer queues now */
 };
 

@@ -1,5 +1,6 @@
 /* topofile.c — read a topology file and hand its bytes to the parser. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,5 +63,57 @@ out:
 	free(buf);
 	if (f != stdin)
 		fclose(f);
+	return r;
+}
+
+static int
+add_host(char ***hosts, size_t *n, json_t *node)
+{
+	json_t *mh = json_object_get(node, "mix_host");
+	if (!json_is_string(mh))
+		return 0;
+	char **nh = realloc(*hosts, (*n + 1) * sizeof *nh);
+	if (!nh)
+		return NYM_ENOMEM;
+	*hosts = nh;
+	if (!(nh[*n] = strdup(json_string_value(mh))))
+		return NYM_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int
+nym_topofile_hosts(const char *path, char ***hosts, size_t *n, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *t = json_load_file(path, 0, &je), *layers, *gws, *v, *node;
+	const char *k;
+	size_t i;
+	int r = 0;
+
+	*hosts = NULL;
+	*n = 0;
+	if (!t)
+		return FAIL(NYM_EFORMAT, "%s: %s (line %d)", path, je.text, je.line);
+	layers = json_object_get(t, "layers");
+	gws = json_object_get(t, "gateways");
+	if (!json_is_object(layers) && !json_is_array(gws))
+		r = FAIL(NYM_EFORMAT, "%s: not a topology (no \"layers\" or \"gateways\")", path);
+	json_object_foreach(layers, k, v)
+		json_array_foreach(v, i, node)
+			if (!r)
+				r = add_host(hosts, n, node);
+	json_array_foreach(gws, i, node)
+		if (!r)
+			r = add_host(hosts, n, node);
+	json_decref(t);
+	if (r == NYM_ENOMEM)
+		FAIL(r, "out of memory");
+	if (r) {
+		while (*n)
+			free((*hosts)[--*n]);
+		free(*hosts);
+		*hosts = NULL;
+	}
 	return r;
 }

@@ -13,4 +13,10 @@
  * nym_topology_free. */
 int nym_topofile_load(struct nym_topology **out, const char *path, char *err, size_t errlen);
 
+/* Only the "mix_host" strings of the nodes under "layers" and "gateways" of
+ * the JSON file path, the rest unchecked (a gateway's --topology: the next
+ * hops it allows). *hosts: *n strings, each and the array freed by the
+ * caller. NYM_EIO/NYM_EFORMAT (err says why) or NYM_ENOMEM. */
+int nym_topofile_hosts(const char *path, char ***hosts, size_t *n, char *err, size_t errlen);
+
 #endif

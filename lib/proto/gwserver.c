@@ -35,6 +35,8 @@ struct nym_gws_conn {
 	int in_table;
 	int state;
 	uint64_t kill_at;            /* ms: dropped then unless authenticated (0: never) */
+	uint64_t auth_by;            /* ms: kill_at never later (however chatty it is) */
+	int unauth;                  /* counted in s->n_unauth */
 	uint64_t dup_at;             /* ms, DUP_WAIT: the old one counts as dead then */
 	/* handshake */
 	struct nym_gw_hs_gateway hs;
@@ -61,7 +63,8 @@ struct nym_gws {
 	struct nym_gws_transport io;
 	const struct nym_rng *rng;
 	uint8_t identity_seed[32];
-	uint64_t fresh_ms, hs_ms, dup_ms, max_skew;
+	uint64_t fresh_ms, hs_ms, dup_ms, max_skew, auth_ms;
+	size_t max_unauth, n_unauth;
 	int batch;
 	int64_t free_bw;             /* bytes per free claim */
 	int enforce_zk_nyms;         /* free claims refused */
@@ -325,6 +328,13 @@ persist_bandwidth(struct nym_gws_conn *c)
 		c->bw_dirty = 0;
 }
 
+/* A deadline before authentication, never past the total one. */
+static void
+set_kill(struct nym_gws_conn *c, uint64_t t)
+{
+	c->kill_at = t < c->auth_by ? t : c->auth_by;
+}
+
 /* Authenticated from now on: table, stored messages, then the reply. */
 static void
 become_authenticated(struct nym_gws_conn *c, struct nym_gw_msg *reply)
@@ -334,6 +344,8 @@ become_authenticated(struct nym_gws_conn *c, struct nym_gw_msg *reply)
 
 	c->state = C_AUTH;
 	c->kill_at = 0;
+	c->unauth = 0;
+	s->n_unauth--;
 	nym_base58_encode(c->client_b58, sizeof c->client_b58, c->client, 32);
 	if (s->store.client_get(s->store.ctx, c->client, &ic) == 0) {
 		c->bw.remaining = ic.bandwidth;
@@ -449,7 +461,7 @@ handle_handshake(struct nym_gws_conn *c, struct nym_gw_msg *m)
 		}
 		if (rc == 0 && nym_gw_json_handshake(&text, &n, 0, c->version, m2, sizeof m2) == 0) {
 			c->state = C_HS;
-			c->kill_at = s->now.ms + s->hs_ms;
+			set_kill(c, s->now.ms + s->hs_ms);
 			send_text(c, text, n);
 			free(text);
 			return;
@@ -580,7 +592,7 @@ nym_gws_text(struct nym_gws_conn *c, const char *text, size_t len, struct nym_gw
 	if (c->state == C_DUP_WAIT || c->state == C_CLOSING)
 		return;
 	if (c->state == C_FRESH)
-		c->kill_at = now.ms + s->fresh_ms;
+		set_kill(c, now.ms + s->fresh_ms);
 	rc = nym_gw_msg_parse(&m, 1, text, len);
 	if (c->state == C_HS) {
 		/* Waiting for M3: anything but handshake JSON is dropped silently. */
@@ -707,12 +719,21 @@ nym_gws_accept(struct nym_gws *s, void *conn, struct nym_gws_now now)
 	struct nym_gws_conn *c = calloc(1, sizeof *c);
 
 	s->now = now;
+	if (c && s->max_unauth && s->n_unauth >= s->max_unauth) {
+		/* The rest of the cap is for clients that authenticate. */
+		s->st.unauth_refused++;
+		free(c);
+		return NULL;
+	}
 	if (!c)
 		return NULL;
 	c->s = s;
 	c->h = conn;
 	c->state = C_FRESH;
-	c->kill_at = now.ms + s->fresh_ms;
+	c->unauth = 1;
+	s->n_unauth++;
+	c->auth_by = now.ms + s->auth_ms;
+	set_kill(c, now.ms + s->fresh_ms);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -742,6 +763,8 @@ conn_end(struct nym_gws_conn *c)
 		session_remove(c);
 		finish_authenticate(nw);
 	}
+	if (c->unauth)
+		s->n_unauth--;
 	if (c->state == C_AUTH || c->in_table)
 		persist_bandwidth(c);
 	for (f = c->fl_head; f; f = nx) {
@@ -813,6 +836,8 @@ nym_gws_new(struct nym_gws **out, const struct nym_gws_config *cfg)
 	s->rng = cfg->rng;
 	memcpy(s->identity_seed, cfg->identity_seed, 32);
 	s->fresh_ms = cfg->fresh_timeout_ms ? cfg->fresh_timeout_ms : NYM_GWS_FRESH_TIMEOUT_MS;
+	s->auth_ms = cfg->auth_timeout_ms ? cfg->auth_timeout_ms : NYM_GWS_AUTH_TIMEOUT_MS;
+	s->max_unauth = cfg->max_unauth;
 	s->hs_ms = cfg->hs_timeout_ms ? cfg->hs_timeout_ms : NYM_GWS_HS_TIMEOUT_MS;
 	s->dup_ms = cfg->dup_wait_ms ? cfg->dup_wait_ms : NYM_GWS_DUP_WAIT_MS;
 	s->batch = cfg->inbox_batch > 0 ? cfg->inbox_batch : NYM_GWS_INBOX_BATCH;

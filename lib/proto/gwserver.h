@@ -45,7 +45,8 @@
  * and the Unix time in s (authenticateV2 skew, bandwidth days), passed in
  * with every input. nym_gws_tick closes connections whose deadline passed
  * (fresh_timeout_ms per message before authentication, hs_timeout_ms for
- * M3) and ends duplicate checks; call it at least as often as it asks.
+ * M3, auth_timeout_ms in all) and ends duplicate checks; call it at least
+ * as often as it asks.
  *
  * Callbacks run inside the input call that caused them; they must not call
  * back into the server (a transport reports a close it was asked for later,
@@ -71,6 +72,7 @@
 /* Defaults of struct nym_gws_config. */
 #define NYM_GWS_FRESH_TIMEOUT_MS 10000
 #define NYM_GWS_HS_TIMEOUT_MS 5000
+#define NYM_GWS_AUTH_TIMEOUT_MS 30000
 #define NYM_GWS_DUP_WAIT_MS 1000
 #define NYM_GWS_INBOX_BATCH 100
 
@@ -163,6 +165,10 @@ struct nym_gws_config {
 	/* Policy; 0 = the default above. */
 	uint64_t fresh_timeout_ms;      /* per message before authentication */
 	uint64_t hs_timeout_ms;         /* for M3 after M2 */
+	uint64_t auth_timeout_ms;       /* in all, from accept to authenticated: no
+	                                 * message (nor ping) extends it */
+	size_t max_unauth;              /* unauthenticated connections at a time; more
+	                                 * are refused by nym_gws_accept (0: no limit) */
 	uint64_t dup_wait_ms;           /* for the pong of the duplicate check */
 	int inbox_batch;                /* stored messages per batch */
 	uint64_t max_skew;              /* authenticateV2 timestamp, s (NYM_GW_MAX_SKEW) */
@@ -183,6 +189,7 @@ struct nym_gws_stats {
 	uint64_t stored;          /* messages stored for later */
 	uint64_t inbox_delivered; /* stored messages handed over (and removed) */
 	uint64_t hostile_closed;  /* closed for a binary frame before authentication */
+	uint64_t unauth_refused;  /* refused: max_unauth unauthenticated already */
 };
 
 /* NYM_EINVAL (no seed or rng, a callback missing), NYM_ENOMEM. */
@@ -194,7 +201,8 @@ void nym_gws_free(struct nym_gws *s);
 const struct nym_gws_stats *nym_gws_stats(const struct nym_gws *s);
 
 /* A new connection, conn being the caller's handle for it (passed back to
- * the transport). NULL when out of memory (close it). */
+ * the transport). NULL when out of memory, or max_unauth connections are
+ * not authenticated yet (close it). */
 struct nym_gws_conn *nym_gws_accept(struct nym_gws *s, void *conn, struct nym_gws_now now);
 /* One whole message from the client. */
 void nym_gws_text(struct nym_gws_conn *c, const char *text, size_t len, struct nym_gws_now now);

@@ -765,6 +765,50 @@ main(void)
 	peer_gone(&b, 55001);
 	CHECK(nym_gws_tick(G, at(60000)) == -1, "no deadline left");
 
+	/* 10b. before authentication: auth_timeout_ms in all, however chatty the
+	 * connection is; at most max_unauth at once, authenticated ones aside */
+	{
+		struct nym_gws *keep = G;
+		struct nym_gws_config cfg = {
+			.identity_seed = gw.identity_seed, .rng = &rng, .max_unauth = 2,
+			.store = {s_get, s_register, s_auth_ts, s_bandwidth, s_forget, s_store, s_fetch,
+			          s_remove, NULL, NULL},
+			.io = {t_send, t_close, t_forward, t_note, NULL},
+		};
+		struct peer au = {0}, p1 = {0}, p2 = {0}, p3 = {0};
+		CHECK(nym_gws_new(&G, &cfg) == 0, "a server with max_unauth 2");
+		peer_connect(&au, 7, 100000);
+		CHECK(do_register(&au, 6, 100000), "a client registers");
+		peer_connect(&p1, 8, 100000);
+		peer_connect(&p2, 9, 100000);
+		peer_connect(&p3, 10, 100000);
+		CHECK(p1.c && p2.c && !p3.c, "a third unauthenticated connection is refused");
+		CHECK(nym_gws_stats(G)->unauth_refused == 1, "and counted");
+		uint64_t ms;
+		for (ms = 100000; ms < 130000; ms += 8000) {
+			text(&p1, "{\"type\":\"supportedProtocol\"}", ms);
+			nym_gws_tick(G, at(ms));
+		}
+		CHECK(p2.closed && !p1.closed, "a silent one goes after 10 s, a chatty one stays");
+		nym_gws_tick(G, at(129999));
+		CHECK(!p1.closed, "until 30 s after it connected");
+		nym_gws_tick(G, at(130000));
+		CHECK(p1.closed && p1.aborted, "then it is closed, though it talked every 8 s");
+		CHECK(!au.closed, "the authenticated client stays");
+		peer_gone(&p1, 130001);
+		peer_gone(&p2, 130001);
+		peer_connect(&p3, 10, 130002);
+		CHECK(p3.c != NULL, "slots freed: a new connection is accepted");
+		peer_gone(&p3, 130003);
+		peer_gone(&au, 130003);
+		nym_gws_free(G);
+		G = keep;
+		peer_reset(&au);
+		peer_reset(&p1);
+		peer_reset(&p2);
+		peer_reset(&p3);
+	}
+
 	/* 11. storage failures */
 	peer_connect(&a, 1, 61000);
 	S.fail = 1;

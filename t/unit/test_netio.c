@@ -213,6 +213,96 @@ test_inbound(void)
 	nym_netio_destroy(io);
 }
 
+static int
+dial_from(int port, uint32_t src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in s = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(src)};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(0x7f000001)};
+	if (bind(fd, (struct sockaddr *)&s, sizeof s) < 0 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Connections that send nothing are dropped after idle_timeout_ms; a
+ * connection from a known address gets a slot when strangers hold them all,
+ * and is not dropped for idling. */
+static void
+test_idle(void)
+{
+	struct rec r = {0};
+	struct nym_netio_stats st;
+	struct nym_netio_addr la, known;
+	nym_netio_addr_parse(&la, "127.0.0.1:0");
+	nym_netio_addr_parse(&known, "127.0.0.2:1789");
+	struct nym_netio_config c = {0};
+	c.frame_len = toy_len;
+	c.on_frame = on_frame;
+	c.on_event = on_event;
+	c.ctx = &r;
+	c.max_frame = 100;
+	c.max_conns = 2;
+	c.idle_timeout_ms = 300;
+	c.known = &known;
+	c.n_known = 1;
+	c.known_reserve = 1;
+	struct nym_netio *io = nym_netio_create(&c);
+	CHECK(io != NULL, "idle: created");
+	int port = nym_netio_listen(io, &la);
+
+	int busy = dial(port), idle = dial(port);
+	spin(io, 20);
+	int extra = dial(port);
+	SPIN_UNTIL(io, r.ev[NYM_NETIO_EV_REJECTED] == 1);
+	CHECK(r.ev[NYM_NETIO_EV_REJECTED] == 1, "idle: a third stranger is refused");
+	int k = dial_from(port, 0x7f000002);
+	CHECK(k >= 0, "idle: dialled from the known address");
+	uint8_t f[3] = {3, 1, 2};
+	CHECK(write(k, f, 3) == 3, "idle: known peer writes a frame");
+	SPIN_UNTIL(io, r.frames == 1);
+	CHECK(r.frames == 1, "idle: the known peer is served while strangers fill the slots");
+	nym_netio_stats(io, &st);
+	CHECK(st.conns == 3 && st.known_conns == 1, "idle: 2 strangers + 1 known (%zu, %zu)",
+	      st.conns, st.known_conns);
+
+	/* busy sends a frame every 100 ms; idle and the known peer send nothing. */
+	struct timespec ts0, ts1;
+	clock_gettime(CLOCK_MONOTONIC, &ts0);
+	for (int i = 0; i < 8 && !r.ev[NYM_NETIO_EV_IDLE]; i++) {
+		CHECK(write(busy, f, 3) == 3, "idle: busy writes");
+		spin(io, 100);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts1);
+	long el = (ts1.tv_sec - ts0.tv_sec) * 1000 + (ts1.tv_nsec - ts0.tv_nsec) / 1000000;
+	SPIN_UNTIL(io, r.ev[NYM_NETIO_EV_IDLE] == 1);
+	CHECK(r.ev[NYM_NETIO_EV_IDLE] == 1, "idle: the silent stranger is dropped");
+	CHECK(el >= 250, "idle: not before the timeout (%ld ms)", el);
+	char ch;
+	CHECK(read(idle, &ch, 1) == 0, "idle: its socket is closed");
+	for (int i = 0; i < 5; i++) { /* the known peer stays silent past the timeout */
+		CHECK(write(busy, f, 3) == 3, "idle: busy writes on");
+		spin(io, 100);
+	}
+	nym_netio_stats(io, &st);
+	CHECK(r.ev[NYM_NETIO_EV_IDLE] == 1 && st.conns == 2 && st.idle_dropped == 1,
+	      "idle: the busy stranger and the silent known peer stay (%zu)", st.conns);
+	int again = dial(port);
+	CHECK(write(again, f, 3) == 3, "idle: a new stranger takes the freed slot");
+	int before = r.frames;
+	SPIN_UNTIL(io, r.frames >= before + 1);
+	CHECK(r.frames >= before + 1, "idle: and is served");
+	close(busy);
+	close(idle);
+	close(extra);
+	close(k);
+	close(again);
+	nym_netio_destroy(io);
+}
+
 static void
 test_peers(void)
 {
@@ -361,6 +451,7 @@ main(void)
 {
 	test_addr();
 	test_inbound();
+	test_idle();
 	test_peers();
 	test_watch();
 	return t_done();
