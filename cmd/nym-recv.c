@@ -546,6 +546,10 @@ main(int argc, char **argv)
 	if (!id || !*id)
 		id = "default";
 	tool_need_network(topo, api);
+	const char *rs = getenv("NYM_TOPOLOGY_REFRESH");
+	if (rs && *rs)
+		refresh_us = (uint64_t)(tool_number("NYM_TOPOLOGY_REFRESH", rs, 0, 1, 86400 * 365,
+		                                    "seconds") * 1e6);
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 	if (!(home = tool_home()))
@@ -605,9 +609,6 @@ main(int argc, char **argv)
 
 	struct nym_timer *rt = NULL;
 	if (api) {
-		const char *rs = getenv("NYM_TOPOLOGY_REFRESH");
-		if (rs && atof(rs) > 0)
-			refresh_us = (uint64_t)(atof(rs) * 1e6);
 		refresh_api = api;
 		rt = nym_timer_new(R.loop, refresh, NULL);
 		nym_timer_set(rt, refresh_us);

@@ -1519,9 +1519,8 @@ main(int argc, char **argv)
 			break;
 		}
 		case 'm':
-			opt.delay_mean_ms = strtod(optarg, &end);
-			if (*end || end == optarg || !(opt.delay_mean_ms >= 0) || opt.delay_mean_ms > 1e9)
-				usage_error("--delay-mean takes milliseconds, 0 or more");
+			opt.delay_mean_ms = tool_number("--delay-mean", optarg, 0, 0, TOOL_NUMBER_MAX,
+			                                "milliseconds");
 			break;
 		case 's':
 			t = nym_packet_size_by_name(optarg);
