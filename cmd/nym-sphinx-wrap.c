@@ -305,6 +305,8 @@ read_node_key(uint8_t sk[32], const char *path)
 	}
 	if (rc == NYM_EIO)
 		die("%s: %s", opt.key_file, strerror(errno));
+	if (rc == NYM_ENOTFILE)
+		die("%s: %s", opt.key_file, nym_strerror(rc));
 	if (rc == NYM_EPERM)
 		die("%s: private key is accessible by group or others (chmod 600 it)", opt.key_file);
 	if (rc < 0)

@@ -364,6 +364,31 @@ one_line_fail() { # expected message part
 	one_line_fail "cannot read: No such file or directory"
 }
 
+@test "a key file that is a FIFO, a directory or a device: refused at once, not waited on" {
+	setup_alice
+	rm "$d/private_identity.pem"
+	mkfifo -m 600 "$d/private_identity.pem"
+	run timeout 10 nym-keygen --id alice --show
+	one_line_fail "private_identity.pem: not a regular file"
+	run --separate-stderr timeout 10 nym-sphinx-wrap --decrypt --id alice < /dev/null
+	assert_failure 1
+	assert_equal "$stderr" "nym-sphinx-wrap: cannot load the keys of client 'alice' (private_identity.pem): not a regular file"
+	rm "$d/private_identity.pem"
+	mkdir "$d/private_identity.pem"
+	run timeout 10 nym-keygen --id alice --show
+	one_line_fail "private_identity.pem: not a regular file"
+	rmdir "$d/private_identity.pem"
+	ln -s /dev/zero "$d/private_identity.pem"
+	run timeout 10 nym-keygen --id alice --show
+	one_line_fail "private_identity.pem: not a regular file"
+	# nym-sphinx-wrap --key: the same
+	mkfifo -m 600 node.pem
+	head -c 2413 /dev/zero > packet
+	run --separate-stderr timeout 10 nym-sphinx-wrap --unwrap --key node.pem < packet
+	assert_failure 1
+	assert_equal "$stderr" "nym-sphinx-wrap: node.pem: not a regular file"
+}
+
 @test "bad gateway identity file" {
 	setup_alice
 	printf 'junk' > "$d/gateway_identity.pem"

@@ -26,13 +26,14 @@ keyfile_read(const char *path, const char *label, uint8_t *out, size_t len, int 
 	size_t n = 0;
 	int fd, r, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: opening a FIFO would wait for a writer (forever) */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return NYM_EIO;
 	if (fstat(fd, &st) < 0)
 		goto ioerr;
 	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto ioerr;
+		close(fd);
+		return NYM_ENOTFILE;
 	}
 	if (private && (st.st_mode & 077)) {
 		close(fd);

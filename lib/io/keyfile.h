@@ -62,8 +62,9 @@
 #define NYM_NODE_SPHINX_LEGACY "x25519_sphinx"
 
 /* Read one PEM key file of exactly len bytes under label. NYM_EIO (errno
- * set), NYM_EPEM (framing, label, too big to be a key file), NYM_EENCODING
- * (body not base64), NYM_EKEY (wrong length). */
+ * set), NYM_ENOTFILE (a FIFO, device, socket or directory: refused without
+ * waiting on it), NYM_EPEM (framing, label, too big to be a key file),
+ * NYM_EENCODING (body not base64), NYM_EKEY (wrong length). */
 int nym_keyfile_read(const char *path, const char *label, uint8_t *out, size_t len);
 /* The same for a private key: also NYM_EPERM when group or others may access
  * the file (checked on the open file). */
