@@ -466,3 +466,41 @@ one_line_fail() { # expected message part
 	assert_success
 	assert_output --regexp "^nym-keygen \(nymkit\) [0-9]"
 }
+
+# --- a full disk ----------------------------------------------------------------
+
+teardown() {
+	if [ -e "$BATS_TEST_TMPDIR/mounted" ]; then umount "$BATS_TEST_TMPDIR/fs"; fi
+}
+
+@test "a full disk: no partial key set is left (client with gateway, node), and it works once there is room" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir fs
+	mount -t tmpfs -o size=64k tmpfs fs
+	touch mounted
+	# tmpfs charges a 4 KiB page a file: room for some of the key files, not all
+	for free in 1 2 3 5; do
+		rm -rf fs/*
+		head -c $(((16 - free) * 4096)) /dev/zero > fs/fill 2> /dev/null || true
+		run nym-keygen --dir fs/keys --gateway "$GW"
+		one_line_fail "cannot write: No space left on device"
+		run ls -A fs
+		assert_output "fill"
+		if [ "$free" -lt 3 ]; then # a node's three files
+			run nym-keygen --node --dir fs/node
+			one_line_fail "cannot write: No space left on device"
+			run ls -A fs
+			assert_output "fill"
+		fi
+		# an existing directory stays, empty
+		mkdir fs/keys
+		run nym-keygen --dir fs/keys --gateway "$GW"
+		one_line_fail "cannot write: No space left on device"
+		run ls -A fs/keys
+		assert_output ""
+	done
+	rm fs/fill
+	nym-keygen --dir fs/keys --gateway "$GW" > /dev/null
+	[ "$(ls fs/keys | wc -l)" -eq 6 ]
+	nym-keygen --show --dir fs/keys > /dev/null
+}
