@@ -338,16 +338,14 @@ main(int argc, char **argv)
 	} else {
 		if ((r = nym_client_keys_generate(&k, &rng)) < 0)
 			die("cannot generate keys: %s", nym_strerror(r));
-		if ((r = nym_client_keys_save(dir, &k, force, &bad)) < 0) {
+		/* the keys and the gateway as one set: all written, or none */
+		if ((r = nym_client_keys_save_gw(dir, &k, gateway ? gw : NULL, force, &bad)) < 0) {
 			nym_wipe(&k, sizeof k);
 			die_file(dir, bad, r, 1);
 		}
 		char gpath[4200];
 		snprintf(gpath, sizeof gpath, "%s/%s", dir, NYM_CLIENT_GATEWAY_IDENTITY);
-		if (gateway) {
-			if ((r = nym_client_gateway_save(dir, gw)) < 0)
-				die_file(dir, NYM_CLIENT_GATEWAY_IDENTITY, r, 1);
-		} else if (unlink(gpath) < 0 && errno != ENOENT) {
+		if (!gateway && unlink(gpath) < 0 && errno != ENOENT) {
 			/* replaced keys must not keep the old keys' gateway */
 			die("%s: cannot remove: %s", gpath, strerror(errno));
 		}

@@ -316,13 +316,7 @@ main(int argc, char **argv)
 		case 'i': id = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'w': mc.workers = (unsigned)parse_num("--workers", optarg, 256); break;
-		case 's': {
-			char *end;
-			stats = strtod(optarg, &end);
-			if (*end || !(stats > 0) || stats > 86400)
-				usage_error("--stats: not a number of seconds: '%s'", optarg);
-			break;
-		}
+		case 's': stats = tool_number("--stats", optarg, 0, 1, 86400, "seconds"); break;
 		case 'm':
 			/* 0 ms: forward at once (the mixer reads 0 as "default", 1 ns is none) */
 			mc.max_delay_ns = parse_num("--max-delay", optarg, 86400000) * 1000000ull;

@@ -125,11 +125,40 @@ finish(int fail, const char *why)
 
 /* ---- output ---------------------------------------------------------------- */
 
-/* Write one message to stdout; -1 (errno set) when stdout refuses it. */
+/* Write one record to stdout in one write: the whole record or none of it.
+ * A short write (a full disk) is cut off again when stdout is a file, so
+ * that no half record stays for a reader; -1 (errno set) on failure. */
+static int
+write_record(const void *rec, size_t len)
+{
+	struct stat st;
+	off_t at = -1;
+	ssize_t w;
+
+	/* to a pipe or terminal a short write is only a signal: go on */
+	if (fstat(1, &st) < 0 || !S_ISREG(st.st_mode))
+		return nym_write_full(1, rec, len);
+	at = lseek(1, 0, SEEK_CUR);
+	do
+		w = write(1, rec, len);
+	while (w < 0 && errno == EINTR);
+	if (w >= 0 && (size_t)w == len)
+		return 0;
+	if (w >= 0)
+		errno = w > 0 || len == 0 ? ENOSPC : EIO;
+	int saved = errno;
+	if (w > 0 && at >= 0 && ftruncate(1, at) == 0)
+		(void)lseek(1, at, SEEK_SET);
+	errno = saved;
+	return -1;
+}
+
+/* One message as stdout shows it, built whole before a byte is written;
+ * -1 (errno set) when stdout refuses it. */
 static int
 print_message(const uint8_t *data, size_t len, const uint8_t *tag)
 {
-	int e = 0;
+	int e;
 	if (R.out == OUT_JSON) {
 		json_t *o = json_object();
 		char *b64 = malloc(NYM_B64_ENCLEN(len));
@@ -150,38 +179,53 @@ print_message(const uint8_t *data, size_t len, const uint8_t *tag)
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		if (!s)
 			die("out of memory");
-		e = nym_write_full(1, s, strlen(s));
-		if (!e)
-			e = nym_write_full(1, "\n", 1);
-		free(s);
+		size_t n = strlen(s);
+		char *rec = realloc(s, n + 1);
+		if (!rec)
+			die("out of memory");
+		rec[n] = '\n';
+		e = write_record(rec, n + 1);
+		free(rec);
 		free(b64);
 		json_decref(o);
+	} else if (R.out == OUT_NUL) {
+		uint8_t *rec = malloc(len + 1);
+		if (!rec)
+			die("out of memory");
+		if (len)
+			memcpy(rec, data, len);
+		rec[len] = 0;
+		e = write_record(rec, len + 1);
+		free(rec);
 	} else {
-		e = nym_write_full(1, data, len);
-		if (!e && R.out == OUT_NUL)
-			e = nym_write_full(1, "", 1);
+		e = len ? write_record(data, len) : 0;
 	}
-	return e ? -1 : 0;
+	return e;
 }
 
 /* A message no one will print now (--count met, shutting down, stdout
- * gone): the gateway has forgotten it, so keep it for the next nym-recv. */
-static void
-hold(const uint8_t *data, size_t len, const uint8_t *tag)
+ * gone): the gateway has forgotten it, so keep it for the next nym-recv.
+ * Said on stderr unless stdout failed (that one line says it). */
+static int
+hold(const uint8_t *data, size_t len, const uint8_t *tag, int say)
 {
-	if (nym_held_append(R.held, data, len, tag) < 0)
+	if (nym_held_append(R.held, data, len, tag) < 0) {
 		warnx("a message (%zu bytes) could not be kept in %s: %s; it is lost", len, R.held,
 		    strerror(errno));
-	else if (!R.quiet)
+		return -1;
+	}
+	if (say && !R.quiet)
 		warnx("a message (%zu bytes) arrived after the last one printed; kept for the next nym-recv",
 		    len);
+	return 0;
 }
 
 static void
-stdout_failed(void)
+stdout_failed(int kept)
 {
 	char w[200];
-	snprintf(w, sizeof w, "cannot write to stdout: %s", strerror(errno));
+	snprintf(w, sizeof w, "cannot write to stdout: %s%s", strerror(errno),
+	    kept ? "; the message is kept for the next nym-recv" : "");
 	finish(1, w);
 }
 
@@ -193,7 +237,7 @@ take_held(const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
 	if (R.stop)
 		return 1;
 	if (print_message(data, len, tag) < 0) {
-		stdout_failed();
+		stdout_failed(1); /* it stays in the file */
 		return 1;
 	}
 	R.got++;
@@ -503,12 +547,14 @@ on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint
 {
 	(void)mc, (void)arg;
 	if (R.stop) {
-		hold(data, len, tag);
+		hold(data, len, tag, !R.fail);
 		return;
 	}
 	if (print_message(data, len, tag) < 0) {
-		stdout_failed();
-		hold(data, len, tag);
+		int saved = errno;
+		int kept = hold(data, len, tag, 0) == 0;
+		errno = saved;
+		stdout_failed(kept);
 		return;
 	}
 	/* clients that asked SelfAddress get it too, as the official client does */
@@ -607,6 +653,10 @@ main(int argc, char **argv)
 	if (!id || !*id)
 		id = "default";
 	tool_need_network(topo, api);
+	const char *rs = getenv("NYM_TOPOLOGY_REFRESH");
+	if (rs && *rs)
+		refresh_us = (uint64_t)(tool_number("NYM_TOPOLOGY_REFRESH", rs, 0, 1, 86400 * 365,
+		                                    "seconds") * 1e6);
 	if (nym_crypto_init() < 0)
 		die("cannot initialise the crypto library");
 	if (!(home = tool_home()))
@@ -670,9 +720,6 @@ main(int argc, char **argv)
 
 	struct nym_timer *rt = NULL;
 	if (api) {
-		const char *rs = getenv("NYM_TOPOLOGY_REFRESH");
-		if (rs && atof(rs) > 0)
-			refresh_us = (uint64_t)(atof(rs) * 1e6);
 		refresh_api = api;
 		rt = nym_timer_new(R.loop, refresh, NULL);
 		nym_timer_set(rt, refresh_us);

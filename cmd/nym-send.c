@@ -61,6 +61,9 @@ static struct {
 	struct nym_ws *ws;
 	uint64_t lane;
 	int got_len;
+	/* the gateway connection is down (reconnecting): why, for the timeout */
+	int down;
+	char down_why[300];
 } S;
 
 static void
@@ -163,14 +166,29 @@ on_acked(struct nym_mixclient *mc, uint64_t msg_id, size_t left, void *arg)
 		finish(0, NULL);
 }
 
+/* A gateway away for a while is ridden out, as nym-recv does: gwsession
+ * reconnects with backoff until --timeout ends the wait. */
 static void
 on_down(struct nym_mixclient *mc, int err, const char *why, int fatal, void *arg)
 {
 	(void)mc, (void)err, (void)arg;
-	if (fatal)
+	if (fatal) {
 		finish(1, "%s", why);
-	else if (!S.quiet)
-		warnx("gateway connection lost (%s); reconnecting", why);
+		return;
+	}
+	if (!S.down && !S.quiet)
+		warnx("gateway connection lost (%s); reconnecting until the timeout", why);
+	S.down = 1;
+	snprintf(S.down_why, sizeof S.down_why, "%s", why);
+}
+
+static void
+on_ready(struct nym_mixclient *mc, int registered, void *arg)
+{
+	(void)mc, (void)registered, (void)arg;
+	if (S.down && !S.quiet)
+		warnx("the gateway is back");
+	S.down = 0;
 }
 
 int
@@ -345,11 +363,11 @@ main(int argc, char **argv)
 		cfg.main_cover = !nopoisson;
 		cfg.loop_mean_ms = 0; /* a short-lived sender: the main stream's cover only */
 		cfg.packet_size = (uint8_t)size_tag;
-		cfg.max_retries = 3;
+		cfg.max_retries = -1; /* until --timeout */
 		S.have_retrans = 1;
 		static struct tool_client tc = {.quiet = &S.quiet};
 		tc.dir = su.dir;
-		struct nym_mixclient_events ev = {NULL, tool_client_keep, on_acked, NULL, on_down,
+		struct nym_mixclient_events ev = {on_ready, tool_client_keep, on_acked, NULL, on_down,
 		                                  tool_client_warning, &tc};
 		if ((e = nym_mixclient_start(&S.mc, S.loop, &cfg, &ev)) < 0)
 			die("cannot start the client: %s", nym_strerror(e));
@@ -366,8 +384,9 @@ main(int argc, char **argv)
 			finish(1, "interrupted: %zu of %zu packets not acknowledged", S.got_len ? S.left : 0,
 			    S.packets);
 		else if ((double)(nym_mono_ms() - t0) >= timeout * 1000)
-			finish(1, "timed out after %g s: %zu of %zu packets never acknowledged",
-			    timeout, S.got_len ? S.left : 0, S.packets);
+			finish(1, "timed out after %g s: %zu of %zu packets never acknowledged%s%s",
+			    timeout, S.got_len ? S.left : 0, S.packets,
+			    S.down ? "; the gateway is unreachable: " : "", S.down ? S.down_why : "");
 	}
 	if (S.mc) {
 		struct nym_mixclient_stats st;

@@ -305,6 +305,8 @@ read_node_key(uint8_t sk[32], const char *path)
 	}
 	if (rc == NYM_EIO)
 		die("%s: %s", opt.key_file, strerror(errno));
+	if (rc == NYM_ENOTFILE)
+		die("%s: %s", opt.key_file, nym_strerror(rc));
 	if (rc == NYM_EPERM)
 		die("%s: private key is accessible by group or others (chmod 600 it)", opt.key_file);
 	if (rc < 0)
@@ -1170,6 +1172,32 @@ decode_line(char *s, size_t *len, size_t idx)
 	return out;
 }
 
+/* The longest text line --decrypt takes: the --unwrap --json object of an
+ * extended32 payload (65536 hex digits) with room to spare. Anything longer,
+ * or a NUL byte, can never be a payload: stop instead of buffering it. */
+#define DECRYPT_LINE_MAX (128u * 1024)
+
+/* One line of stdin into line (DECRYPT_LINE_MAX + 1 bytes), without its
+ * newline; its length, or (size_t)-1 at the end of the input. */
+static size_t
+read_line(char *line, size_t idx)
+{
+	size_t l = 0;
+	int c;
+
+	while ((c = getc(stdin)) != EOF && c != '\n') {
+		if (c == 0)
+			die("payload %zu: a NUL byte in a text line: the input is neither raw "
+			    "payloads nor text", idx);
+		if (l == DECRYPT_LINE_MAX)
+			die("payload %zu: a line longer than %u KiB can be no payload", idx,
+			    DECRYPT_LINE_MAX >> 10);
+		line[l++] = (char)c;
+	}
+	line[l] = 0;
+	return c == EOF && l == 0 ? (size_t)-1 : l;
+}
+
 static int
 do_decrypt(void)
 {
@@ -1202,10 +1230,11 @@ do_decrypt(void)
 			die("payload %zu is truncated: %zu of %zu bytes (%s)", idx + 1, n, rec,
 			    nym_packet_size_name(opt.size_tag));
 	} else {
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t l;
-		while ((l = getline(&line, &cap, stdin)) >= 0) {
+		char *line = malloc(DECRYPT_LINE_MAX + 1);
+		size_t l;
+		if (!line)
+			die("out of memory");
+		while ((l = read_line(line, idx + 1)) != (size_t)-1) {
 			char *s = line, *e = line + l;
 			while (s < e && isspace((unsigned char)*s))
 				s++;
@@ -1492,9 +1521,8 @@ main(int argc, char **argv)
 			break;
 		}
 		case 'm':
-			opt.delay_mean_ms = strtod(optarg, &end);
-			if (*end || end == optarg || !(opt.delay_mean_ms >= 0) || opt.delay_mean_ms > 1e9)
-				usage_error("--delay-mean takes milliseconds, 0 or more");
+			opt.delay_mean_ms = tool_number("--delay-mean", optarg, 0, 0, TOOL_NUMBER_MAX,
+			                                "milliseconds");
 			break;
 		case 's':
 			t = nym_packet_size_by_name(optarg);

@@ -5,6 +5,7 @@
 #define NYM_TOOL_H
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -181,16 +182,44 @@ tool_signals(void (*on_stop)(int))
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The one number parser of every tool's float options and variables: what
+ * (an option, or an environment variable) must be a finite decimal number
+ * of unit in [min, max] (min itself excluded when min_open). nan, inf,
+ * hex, blanks, trailing text and values out of range exit 2 with one line. */
+static double tool_number(const char *what, const char *arg, double min, int min_open, double max,
+                          const char *unit) __attribute__((unused));
+static double
+tool_number(const char *what, const char *arg, double min, int min_open, double max, const char *unit)
+{
+	char *end;
+	double v = 0;
+	int ok = 0;
+	/* strtod would take " 1", "nan", "inf", "0x1p4": only [-+]digits[.digits][e..] */
+	if (arg && (arg[0] == '-' || arg[0] == '+' || arg[0] == '.' || (arg[0] >= '0' && arg[0] <= '9')) &&
+	    !strpbrk(arg, "xXnNiI")) {
+		errno = 0;
+		v = strtod(arg, &end);
+		ok = end != arg && !*end && errno != ERANGE && isfinite(v) &&
+		     (min_open ? v > min : v >= min) && v <= max;
+	}
+	if (!ok) {
+		fprintf(stderr, "%s: %s wants a number of %s %s %g and at most %g, not '%s'\n", tool_name,
+		    what, unit, min_open ? "above" : "from", min, max, arg ? arg : "");
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+/* Largest value of a positive option: a billion seconds, ms or packets a
+ * second is past any use, and still converts to integer time safely. */
+#define TOOL_NUMBER_MAX 1e9
+
 /* The value of option opt: a positive number (of unit), else a usage error. */
 static double tool_positive(const char *opt, const char *arg, const char *unit) __attribute__((unused));
 static double
 tool_positive(const char *opt, const char *arg, const char *unit)
 {
-	char *end;
-	double v = strtod(arg, &end);
-	if (*end || end == arg || v <= 0)
-		usage_error("%s wants a positive number of %s, not '%s'", opt, unit, arg);
-	return v;
+	return tool_number(opt, arg, 0, 1, TOOL_NUMBER_MAX, unit);
 }
 
 /* The client tools need a network: a file or a nym-api (options or env). */
@@ -210,7 +239,8 @@ tool_delay_mean(double *packet_ms, double *ack_ms)
 {
 	const char *dm = getenv("NYM_DELAY_MEAN_MS");
 	if (dm && *dm)
-		*packet_ms = *ack_ms = strtod(dm, NULL);
+		*packet_ms = *ack_ms = tool_number("NYM_DELAY_MEAN_MS", dm, 0, 0, TOOL_NUMBER_MAX,
+		                                   "milliseconds");
 }
 
 /* libwebsockets' log lines, when NYM_LWS_DEBUG asks for them. */

@@ -74,3 +74,34 @@ teardown() {
 	run nym-cover --version
 	assert_success
 }
+
+@test "nan, inf, huge and malformed numbers are refused at once: exit 2, one line" {
+	for v in nan NaN inf -inf infinity 1e300 1e-400 0x10 " 1" 1s "" -0; do
+		run --separate-stderr timeout 10 nym-cover --id carol --duration "$v"
+		assert_failure 2
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		assert_equal "$stderr" "nym-cover: --duration wants a number of seconds above 0 and at most 1e+09, not '$v'"
+	done
+	run --separate-stderr timeout 10 nym-cover --id carol --mean nan --duration 1
+	assert_failure 2
+	run --separate-stderr timeout 10 nym-cover --id carol --rate inf --duration 1
+	assert_failure 2
+	for v in nan inf -1 1e300 x; do
+		NYM_DELAY_MEAN_MS=$v run --separate-stderr timeout 10 nym-cover --id carol --duration 1
+		assert_failure 2
+		assert_equal "$stderr" "nym-cover: NYM_DELAY_MEAN_MS wants a number of milliseconds from 0 and at most 1e+09, not '$v'"
+	done
+	NYM_DELAY_MEAN_MS=x run --separate-stderr timeout 10 nym-send --id carol --to "$(address carol)" <<<hi
+	assert_failure 2
+	NYM_DELAY_MEAN_MS=x run --separate-stderr timeout 10 nym-recv --id carol
+	assert_failure 2
+	NYM_TOPOLOGY_REFRESH=nan run --separate-stderr timeout 10 nym-recv --id carol --api http://127.0.0.1:9
+	assert_failure 2
+	run --separate-stderr nym-sphinx-wrap --delay-mean inf --nym --id carol < /dev/null
+	assert_failure 2
+	run --separate-stderr nym-mixnode --stats nan
+	assert_failure 2
+	# plain decimals still go
+	run --separate-stderr timeout 10 nym-cover --id carol --duration 0.5e0 --mean 1E2
+	assert_success
+}

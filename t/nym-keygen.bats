@@ -364,6 +364,31 @@ one_line_fail() { # expected message part
 	one_line_fail "cannot read: No such file or directory"
 }
 
+@test "a key file that is a FIFO, a directory or a device: refused at once, not waited on" {
+	setup_alice
+	rm "$d/private_identity.pem"
+	mkfifo -m 600 "$d/private_identity.pem"
+	run timeout 10 nym-keygen --id alice --show
+	one_line_fail "private_identity.pem: not a regular file"
+	run --separate-stderr timeout 10 nym-sphinx-wrap --decrypt --id alice < /dev/null
+	assert_failure 1
+	assert_equal "$stderr" "nym-sphinx-wrap: cannot load the keys of client 'alice' (private_identity.pem): not a regular file"
+	rm "$d/private_identity.pem"
+	mkdir "$d/private_identity.pem"
+	run timeout 10 nym-keygen --id alice --show
+	one_line_fail "private_identity.pem: not a regular file"
+	rmdir "$d/private_identity.pem"
+	ln -s /dev/zero "$d/private_identity.pem"
+	run timeout 10 nym-keygen --id alice --show
+	one_line_fail "private_identity.pem: not a regular file"
+	# nym-sphinx-wrap --key: the same
+	mkfifo -m 600 node.pem
+	head -c 2413 /dev/zero > packet
+	run --separate-stderr timeout 10 nym-sphinx-wrap --unwrap --key node.pem < packet
+	assert_failure 1
+	assert_equal "$stderr" "nym-sphinx-wrap: node.pem: not a regular file"
+}
+
 @test "bad gateway identity file" {
 	setup_alice
 	printf 'junk' > "$d/gateway_identity.pem"
@@ -440,4 +465,42 @@ one_line_fail() { # expected message part
 	run nym-keygen --version
 	assert_success
 	assert_output --regexp "^nym-keygen \(nymkit\) [0-9]"
+}
+
+# --- a full disk ----------------------------------------------------------------
+
+teardown() {
+	if [ -e "$BATS_TEST_TMPDIR/mounted" ]; then umount "$BATS_TEST_TMPDIR/fs"; fi
+}
+
+@test "a full disk: no partial key set is left (client with gateway, node), and it works once there is room" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir fs
+	mount -t tmpfs -o size=64k tmpfs fs
+	touch mounted
+	# tmpfs charges a 4 KiB page a file: room for some of the key files, not all
+	for free in 1 2 3 5; do
+		rm -rf fs/*
+		head -c $(((16 - free) * 4096)) /dev/zero > fs/fill 2> /dev/null || true
+		run nym-keygen --dir fs/keys --gateway "$GW"
+		one_line_fail "cannot write: No space left on device"
+		run ls -A fs
+		assert_output "fill"
+		if [ "$free" -lt 3 ]; then # a node's three files
+			run nym-keygen --node --dir fs/node
+			one_line_fail "cannot write: No space left on device"
+			run ls -A fs
+			assert_output "fill"
+		fi
+		# an existing directory stays, empty
+		mkdir fs/keys
+		run nym-keygen --dir fs/keys --gateway "$GW"
+		one_line_fail "cannot write: No space left on device"
+		run ls -A fs/keys
+		assert_output ""
+	done
+	rm fs/fill
+	nym-keygen --dir fs/keys --gateway "$GW" > /dev/null
+	[ "$(ls fs/keys | wc -l)" -eq 6 ]
+	nym-keygen --show --dir fs/keys > /dev/null
 }

@@ -18,6 +18,7 @@ setup() {
 
 teardown() {
 	for n in alice bob; do recv_stop "$n"; done
+	if [ -e "$BATS_TEST_TMPDIR/mounted" ]; then umount "$(cat "$BATS_TEST_TMPDIR/mounted")"; fi
 }
 
 send() { # TO-NAME, stdin
@@ -97,6 +98,35 @@ send() { # TO-NAME, stdin
 	assert_success
 	assert_output "not lost"
 	[ ! -e "$HOME/.nym/clients/alice/data/held" ]
+}
+
+@test "stdout on a full filesystem: no half record (--json, -0, raw); the message is kept and printed whole next time" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir fs
+	mount -t tmpfs -o size=64k tmpfs fs
+	echo "$BATS_TEST_TMPDIR/fs" > mounted
+	head -c 5000 /dev/urandom | base64 -w0 > msg # a JSON line of ~9 KiB
+	recv_start alice
+	recv_stop alice
+	for mode in --json -0 ""; do
+		send alice < msg
+		rm -f fs/*
+		# all but one page (4 KiB) taken: the record does not fit
+		head -c $((60 * 1024)) /dev/zero > fs/fill 2> /dev/null || true
+		run --separate-stderr sh -c "nym-recv --id alice $mode --count 1 --timeout 15 --quiet > fs/out"
+		assert_failure 1
+		[ "$(stat -c %s fs/out)" -eq 0 ] # nothing of the record
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		assert_equal "$stderr" "nym-recv: cannot write to stdout: No space left on device; the message is kept for the next nym-recv"
+		run --separate-stderr nym-recv --id alice $mode --count 1 --timeout 15 --quiet
+		assert_success
+		case $mode in
+		--json) assert_equal "$(jq -r .text <<<"$output")" "$(cat msg)";;
+		-0) assert_equal "$output" "$(cat msg)";; # bash drops the NUL
+		*) assert_equal "$output" "$(cat msg)";;
+		esac
+		[ ! -e "$HOME/.nym/clients/alice/data/held" ]
+	done
 }
 
 @test "a message reaching nym-send's own gateway connection is kept for nym-recv, not dropped" {

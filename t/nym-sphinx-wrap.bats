@@ -847,3 +847,25 @@ one_line_fail() {
 	assert_success
 	assert_output --regexp "^nym-sphinx-wrap \(nymkit\) "
 }
+
+@test "bad input: --decrypt of endless input that can never be a payload stops, in bounded time and memory" {
+	client_dir R "$NYM_VECTORS/recipient.json" ''
+	# no newline ever (the line would grow without end), then one line too long;
+	# max RSS in KiB from /usr/bin/time (not ulimit -v: an ASan build maps terabytes)
+	local rss=""
+	if [ -x /usr/bin/time ]; then rss="/usr/bin/time -f %M -o rss"; fi
+	run --separate-stderr bash -c "head -c 2G /dev/zero | timeout 10 $rss nym-sphinx-wrap --decrypt --id R"
+	one_line_fail
+	assert_equal "$stderr" "nym-sphinx-wrap: payload 1: a NUL byte in a text line: the input is neither raw payloads nor text"
+	if [ -n "$rss" ]; then [ "$(tail -n 1 rss)" -lt 200000 ]; rm rss; fi
+	run --separate-stderr bash -c "yes a | tr -d '\n' | head -c 2G | timeout 10 $rss nym-sphinx-wrap --decrypt --id R"
+	one_line_fail
+	assert_equal "$stderr" "nym-sphinx-wrap: payload 1: a line longer than 128 KiB can be no payload"
+	if [ -n "$rss" ]; then [ "$(tail -n 1 rss)" -lt 200000 ]; rm rss; fi
+	# a line of the largest payload is still taken (as hex: 65536 digits)
+	head -c 32768 /dev/zero | xxd -p | tr -d '\n' > big.hex
+	echo >> big.hex
+	run --separate-stderr nym-sphinx-wrap --decrypt --id R < big.hex
+	one_line_fail
+	[[ "$stderr" == *"payload 1 does not start with a SURB-ack block"* ]]
+}

@@ -47,6 +47,7 @@ nym_strerror(int err)
 	case NYM_EFULL: return "limit reached";
 	case NYM_ETOOBIG: return "too large";
 	case NYM_EROUTE: return "bad route";
+	case NYM_ENOTFILE: return "not a regular file";
 	}
 	return "unknown error";
 }

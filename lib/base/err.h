@@ -35,6 +35,7 @@ enum {
 	NYM_EFULL = -24,     /* a configured limit was reached */
 	NYM_ETOOBIG = -25,   /* payload too large for the packet */
 	NYM_EROUTE = -26,    /* bad route (length, unknown node) */
+	NYM_ENOTFILE = -27,  /* not a regular file (a FIFO, device, directory) */
 };
 
 /* On MAC checks, decryption and parsers of untrusted bytes: a caller that

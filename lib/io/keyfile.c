@@ -26,13 +26,14 @@ keyfile_read(const char *path, const char *label, uint8_t *out, size_t len, int 
 	size_t n = 0;
 	int fd, r, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: opening a FIFO would wait for a writer (forever) */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return NYM_EIO;
 	if (fstat(fd, &st) < 0)
 		goto ioerr;
 	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto ioerr;
+		close(fd);
+		return NYM_ENOTFILE;
 	}
 	if (private && (st.st_mode & 077)) {
 		close(fd);
@@ -116,35 +117,43 @@ make_parents(const char *path)
 	return 0;
 }
 
+/* The directory part of path into dir ("." or "/" when it has none). */
 static int
-keyfile_write(const char *path, const char *label, const uint8_t *key, size_t len, int replace)
+dir_of(char *dir, size_t cap, const char *path, const char **base)
 {
-	char pem[1024], tmp[4200], dir[4096];
-	const char *base;
-	int n, fd, saved;
-	size_t dl;
+	const char *b = strrchr(path, '/');
+	size_t dl = b ? (size_t)(b - path) : 0;
 
-	if (!path || !*path || !label)
-		return NYM_EINVAL;
-	if ((n = nym_pem_encode(pem, sizeof pem, label, key, len)) < 0)
-		return n;
-	if (make_parents(path) < 0)
-		goto fail;
-	base = strrchr(path, '/');
-	dl = base ? (size_t)(base - path) : 0;
-	base = base ? base + 1 : path;
-	if (!*base || dl >= sizeof dir) {
+	*base = b ? b + 1 : path;
+	if (!**base || dl >= cap) {
 		errno = EINVAL;
-		goto fail;
+		return -1;
 	}
 	if (dl)
 		memcpy(dir, path, dl);
 	else
 		dir[dl++] = '.';
 	dir[dl] = 0;
-	if (base == path + 1 && path[0] == '/')
+	if (*base == path + 1 && path[0] == '/')
 		strcpy(dir, "/");
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= sizeof tmp) {
+	return 0;
+}
+
+/* First half of a key file write: the PEM in a synced temporary file
+ * beside path (its name in tmp, 4200 bytes), parents made. NYM_EIO (errno
+ * set), or the PEM encoder's code for a bad label. */
+static int
+keyfile_temp(const char *path, const char *label, const uint8_t *key, size_t len, char *tmp)
+{
+	char pem[1024], dir[4096];
+	const char *base;
+	int n, fd, saved;
+
+	if ((n = nym_pem_encode(pem, sizeof pem, label, key, len)) < 0)
+		return n;
+	if (make_parents(path) < 0 || dir_of(dir, sizeof dir, path, &base) < 0)
+		goto fail;
+	if ((size_t)snprintf(tmp, 4200, "%s/.%s.tmp.XXXXXX", dir, base) >= 4200) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
@@ -158,8 +167,28 @@ keyfile_write(const char *path, const char *label, const uint8_t *key, size_t le
 		errno = saved;
 		goto fail;
 	}
-	if (close(fd) < 0)
-		goto fail_unlink;
+	if (close(fd) < 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		goto fail;
+	}
+	nym_wipe(pem, sizeof pem);
+	return 0;
+fail:
+	saved = errno;
+	nym_wipe(pem, sizeof pem);
+	errno = saved;
+	return NYM_EIO;
+}
+
+/* Second half: the temporary file becomes path (replacing it when replace,
+ * else failing with EEXIST). The temporary file is gone either way. */
+static int
+keyfile_commit(const char *tmp, const char *path, int replace)
+{
+	int saved;
+
 	if (replace) {
 		if (rename(tmp, path) < 0)
 			goto fail_unlink;
@@ -182,18 +211,31 @@ keyfile_write(const char *path, const char *label, const uint8_t *key, size_t le
 			unlink(tmp);
 		}
 	}
-	nym_fsync_dir(dir);
-	nym_wipe(pem, sizeof pem);
 	return 0;
 fail_unlink:
 	saved = errno;
 	unlink(tmp);
 	errno = saved;
-fail:
-	saved = errno;
-	nym_wipe(pem, sizeof pem);
-	errno = saved;
-	return errno == EEXIST && !replace ? NYM_EEXIST : NYM_EIO;
+	return -1;
+}
+
+static int
+keyfile_write(const char *path, const char *label, const uint8_t *key, size_t len, int replace)
+{
+	char tmp[4200], dir[4096];
+	const char *base;
+
+	int r;
+
+	if (!path || !*path || !label)
+		return NYM_EINVAL;
+	if ((r = keyfile_temp(path, label, key, len, tmp)) < 0)
+		return r;
+	if (keyfile_commit(tmp, path, replace) < 0)
+		return errno == EEXIST && !replace ? NYM_EEXIST : NYM_EIO;
+	if (dir_of(dir, sizeof dir, path, &base) == 0)
+		nym_fsync_dir(dir);
+	return 0;
 }
 
 int
@@ -274,38 +316,55 @@ join(char *out, size_t cap, const char *dir, const char *name)
 	return 0;
 }
 
-/* Write files[i] with data[i]; refuse up front if any exists and !force. */
+#define SET_MAX 6 /* a client's five files and its gateway */
+
+/* Write files[i] with data[i] as one set: refuse up front if any exists
+ * and !force; every file goes to a temporary file first, and only when all
+ * of them are written (a full disk fails here) are they renamed into place,
+ * so that a failure leaves no part of a set behind. A directory this
+ * creates is removed again on failure. */
 static int
 save_set(const char *dir, const struct keyfile *f, size_t nf, const uint8_t *const *data,
          int force, const char **bad)
 {
-	char path[4200];
+	char path[SET_MAX][4200], tmp[SET_MAX][4200];
 	struct stat st;
-	int r;
+	size_t i, done = 0;
+	int r = 0, fresh = stat(dir, &st) < 0, saved;
 
-	if (!force)
-		for (size_t i = 0; i < nf; i++) {
-			if ((r = join(path, sizeof path, dir, f[i].name)) < 0)
-				goto out_i;
-			if (lstat(path, &st) == 0) {
-				r = NYM_EEXIST;
-				goto out_i;
-			}
-			continue;
-		out_i:
-			if (bad)
-				*bad = f[i].name;
-			return r;
-		}
-	for (size_t i = 0; i < nf; i++) {
-		if ((r = join(path, sizeof path, dir, f[i].name)) < 0 ||
-		    (r = keyfile_write(path, f[i].label, data[i], f[i].len, force)) < 0) {
-			if (bad)
-				*bad = f[i].name;
-			return r;
+	for (i = 0; i < nf; i++) {
+		if ((r = join(path[i], sizeof path[i], dir, f[i].name)) < 0)
+			goto out_i;
+		if (!force && lstat(path[i], &st) == 0) {
+			r = NYM_EEXIST;
+			goto out_i;
 		}
 	}
+	for (i = 0; i < nf; i++, done++)
+		if ((r = keyfile_temp(path[i], f[i].label, data[i], f[i].len, tmp[i])) < 0)
+			goto undo;
+	for (i = 0; i < nf; i++)
+		if (keyfile_commit(tmp[i], path[i], force) < 0) {
+			r = errno == EEXIST && !force ? NYM_EEXIST : NYM_EIO;
+			goto undo;
+		}
+	nym_fsync_dir(dir);
 	return 0;
+undo:
+	/* files [0, i) of this phase are in place (commit) or written (temp) */
+	saved = errno;
+	for (size_t j = 0; j < done; j++)
+		if (done < nf || j > i)
+			unlink(tmp[j]); /* not yet committed */
+		else if (j < i && !force)
+			unlink(path[j]); /* ours: nothing existed */
+	if (fresh)
+		rmdir(dir);
+	errno = saved;
+out_i:
+	if (bad)
+		*bad = f[i].name;
+	return r;
 }
 
 static int
@@ -327,9 +386,22 @@ int
 nym_client_keys_save(const char *dir, const struct nym_client_keys *k, int force,
                      const char **bad)
 {
+	return nym_client_keys_save_gw(dir, k, NULL, force, bad);
+}
+
+int
+nym_client_keys_save_gw(const char *dir, const struct nym_client_keys *k, const uint8_t *gw,
+                        int force, const char **bad)
+{
+	struct keyfile files[6];
 	const uint8_t *data[] = {k->identity_pk, k->identity_seed, k->encryption_pk,
-	                         k->encryption_sk, k->ack_key};
-	return save_set(dir, client_files, 5, data, force, bad);
+	                         k->encryption_sk, k->ack_key, gw};
+
+	if (gw && nym_ed25519_pk_valid(gw) != 0)
+		return NYM_EKEY;
+	memcpy(files, client_files, sizeof client_files);
+	files[5] = (struct keyfile){NYM_CLIENT_GATEWAY_IDENTITY, NYM_PEM_ED25519_PUBLIC, 32, 0};
+	return save_set(dir, files, gw ? 6 : 5, data, force, bad);
 }
 
 int

@@ -62,8 +62,9 @@
 #define NYM_NODE_SPHINX_LEGACY "x25519_sphinx"
 
 /* Read one PEM key file of exactly len bytes under label. NYM_EIO (errno
- * set), NYM_EPEM (framing, label, too big to be a key file), NYM_EENCODING
- * (body not base64), NYM_EKEY (wrong length). */
+ * set), NYM_ENOTFILE (a FIFO, device, socket or directory: refused without
+ * waiting on it), NYM_EPEM (framing, label, too big to be a key file),
+ * NYM_EENCODING (body not base64), NYM_EKEY (wrong length). */
 int nym_keyfile_read(const char *path, const char *label, uint8_t *out, size_t len);
 /* The same for a private key: also NYM_EPERM when group or others may access
  * the file (checked on the open file). */
@@ -81,12 +82,19 @@ int nym_client_dir(char *out, size_t cap, const char *home, const char *id);
 int nym_node_dir(char *out, size_t cap, const char *home, const char *id);
 
 /* Whole key sets in a data directory. save: force = 0 refuses (NYM_EEXIST,
- * nothing written) when any of the set's files exists. load: reads every file
+ * nothing written) when any of the set's files exists; the files are
+ * written to temporary files first and renamed into place only when all
+ * are written, so a failure (a full disk: NYM_EIO) leaves none of them,
+ * nor a directory it created. load: reads every file
  * and checks that each public key is the one its private key gives (NYM_EKEY
  * otherwise). On failure, if bad is not NULL, *bad names the file at fault
  * (one of the names above); k is wiped. */
 int nym_client_keys_save(const char *dir, const struct nym_client_keys *k, int force,
                          const char **bad);
+/* The same with the client's gateway (gw, 32 bytes; NULL: none) in
+ * NYM_CLIENT_GATEWAY_IDENTITY, all six files as one set. */
+int nym_client_keys_save_gw(const char *dir, const struct nym_client_keys *k, const uint8_t *gw,
+                            int force, const char **bad);
 int nym_client_keys_load(const char *dir, struct nym_client_keys *k, const char **bad);
 int nym_node_keys_save(const char *dir, const struct nym_node_keys *k, int force,
                        const char **bad);

@@ -19,7 +19,7 @@ struct srv {
 	int opened, closed;
 };
 struct cli {
-	int opened, closed, err, got_text, got_bin;
+	int opened, closed, err, got_text, got_bin, got_empty_text, got_empty_bin;
 	size_t big_len;
 	int big_ok;
 	size_t unsent;
@@ -58,7 +58,9 @@ static void
 cli_msg(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 {
 	struct cli *c = arg;
-	if (!binary && n == 5 && !memcmp(d, "hello", 5))
+	if (n == 0 && d != NULL)
+		++*(binary ? &c->got_empty_bin : &c->got_empty_text);
+	else if (!binary && n == 5 && !memcmp(d, "hello", 5))
 		c->got_text++;
 	else if (binary && n == 3 && !memcmp(d, "\0\1\2", 3))
 		c->got_bin++;
@@ -229,7 +231,10 @@ main(void)
 
 	struct nym_ws_handler ch = {.open = cli_open, .message = cli_msg, .closed = cli_closed, .arg = &c};
 	CHECK(nym_ws_connect(l, url, &ch, &ws) == 0, "connect over the unix socket");
-	/* queued before the handshake completes: sent after it */
+	/* queued before the handshake completes: sent after it; empty ones
+	 * first (a receiver with no buffer yet must not copy from NULL) */
+	nym_ws_send(ws, 0, NULL, 0);
+	nym_ws_send(ws, 1, NULL, 0);
 	nym_ws_send(ws, 0, (const uint8_t *)"hello", 5);
 	nym_ws_send(ws, 1, (const uint8_t *)"\0\1\2", 3);
 	nym_ws_send(ws, 1, big, BIG);
@@ -237,6 +242,9 @@ main(void)
 	while (!c.closed && nym_mono_ms() - t0 < 5000)
 		nym_loop_run(l, 100);
 	CHECK(c.opened == 1 && s.opened == 1, "both ends saw the connection open");
+	CHECK(c.got_empty_text == 1 && c.got_empty_bin == 1,
+	    "empty first text and binary messages echoed, as empty messages (%d, %d)", c.got_empty_text,
+	    c.got_empty_bin);
 	CHECK(c.got_text == 1, "text frame echoed");
 	CHECK(c.got_bin == 1, "binary frame echoed");
 	CHECK(c.big_len == BIG && c.big_ok, "1 MiB binary message echoed whole");

@@ -876,6 +876,37 @@ main(void)
 	peer_gone(&c, 71060);
 	nym_gws_free(G);
 
+	/* 16. empty first messages (a hostile client, no authentication): an
+	 * empty text and an empty binary message, with no buffer at all as a
+	 * transport may pass for them, get the error reply and a close */
+	server_new();
+	int forwarded = F.n;
+	peer_connect(&c, 8, 72000);
+	nym_gws_text(c.c, NULL, 0, at(72000));
+	CHECK(!strncmp(last_text(&c), ERR("the received request is malformed: "), 55) && c.closed &&
+	      !c.aborted, "empty first text: malformed, closed once answered (%s)", last_text(&c));
+	peer_gone(&c, 72010);
+	peer_connect(&c, 8, 72020);
+	nym_gws_text(c.c, "", 0, at(72020));
+	CHECK(c.ntext == 1 && c.closed, "empty first text (\"\"): answered once, closed");
+	peer_gone(&c, 72030);
+	peer_connect(&c, 8, 72040);
+	nym_gws_binary(c.c, NULL, 0, at(72040));
+	CHECK(!strcmp(last_text(&c), ERR(NYM_GW_ERRTXT_NO_AUTH_BINARY)) && c.closed && F.n == forwarded,
+	      "empty first binary: refused, closed (%s)", last_text(&c));
+	peer_gone(&c, 72050);
+	/* and once authenticated: answered, the connection stays */
+	peer_connect(&c, 8, 72060);
+	CHECK(do_register(&c, 6, 72060), "empty messages: a client registers");
+	nym_gws_text(c.c, NULL, 0, at(72070));
+	CHECK(!strncmp(last_text(&c), ERR("the received request is malformed: "), 55) && !c.closed,
+	      "empty text after authentication: an error, still open (%s)", last_text(&c));
+	nym_gws_binary(c.c, NULL, 0, at(72080));
+	CHECK(!strncmp(last_text(&c), ERR(NYM_GW_ERRTXT_MALFORMED_BINARY), 60) && !c.closed && F.n == forwarded,
+	      "empty binary after authentication: an error, still open (%s)", last_text(&c));
+	peer_gone(&c, 72090);
+	nym_gws_free(G);
+
 	peer_reset(&a);
 	peer_reset(&b);
 	peer_reset(&c);

@@ -357,8 +357,13 @@ test_keyfiles(void)
 	errno = 0;
 	CHECK(nym_keyfile_read(p2, NYM_PEM_X25519_PRIVATE, got, 32) == NYM_EIO && errno == ENOENT,
 	      "missing -> EIO, ENOENT");
-	CHECK(nym_keyfile_read(dir, NYM_PEM_X25519_PRIVATE, got, 32) == NYM_EIO && errno == EISDIR,
-	      "directory -> EIO, EISDIR");
+	CHECK(nym_keyfile_read(dir, NYM_PEM_X25519_PRIVATE, got, 32) == NYM_ENOTFILE,
+	      "directory -> ENOTFILE");
+	/* a FIFO: refused at once, not waited on for a writer */
+	snprintf(p2, sizeof p2, "%s/fifo.pem", dir);
+	CHECK(mkfifo(p2, 0600) == 0 && nym_keyfile_read_private(p2, NYM_PEM_X25519_PRIVATE, got, 32) ==
+	      NYM_ENOTFILE, "FIFO -> ENOTFILE");
+	unlink(p2);
 
 	/* A write that must fail even as root: a regular file in the path. */
 	snprintf(p2, sizeof p2, "%s/k.pem/sub/x.pem", dir);
