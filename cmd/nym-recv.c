@@ -229,6 +229,25 @@ stdout_failed(int kept)
 	finish(1, w);
 }
 
+/* Print one message, or keep it (stopping, or stdout refused it: then stop
+ * with one line). 1 when printed. */
+static int
+deliver(const uint8_t *data, size_t len, const uint8_t *tag)
+{
+	if (R.stop) {
+		hold(data, len, tag, !R.fail);
+		return 0;
+	}
+	if (print_message(data, len, tag) < 0) {
+		int saved = errno;
+		int kept = hold(data, len, tag, 0) == 0;
+		errno = saved;
+		stdout_failed(kept);
+		return 0;
+	}
+	return 1;
+}
+
 /* Messages an earlier nym-recv, nym-send or nym-cover kept: printed first. */
 static int
 take_held(const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
@@ -461,16 +480,8 @@ att_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg
 	}
 	if (p.tag != NYM_WSAPI_RESP_RECEIVED)
 		return;
-	const uint8_t *tag = p.has_sender_tag ? p.sender_tag : NULL;
-	if (R.stop) {
-		hold(p.data, p.data_len, tag);
+	if (!deliver(p.data, p.data_len, p.has_sender_tag ? p.sender_tag : NULL))
 		return;
-	}
-	if (print_message(p.data, p.data_len, tag) < 0) {
-		stdout_failed();
-		hold(p.data, p.data_len, tag);
-		return;
-	}
 	R.got++;
 	if (R.count > 0 && R.got >= R.count)
 		finish(0, NULL);
@@ -546,17 +557,8 @@ static void
 on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
 {
 	(void)mc, (void)arg;
-	if (R.stop) {
-		hold(data, len, tag, !R.fail);
+	if (!deliver(data, len, tag))
 		return;
-	}
-	if (print_message(data, len, tag) < 0) {
-		int saved = errno;
-		int kept = hold(data, len, tag, 0) == 0;
-		errno = saved;
-		stdout_failed(kept);
-		return;
-	}
 	/* clients that asked SelfAddress get it too, as the official client does */
 	for (struct ctl *c = R.ctls; c; c = c->next)
 		if (c->subscribed) {
