@@ -11,7 +11,7 @@
 #define HASH_BITS 16
 #define SWEEP_US 50000ull   /* retransmission check */
 #define PUMP_MAX 256        /* packets a poll when not paced */
-#define PUMP_WAIT_US 1000000ull /* back-pressure pause when not paced */
+#define PUMP_WAIT_US 1000ull   /* back-pressure: look again in 1 ms when not paced */
 #define RETRY_MS 1000       /* a rebuild that failed is tried again after */
 
 enum { F_QUEUED = 1, F_INFLIGHT, F_ACKED, F_LOST };

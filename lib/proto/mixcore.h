@@ -10,8 +10,8 @@
  *  - main stream (send_mean_ms > 0): one packet per tick, ticks
  *    exponential with that mean (proto/delay.h); a tick with nothing queued
  *    sends loop cover (ops.cover) if main_cover. send_mean_ms = 0: queued
- *    packets go as fast as ops.can_send allows (at most 256 a poll; 1 s
- *    pause when it refuses).
+ *    packets go as fast as ops.can_send allows (at most 256 a poll; a
+ *    1 ms pause when it refuses).
  *  - loop stream (loop_mean_ms > 0): ops.cover at exponential intervals.
  *  - every 50 ms: fragments in flight past their deadline (courier's
  *    timeout, doc/spec/nym-message.md §5.4, from when they left the queue) are
