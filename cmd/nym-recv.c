@@ -123,6 +123,26 @@ finish(int fail, const char *why)
 		snprintf(R.why, sizeof R.why, "%s", why);
 }
 
+/* Serve until a signal, --count or --timeout ends it (a timeout with
+ * --count unmet is a failure). */
+static void
+run_until_done(double timeout)
+{
+	uint64_t t0 = nym_mono_ms();
+	while (!R.stop) {
+		nym_loop_run(R.loop, 200);
+		if (timeout > 0 && (double)(nym_mono_ms() - t0) >= timeout * 1000) {
+			if (R.count > 0) {
+				char w[200];
+				snprintf(w, sizeof w, "timed out after %g s with %ld of %ld messages",
+				    timeout, R.got, R.count);
+				finish(1, w);
+			} else
+				finish(0, NULL);
+		}
+	}
+}
+
 /* ---- output ---------------------------------------------------------------- */
 
 /* Write one record to stdout in one write: the whole record or none of it.
@@ -506,19 +526,7 @@ attach(const char *sock, double timeout)
 	if (nym_ws_connect(R.loop, url, &h, &ws) < 0)
 		die("cannot connect to %s", sock);
 	nym_ws_set_max_message(ws, (size_t)1 << 30);
-	uint64_t t0 = nym_mono_ms();
-	while (!R.stop) {
-		nym_loop_run(R.loop, 200);
-		if (timeout > 0 && (double)(nym_mono_ms() - t0) >= timeout * 1000) {
-			if (R.count > 0) {
-				char w[200];
-				snprintf(w, sizeof w, "timed out after %g s with %ld of %ld messages",
-				    timeout, R.got, R.count);
-				finish(1, w);
-			} else
-				finish(0, NULL);
-		}
-	}
+	run_until_done(timeout);
 	/* pushes already on their way stay ours: keep them for the next reader */
 	nym_ws_close(ws);
 	for (int i = 0; i < 10; i++)
@@ -726,19 +734,7 @@ main(int argc, char **argv)
 		rt = nym_timer_new(R.loop, refresh, NULL);
 		nym_timer_set(rt, refresh_us);
 	}
-	uint64_t t0 = nym_mono_ms();
-	while (!R.stop) {
-		nym_loop_run(R.loop, 200);
-		if (timeout > 0 && (double)(nym_mono_ms() - t0) >= timeout * 1000) {
-			if (R.count > 0) {
-				char w[200];
-				snprintf(w, sizeof w, "timed out after %g s with %ld of %ld messages",
-				    timeout, R.got, R.count);
-				finish(1, w);
-			} else
-				finish(0, NULL);
-		}
-	}
+	run_until_done(timeout);
 	tool_client_stop(R.loop, R.mc);
 	nym_timer_free(rt);
 done:
