@@ -537,6 +537,33 @@ nym_socks5_resp_encode(uint8_t *out, size_t cap, const struct nym_socks5_msg *m)
 /* ---- texts ---- */
 
 int
+nym_socks5_target_split(const uint8_t *addr, size_t len, char *host, size_t hostcap, uint16_t *port)
+{
+	size_t c = len, hl;
+	unsigned long p = 0;
+	while (c > 0 && addr[c - 1] != ':')
+		c--;
+	if (c == 0 || c == len || len - c > 5 || memchr(addr, 0, len))
+		return NYM_EADDR;
+	for (size_t i = c; i < len; i++) {
+		if (addr[i] < '0' || addr[i] > '9')
+			return NYM_EADDR;
+		p = p * 10 + (addr[i] - '0');
+	}
+	if (p > 0xffff)
+		return NYM_EADDR;
+	hl = c - 1;
+	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']')
+		addr++, hl -= 2;
+	if (hl == 0 || hl >= hostcap)
+		return NYM_EADDR;
+	memcpy(host, addr, hl);
+	host[hl] = 0;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int
 nym_socks5_versions_json(char *out, size_t cap, uint8_t iface, uint8_t socks5)
 {
 	char a[48], b[48];

@@ -102,6 +102,13 @@ NYM_MUST_CHECK int nym_socks5_resp_decode(struct nym_socks5_msg *m, const uint8_
 size_t nym_socks5_resp_len(const struct nym_socks5_msg *m);
 int nym_socks5_resp_encode(uint8_t *out, size_t cap, const struct nym_socks5_msg *m);
 
+/* A Connect's "host:port" as the reference hands it to lookup_host (§4.2):
+ * split at the last ':', the port a decimal u16, "[v6]" unbracketed; the
+ * unbracketed uncompressed IPv6 of nym-socks5-client ("0:0:0:0:0:0:0:1:80")
+ * works the same way. host gets a NUL-terminated name (no NUL inside).
+ * Returns 0 or NYM_EADDR. */
+int nym_socks5_target_split(const uint8_t *addr, size_t len, char *host, size_t hostcap, uint16_t *port);
+
 /* The JSON body of a SupportedRequestVersions answer (§3.2) for these
  * versions; returns its length or NYM_ESIZE. */
 int nym_socks5_versions_json(char *out, size_t cap, uint8_t iface, uint8_t socks5);

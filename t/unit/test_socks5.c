@@ -361,9 +361,32 @@ edges(void)
 	      nym_socks5_utf8_valid((const uint8_t *)"\xf0\x9f\x98\x80", 4) == 1, "strict UTF-8");
 }
 
+static void
+targets(void)
+{
+	char h[64];
+	uint16_t port = 0;
+	CHECK(nym_socks5_target_split((const uint8_t *)"127.0.0.1:18080", 15, h, sizeof h, &port) == 0 &&
+	      !strcmp(h, "127.0.0.1") && port == 18080, "127.0.0.1:18080");
+	CHECK(nym_socks5_target_split((const uint8_t *)"[::1]:80", 8, h, sizeof h, &port) == 0 &&
+	      !strcmp(h, "::1") && port == 80, "[::1]:80 (mix-fetch)");
+	CHECK(nym_socks5_target_split((const uint8_t *)"0:0:0:0:0:0:0:1:80", 18, h, sizeof h, &port) == 0 &&
+	      !strcmp(h, "0:0:0:0:0:0:0:1") && port == 80, "0:0:0:0:0:0:0:1:80 (nym-socks5-client)");
+	CHECK(nym_socks5_target_split((const uint8_t *)"example.com:443", 15, h, sizeof h, &port) == 0 &&
+	      !strcmp(h, "example.com") && port == 443, "example.com:443");
+	CHECK(nym_socks5_target_split((const uint8_t *)"example.com", 11, h, sizeof h, &port) == NYM_EADDR, "no port");
+	CHECK(nym_socks5_target_split((const uint8_t *)"example.com:", 12, h, sizeof h, &port) == NYM_EADDR, "empty port");
+	CHECK(nym_socks5_target_split((const uint8_t *)":80", 3, h, sizeof h, &port) == NYM_EADDR, "empty host");
+	CHECK(nym_socks5_target_split((const uint8_t *)"a:65536", 7, h, sizeof h, &port) == NYM_EADDR, "port > 65535");
+	CHECK(nym_socks5_target_split((const uint8_t *)"a:-1", 4, h, sizeof h, &port) == NYM_EADDR, "port -1");
+	CHECK(nym_socks5_target_split((const uint8_t *)"a\0b:80", 6, h, sizeof h, &port) == NYM_EADDR, "NUL in the host");
+	CHECK(nym_socks5_target_split((const uint8_t *)"abcdefgh:80", 11, h, 8, &port) == NYM_EADDR, "host too long");
+}
+
 int
 main(void)
 {
+	targets();
 	repo_vectors();
 	mixfetch_vectors();
 	derived_vectors();
