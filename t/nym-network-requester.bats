@@ -256,3 +256,11 @@ get_exact() {
 	assert_success
 	assert_output 300000
 }
+
+@test "a name is resolved at the requester (localhost:PORT); one that does not resolve is refused" {
+	printf 'GET /20k.bin HTTP/1.0\r\n\r\n' | nrc "$OPEN" fetch "localhost:$HTTP_PORT" > got.bin
+	tail -c 20000 got.bin | cmp - "$BATS_FILE_TMPDIR/www/20k.bin"
+	run nrc "$OPEN" refused "no-such-host.invalid:80"
+	assert_success
+	assert_output 'Domain "no-such-host.invalid:80" failed filter check'
+}

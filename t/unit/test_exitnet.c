@@ -3,7 +3,8 @@
  * back as NetworkData from seq 0 with one close; the exit policy and the
  * local-address rule refuse; a closed port is a failed connect (seq 0,
  * closed); a second Connect for a live id is turned away; Sends before their
- * Connect wait for it; far-future seqs are dropped. */
+ * Connect wait for it; far-future seqs are dropped; a name is resolved;
+ * keepalives and the idle timeout (shortened). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -137,7 +138,38 @@ main(void)
 	CHECK(nym_exitnet_connect(x, 80, (const uint8_t *)"nonsense", 8, &u5) == 0 && next_event(x, &ev, 3000) &&
 	      ev.type == NYM_EXITNET_REFUSED && next_event(x, &ev, 3000) && ev.type == NYM_EXITNET_GONE,
 	      "no host:port: REFUSED, GONE");
+	/* a name: resolved off the loop (getaddrinfo_a), then connected */
+	snprintf(t, sizeof t, "localhost:%u", port);
+	CHECK(nym_exitnet_connect(x, 83, (const uint8_t *)t, strlen(t), &u1) == 0, "Connect %s", t);
+	CHECK(wait_fd(lfd, 5000) && (s = accept(lfd, NULL, NULL)) >= 0, "a name resolves and connects");
+	CHECK(write(s, "n", 1) == 1 && next_event(x, &ev, 3000) && ev.type == NYM_EXITNET_DATA && ev.len == 1,
+	      "and carries bytes");
+	free(ev.data);
+	close(s);
+	while (next_event(x, &ev, 500))
+		free(ev.data);
 	nym_exitnet_free(x);
+
+	/* keepalive and idle timeout, shortened */
+	c.keepalive_ms = 150;
+	c.idle_ms = 600;
+	CHECK(nym_exitnet_start(&x, &c) == 0, "engine with short timers");
+	target(t, sizeof t, port);
+	uint64_t t0 = nym_mono_ms();
+	CHECK(nym_exitnet_connect(x, 84, (const uint8_t *)t, strlen(t), &u1) == 0 && wait_fd(lfd, 3000) &&
+	      (s = accept(lfd, NULL, NULL)) >= 0, "connected");
+	CHECK(next_event(x, &ev, 3000) && ev.type == NYM_EXITNET_DATA && ev.seq == 0 && !ev.closed && !ev.len,
+	      "an empty keepalive at seq 0 after keepalive_ms of silence");
+	int kept = 1;
+	while (next_event(x, &ev, 3000) && ev.type == NYM_EXITNET_DATA && !ev.closed)
+		kept++;
+	CHECK(ev.type == NYM_EXITNET_DATA && ev.closed && kept >= 2, "more keepalives (%d), then a close", kept);
+	CHECK(next_event(x, &ev, 3000) && ev.type == NYM_EXITNET_GONE && nym_mono_ms() - t0 >= 600,
+	      "idle: nothing from the client for idle_ms ends it (%llu ms)", (unsigned long long)(nym_mono_ms() - t0));
+	close(s);
+	nym_exitnet_free(x);
+	c.keepalive_ms = 60000;
+	c.idle_ms = 300000;
 
 	/* a policy refusing the port; and loopback without allow_local */
 	snprintf(buf, sizeof buf, "ExitPolicy reject *:%u\nExitPolicy accept *:*\n", port);
