@@ -80,6 +80,7 @@ static struct {
 	char why[512];
 	struct route *routes;
 	uint64_t dropped; /* requests that did not parse */
+	uint64_t unsent;  /* answers the mixnet side refused */
 } N;
 
 static void
@@ -177,8 +178,9 @@ answer(int anonymous, const struct nym_address *to, const uint8_t tag[16], const
 	if ((e = nym_socks5_resp_encode(b, n, m)) > 0)
 		e = anonymous ? nym_mixclient_reply(N.mc, tag, b, n, lane, NULL) :
 		                nym_mixclient_send(N.mc, to, b, n, -1, lane, NULL);
-	if (e < 0 && !N.quiet)
-		warnx("an answer could not be sent: %s", e == NYM_ENOTFOUND ?
+	if (e < 0 && !N.quiet && (N.unsent++ < 10 || N.unsent % 1000 == 0))
+		warnx("an answer could not be sent (%llu so far): %s", (unsigned long long)N.unsent,
+		    e == NYM_ENOTFOUND ?
 		    "no reply SURBs from its sender" : e == NYM_EROUTE ?
 		    "the client's gateway is not in the topology" : nym_strerror(e));
 	free(b);
