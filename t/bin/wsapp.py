@@ -11,6 +11,7 @@
 #   self-bin                     binary SelfAddress (0x03)
 #   closed-bin CONN / lane-bin CONN   binary 0x04 / 0x05
 #   recv [SECONDS]               print the next frame, decoded (below)
+#   reply-last MSG               text Reply to the sender tag of the last message received
 #   quiet SECONDS                print whatever frames arrive within SECONDS
 #   sleep SECONDS
 # Frames print as "text <json>" or "bin <name> <fields>":
@@ -18,6 +19,7 @@
 #   bin laneQueueLength <lane> <queue>  bin error <kind> <message>
 # A closed connection prints "closed" and ends the script.
 import asyncio
+import json
 import struct
 import sys
 
@@ -81,7 +83,21 @@ def show(frame):
     return "bin unknown " + frame.hex()
 
 
+def tag_of(frame):
+    """The sender tag (base58) of a Received push, else None."""
+    if isinstance(frame, str):
+        try:
+            m = json.loads(frame)
+        except ValueError:
+            return None
+        return m.get("senderTag") if m.get("type") == "received" else None
+    if frame[:2] == b"\1\1":
+        return b58enc(frame[2:18])
+    return None
+
+
 async def main(url):
+    last_tag = None
     try:
         ws = await websockets.connect(url, max_size=None, ping_interval=None)
     except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, EOFError):
@@ -115,7 +131,11 @@ async def main(url):
                     await ws.send(b"\5" + u64(int(arg)))
                 elif op == "recv":
                     f = await asyncio.wait_for(ws.recv(), float(arg or 30))
+                    last_tag = tag_of(f) or last_tag
                     print(show(f), flush=True)
+                elif op == "reply-last":
+                    await ws.send(json.dumps({"type": "reply", "message": arg,
+                                              "senderTag": last_tag}))
                 elif op == "quiet":
                     try:
                         while True:
