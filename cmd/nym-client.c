@@ -28,6 +28,7 @@ static const char usage_text[] =
 	"                       [--topology FILE] [--host H] [--port P] [--quiet]\n"
 	"       nym-client run --id NAME [--host H] [--port P] [--disable-socket]\n"
 	"                      [--topology FILE] [--api URL] [--no-cover] [--quiet]\n"
+	"                      [--rate R | --no-poisson]\n"
 	"       nym-client tcpsocket --id NAME [--host H] [--port P]\n"
 	"                      [--topology FILE] [--api URL] [--no-cover] [--quiet]\n"
 	"\n"
@@ -48,6 +49,8 @@ static const char usage_text[] =
 	"  --port P            its port (default 1977; tcpsocket: 9001)\n"
 	"  --disable-socket    run: no websocket API (the control socket stays)\n"
 	"  --no-cover          run: send no cover traffic\n"
+	"  --rate R            run, tcpsocket: Poisson sending at R packets/s (default 50)\n"
+	"  --no-poisson        run, tcpsocket: as fast as the gateway takes packets\n"
 	"  --quiet             no status lines on stderr\n"
 	"  --help, --version\n";
 
@@ -61,6 +64,13 @@ usage(void)
 /* What one application may have queued towards it before further messages
  * go to the held file instead (they follow, in order, once it reads). */
 #define APP_QUEUE_MAX ((size_t)32 << 20)
+/* Packets sent or queued and not yet acknowledged beyond which no request
+ * is read from any application (nor nym-send) until they fall below the
+ * half: a flood of sends waits in its sender's socket, not in our memory. */
+#define SEND_UNACKED_MAX 2048
+/* The largest request read whole: a message as large as the held file
+ * keeps (64 MiB), with room for a request's header or its JSON. */
+#define REQUEST_MAX ((size_t)NYM_HELD_MAX + 65536)
 
 struct conn {
 	struct conn *next, *prev;
@@ -100,6 +110,8 @@ static struct {
 	int held_pending; /* messages may be in the held file: new ones go there too */
 	int refused;
 	uint64_t push_seq;
+	int paused; /* requests are not read: too many packets unacknowledged */
+	uint64_t paused_said_ms;
 } C;
 
 static void
@@ -332,6 +344,7 @@ on_sent(struct nym_ws *ws, uint64_t seq, void *arg)
 }
 
 static int have_reader(void);
+static void flow_check(void);
 
 /* A reader went away with pushes unsent: unless another reader had them
  * too, they go back before the held messages (which came after them), for
@@ -403,7 +416,40 @@ drain_tick(struct nym_timer *t, void *arg)
 {
 	(void)arg;
 	drain();
+	flow_check(); /* acks stop when the gateway connection is down: look anyway */
 	nym_timer_set(t, 100000);
+}
+
+/* ---- back-pressure on senders ---------------------------------------------- */
+
+static void tcp_flow_all(void);
+
+/* Read requests again, or stop, as the unacknowledged packets say. */
+static void
+flow_check(void)
+{
+	size_t u = nym_mixclient_unacked(C.mc, 0);
+	int want = C.paused ? u > SEND_UNACKED_MAX / 2 : u > SEND_UNACKED_MAX;
+	if (want == C.paused)
+		return;
+	C.paused = want;
+	if (want && !C.quiet && nym_mono_ms() - C.paused_said_ms > 10000) {
+		/* once in a while, not at every turn of a steady flood */
+		C.paused_said_ms = nym_mono_ms();
+		warnx("%zu packets not yet acknowledged: requests wait unread until fewer than %d are",
+		    u, SEND_UNACKED_MAX / 2);
+	}
+	for (struct conn *c = C.conns; c; c = c->next)
+		nym_ws_pause(c->ws, want);
+	tcp_flow_all();
+}
+
+static void
+on_acked(struct nym_mixclient *mc, uint64_t msg_id, size_t left, void *arg)
+{
+	(void)mc, (void)msg_id, (void)left, (void)arg;
+	if (C.paused)
+		flow_check();
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -478,6 +524,7 @@ on_request(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 			    "the recipient's gateway is not in the topology" : nym_strerror(e));
 			break;
 		}
+		flow_check();
 		if (lane_reply)
 			reply_lane(c, text, r.connection_id);
 		break;
@@ -489,6 +536,7 @@ on_request(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 			    "not enough reply SURBs for this message" : nym_strerror(e));
 			break;
 		}
+		flow_check();
 		if (lane_reply)
 			reply_lane(c, text, r.connection_id);
 		break;
@@ -537,7 +585,9 @@ conn_open(struct nym_ws *ws, int is_app)
 	C.conns = c;
 	nym_ws_set_user(ws, c);
 	/* a whole message arrives as one request */
-	nym_ws_set_max_message(ws, (size_t)1 << 30);
+	nym_ws_set_max_message(ws, REQUEST_MAX);
+	if (C.paused)
+		nym_ws_pause(ws, 1);
 	if (is_app) {
 		C.app = c;
 		if (!C.quiet)
@@ -599,6 +649,7 @@ conn_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *ar
 #define TCP_FETCH_MAX ((size_t)32 << 20)
 
 struct tcpconn {
+	struct tcpconn *next, *prev;
 	struct nym_ws *ws;
 	uint8_t *in;          /* request bytes not yet a whole frame */
 	size_t in_len;
@@ -621,7 +672,23 @@ struct tcpconn {
 static struct {
 	char gw_id[64], gw_host[256], gw_port[8];
 	uint8_t gw_key[32];
+	struct tcpconn *conns;
 } T;
+
+/* Read a connection's requests only while neither it has too much waiting
+ * to be read by it nor the client too many packets unacknowledged. */
+static void
+tcp_flow(struct tcpconn *t)
+{
+	nym_ws_pause(t->ws, t->paused || C.paused);
+}
+
+static void
+tcp_flow_all(void)
+{
+	for (struct tcpconn *t = T.conns; t; t = t->next)
+		tcp_flow(t);
+}
 
 /* Hand the responses buffered so far to the socket. */
 static void
@@ -634,7 +701,7 @@ tcp_write(struct tcpconn *t)
 	t->out_len = 0;
 	if (nym_ws_queued(t->ws) > TCP_QUEUED_MAX && !t->paused) {
 		t->paused = 1;
-		nym_ws_pause(t->ws, 1);
+		tcp_flow(t);
 	}
 }
 
@@ -771,6 +838,7 @@ tcp_send(struct tcpconn *t, const struct nym_tcpsocket_req *q)
 		    nym_strerror(e));
 		return;
 	}
+	flow_check();
 	tcp_respond(t, &r);
 }
 
@@ -825,6 +893,10 @@ tcp_open(struct nym_ws *ws, void *arg)
 	t->ws = ws;
 	t->fetched_tail = &t->fetched;
 	nym_ws_set_user(ws, t);
+	if ((t->next = T.conns))
+		T.conns->prev = t;
+	T.conns = t;
+	tcp_flow(t);
 	if (!C.quiet)
 		warnx("a TCP-socket application connected (%s)", nym_ws_peer(ws));
 }
@@ -873,7 +945,7 @@ tcp_sent(struct nym_ws *ws, uint64_t seq, void *arg)
 	}
 	if (t && t->paused && nym_ws_queued(ws) < TCP_QUEUED_MAX / 2) {
 		t->paused = 0;
-		nym_ws_pause(ws, 0);
+		tcp_flow(t);
 	}
 }
 
@@ -886,6 +958,12 @@ tcp_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg
 	(void)err, (void)why, (void)unsent, (void)arg;
 	if (!t)
 		return;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		T.conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
 	/* fetched but never sent: first again for the next fetch */
 	for (m = t->fetched; m; m = m->next)
 		n++;
@@ -1087,7 +1165,7 @@ is_loopback(const char *h)
 /* run (tcp = 0) and tcpsocket (tcp = 1): the same client, another API. */
 static int
 cmd_run(const char *home, const char *id, const char *topo, const char *api, const char *host,
-    int port, int nocover, int disable, int tcp)
+    int port, int nocover, int disable, int tcp, double rate, int nopoisson)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_mixclient_setup su;
@@ -1158,12 +1236,18 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	if (rate > 0)
+		cfg.send_mean_ms = 1000.0 / rate;
+	if (nopoisson) {
+		cfg.send_mean_ms = 0;
+		cfg.main_cover = 0;
+	}
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
 	}
 	struct tool_client tc = {su.dir, &C.quiet};
-	struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down,
+	struct nym_mixclient_events ev = {on_ready, on_message, on_acked, on_loop, on_down,
 	                                  tool_client_warning, &tc};
 	if ((e = nym_mixclient_start(&C.mc, C.loop, &cfg, &ev)) < 0)
 		die("cannot start the client: %s", e == NYM_EIO ? strerror(errno) : nym_strerror(e));
@@ -1202,6 +1286,8 @@ main(int argc, char **argv)
 		{"port", required_argument, 0, 'p'},
 		{"disable-socket", no_argument, 0, 'D'},
 		{"no-cover", no_argument, 0, 'n'},
+		{"rate", required_argument, 0, 'R'},
+		{"no-poisson", no_argument, 0, 'N'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
@@ -1209,7 +1295,8 @@ main(int argc, char **argv)
 	};
 	const char *id = getenv("NYM_ID"), *topo = getenv("NYM_TOPOLOGY"), *api = getenv("NYM_API");
 	const char *gateway = NULL, *host = NULL, *home, *cmd;
-	int port = 0, disable = 0, nocover = 0, c, net_given = 0;
+	int port = 0, disable = 0, nocover = 0, c, net_given = 0, nopoisson = 0;
+	double rate = 0;
 	char *end;
 
 	tool_init("nym-client", argv);
@@ -1247,6 +1334,8 @@ main(int argc, char **argv)
 				disable = !strcmp(argv[optind++], "true");
 			break;
 		case 'n': nocover = 1; break;
+		case 'R': rate = tool_positive("--rate", optarg, "packets per second"); break;
+		case 'N': nopoisson = 1; break;
 		case 'q': C.quiet = 1; break;
 		case 'h': usage();
 		case 'V': print_version(); break;
@@ -1255,8 +1344,8 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (!strcmp(cmd, "init") && (disable || nocover))
-		usage_error("--disable-socket and --no-cover are for run");
+	if (!strcmp(cmd, "init") && (disable || nocover || rate > 0 || nopoisson))
+		usage_error("--disable-socket, --no-cover, --rate and --no-poisson are for run");
 	if (strcmp(cmd, "init") && gateway)
 		usage_error("--gateway is for init");
 	if (!strcmp(cmd, "tcpsocket") && disable)
@@ -1283,5 +1372,5 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "init"))
 		return cmd_init(home, id, gateway, topo, api, host, port);
 	return cmd_run(home, id, topo, api, host, port, nocover, disable || !enabled,
-	    !strcmp(cmd, "tcpsocket"));
+	    !strcmp(cmd, "tcpsocket"), rate, nopoisson);
 }
