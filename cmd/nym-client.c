@@ -92,17 +92,12 @@ struct pushed {
 	uint8_t data[];
 };
 
-#define LOOPS_MAX 4096
 static struct {
 	struct nym_loop *loop;
 	struct nym_mixclient *mc;
 	struct conn *conns;
 	struct conn *app;
-	struct {
-		uint64_t id;
-		struct conn *c;
-	} loops[LOOPS_MAX];
-	size_t loop_next;
+	struct tool_loops loops; /* loops sent for control-socket clients (nym-cover) */
 	int quiet, fail;
 	volatile sig_atomic_t stop;
 	char why[512];
@@ -225,54 +220,10 @@ config_read(const char *datadir, char *host, size_t hcap, int *port, int *enable
 
 /* ---- responses ------------------------------------------------------------ */
 
-/* Send a response; a tag (non-zero) comes back through on_sent(). 0, or
- * negative when it could not be queued. */
-static int
-reply_tagged(struct conn *c, int text, const struct nym_wsapi_resp *p, uint64_t tag)
-{
-	int e = NYM_ENOMEM;
-	if (text) {
-		char *s;
-		size_t n;
-		if ((e = nym_wsapi_text_resp_encode(&s, &n, p)) == 0) {
-			e = nym_ws_send_tagged(c->ws, 0, (const uint8_t *)s, n, tag);
-			free(s);
-		}
-		return e;
-	}
-	size_t n = nym_wsapi_resp_len(p);
-	uint8_t *b = malloc(n);
-	if (!b)
-		return e;
-	if ((e = nym_wsapi_resp_encode(b, n, p)) > 0)
-		e = nym_ws_send_tagged(c->ws, 1, b, n, tag);
-	free(b);
-	return e < 0 ? e : 0;
-}
-
 static void
 reply_to(struct conn *c, int text, const struct nym_wsapi_resp *p)
 {
-	reply_tagged(c, text, p, 0);
-}
-
-static void
-reply_error(struct conn *c, int text, uint8_t kind, const char *detail)
-{
-	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_ERROR, .error_kind = kind};
-	char msg[700];
-	snprintf(msg, sizeof msg, "%s:%s", nym_wsapi_err_text(kind), detail);
-	p.data = (const uint8_t *)msg;
-	p.data_len = strlen(msg);
-	reply_to(c, text, &p);
-}
-
-static void
-reply_lane(struct conn *c, int text, uint64_t lane)
-{
-	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_LANE_QUEUE_LENGTH, .lane = lane};
-	p.queue_length = nym_mixclient_unacked(C.mc, lane);
-	reply_to(c, text, &p);
+	tool_api_respond(c->ws, text, p, 0);
 }
 
 /* ---- delivery ------------------------------------------------------------- */
@@ -320,7 +271,7 @@ push(const uint8_t *data, size_t len, const uint8_t *tag)
 			memcpy(m->tag, tag, 16);
 		m->len = len;
 		memcpy(m->data, data, len);
-		if (reply_tagged(c, c->is_app && c->text, &p, m->seq) < 0) {
+		if (tool_api_respond(c->ws, c->is_app && c->text, &p, m->seq) < 0) {
 			free(m);
 			continue;
 		}
@@ -454,26 +405,12 @@ on_acked(struct nym_mixclient *mc, uint64_t msg_id, size_t left, void *arg)
 
 /* ---- requests ------------------------------------------------------------- */
 
-/* Recipient bytes are usable only when both Ed25519 keys are points: the
- * text parser checks that, so go through it. */
-static int
-recipient_ok(struct nym_address *a, const uint8_t b[96], char *why, size_t cap)
-{
-	char s[NYM_ADDRESS_MAX];
-	memcpy(a->identity, b, 32);
-	memcpy(a->encryption, b + 32, 32);
-	memcpy(a->gateway, b + 64, 32);
-	if (nym_address_format(s, sizeof s, a) < 0)
-		return NYM_EADDR;
-	return nym_address_parse(a, s, why, cap);
-}
-
 static void
 on_request(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 {
 	struct conn *c = nym_ws_user(ws);
 	struct nym_wsapi_req r;
-	struct nym_address to;
+	struct nym_wsapi_resp p;
 	uint8_t kind = 0, *owned = NULL;
 	char why[NYM_WSAPI_WHY_MAX + NYM_ADDRESS_WHY_MAX];
 	int e, text = !binary, lane_reply;
@@ -491,78 +428,24 @@ on_request(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 		    "the request is shorter than its type needs" : kind == NYM_WSAPI_ERR_EMPTY_REQUEST ?
 		    "empty request" : "data length does not match the data");
 	if (e < 0) {
-		reply_error(c, text, kind, why);
+		tool_api_error(c->ws, text, kind, why);
 		return;
 	}
 	lane_reply = text ? r.has_connection_id : r.connection_id != 0;
-	switch (r.tag) {
-	case NYM_WSAPI_REQ_SELF_ADDRESS: {
-		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_SELF_ADDRESS};
-		struct nym_address a;
-		nym_mixclient_address(C.mc, &a);
-		memcpy(p.recipient, a.identity, 32);
-		memcpy(p.recipient + 32, a.encryption, 32);
-		memcpy(p.recipient + 64, a.gateway, 32);
-		reply_to(c, text, &p);
-		if (!c->subscribed) {
-			c->subscribed = 1; /* a control client (nym-recv) reads from now on */
-			drain();
-		}
-		break;
-	}
-	case NYM_WSAPI_REQ_SEND:
-	case NYM_WSAPI_REQ_SEND_ANONYMOUS:
-		if (recipient_ok(&to, r.recipient, why, sizeof why) < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_MALFORMED_REQUEST, why);
-			break;
-		}
-		e = nym_mixclient_send(C.mc, &to, r.data, r.data_len,
-		    r.tag == NYM_WSAPI_REQ_SEND ? -1 : (int)(r.reply_surbs > 1000 ? 1000 : r.reply_surbs),
-		    r.connection_id, NULL);
-		if (e < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_OTHER, e == NYM_EROUTE ?
-			    "the recipient's gateway is not in the topology" : nym_strerror(e));
-			break;
-		}
+	e = tool_api_serve(C.mc, &r, lane_reply, !c->is_app, &p, &kind, why, sizeof why);
+	if (r.tag == NYM_WSAPI_REQ_SEND || r.tag == NYM_WSAPI_REQ_SEND_ANONYMOUS ||
+	    r.tag == NYM_WSAPI_REQ_REPLY)
 		flow_check();
-		if (lane_reply)
-			reply_lane(c, text, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_REPLY:
-		e = nym_mixclient_reply(C.mc, r.sender_tag, r.data, r.data_len, r.connection_id, NULL);
-		if (e < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_OTHER, e == NYM_ENOTFOUND ?
-			    "no reply SURBs for this sender tag" : e == NYM_EFULL ?
-			    "not enough reply SURBs for this message" : nym_strerror(e));
-			break;
-		}
-		flow_check();
-		if (lane_reply)
-			reply_lane(c, text, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_CLOSED_CONNECTION:
-		nym_mixclient_forget_lane(C.mc, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH:
-		reply_lane(c, text, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_NYMKIT_LOOP: {
-		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_SENT};
-		if (c->is_app) {
-			/* the official server knows no such request */
-			reply_error(c, text, NYM_WSAPI_ERR_UNKNOWN_REQUEST, "unknown request tag");
-			break;
-		}
-		if ((e = nym_mixclient_send_loop(C.mc, &p.loop_id)) < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_OTHER, e == NYM_ENET ?
-			    "not connected to the gateway" : nym_strerror(e));
-			break;
-		}
-		C.loops[C.loop_next % LOOPS_MAX].id = p.loop_id;
-		C.loops[C.loop_next++ % LOOPS_MAX].c = c;
+	if (e < 0)
+		tool_api_error(c->ws, text, kind, why);
+	else if (e > 0) {
+		if (p.tag == NYM_WSAPI_RESP_NYMKIT_LOOP_SENT)
+			tool_loops_add(&C.loops, p.loop_id, c);
 		reply_to(c, text, &p);
-		break;
 	}
+	if (r.tag == NYM_WSAPI_REQ_SELF_ADDRESS && !c->subscribed) {
+		c->subscribed = 1; /* a control client (nym-recv) reads from now on */
+		drain();
 	}
 	free(owned);
 }
@@ -618,9 +501,7 @@ conn_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *ar
 	if (!c)
 		return;
 	(void)unsent;
-	for (size_t i = 0; i < LOOPS_MAX; i++)
-		if (C.loops[i].c == c)
-			C.loops[i].c = NULL;
+	tool_loops_forget(&C.loops, c);
 	if (C.app == c) {
 		C.app = NULL;
 		if (!C.quiet)
@@ -1044,15 +925,13 @@ static void
 on_loop(struct nym_mixclient *mc, uint64_t id, uint64_t rtt_us, void *arg)
 {
 	(void)mc, (void)arg;
-	for (size_t i = 0; i < LOOPS_MAX; i++)
-		if (C.loops[i].id == id && C.loops[i].c) {
-			struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
-			p.loop_id = id;
-			p.rtt_us = rtt_us;
-			reply_to(C.loops[i].c, 0, &p);
-			C.loops[i].c = NULL;
-			return;
-		}
+	struct conn *c = tool_loops_take(&C.loops, id);
+	if (c) {
+		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
+		p.loop_id = id;
+		p.rtt_us = rtt_us;
+		reply_to(c, 0, &p);
+	}
 }
 
 static void
