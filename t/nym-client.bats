@@ -326,6 +326,18 @@ print(n.to_bytes(32,"big").hex())')
 	assert_line --index 6 "fetch 0"
 	assert_line --index 7 "flush"
 	[ "${#lines[@]}" -eq 8 ]
+	# fetched, but the connection closed before a flush wrote the answer: kept for the next
+	run tcpapp <<-EOT
+	send $A second-2019
+	flush
+	recv
+	recv
+	sleep 3
+	fetch
+	EOT
+	assert_success
+	run tcpapp <<< "wait-fetch second-2019 30"
+	assert_output "fetch 1 second-2019"
 }
 
 @test "tcpsocket: an empty request is refused and the connection stays; garbage, a 4 GiB claim close it" {
@@ -403,5 +415,8 @@ print(n.to_bytes(32,"big").hex())')
 		fail "nym-client never held the flood back"
 	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$(cat client.pid)/status")
 	echo "# nym-client peak RSS: $hwm kB" >&3
-	[ "$hwm" -lt 150000 ] || fail "peak RSS $hwm kB"
+	# (AddressSanitizer's own memory, under make asan, is several times more)
+	limit=150000
+	[ -z "${ASAN_OPTIONS:-}" ] || limit=600000
+	[ "$hwm" -lt "$limit" ] || fail "peak RSS $hwm kB"
 }
