@@ -13,10 +13,10 @@ DESTDIR ?=
 # O=. builds beside the sources as before.
 O ?= build
 
-PKGS = libsodium libcrypto libcurl jansson libwebsockets libmicrohttpd sqlite3
+PKGS = libsodium libcrypto libcurl jansson libwebsockets libmicrohttpd sqlite3 libprotobuf-c
 CC ?= cc
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_VERSION='"$(VERSION)"' -Ilib
+override CFLAGS += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_VERSION='"$(VERSION)"' -Ilib -I$(O)/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
@@ -24,7 +24,12 @@ LDLIBS = $(PKG_LIBS) -lpthread -lm
 # lib/ is four layers, each a folder; a layer includes only those below it (make layers).
 LAYERS = base crypto proto io
 LIB_SRC = $(sort $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c)))
-LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o)
+# Protobuf messages (lib/<layer>/*.proto) compile with protoc-c into $(O)/gen/<layer>/,
+# never into the tree; their code joins libnym.a and is included as "<layer>/x.pb-c.h".
+PROTO_SRC = $(sort $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.proto)))
+GEN_C = $(PROTO_SRC:lib/%.proto=$(O)/gen/%.pb-c.c)
+GEN_H = $(GEN_C:.c=.h)
+LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(GEN_C:%.c=%.o)
 LIB = $(O)/lib/libnym.a
 TOOL_SRC = $(sort $(wildcard cmd/*.c))
 TOOLS = $(TOOL_SRC:%.c=$(O)/%)
@@ -37,7 +42,7 @@ TBIN_SRC = $(sort $(wildcard t/bin/*.c))
 TBINS = $(TBIN_SRC:%.c=$(O)/%)
 FUZZ_SRC = $(sort $(wildcard t/fuzz/*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
-HDRS = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h)) $(wildcard cmd/*.h)
+HDRS = $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.h)) $(wildcard cmd/*.h) $(GEN_H)
 
 # An out-of-tree build (build/, build/asan) gets a copy of the scripts beside its tools.
 # (Its rule comes before "all": keep "all" the default goal.)
@@ -63,6 +68,13 @@ deps-check:
 
 $(O)/lib/%.o: lib/%.c $(HDRS) | deps
 	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: lib/%.proto | deps
+	@mkdir -p $(O)/gen
+	protoc-c --proto_path=lib --c_out=$(O)/gen $<
+
+$(O)/gen/%.o: $(O)/gen/%.c $(HDRS) | deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
@@ -95,11 +107,11 @@ asan: deps
 
 # libFuzzer: each target runs FUZZ_RUNS iterations from its seed corpus.
 FUZZ_RUNS ?= 100000
-fuzz: deps
+fuzz: deps $(GEN_C) $(GEN_H)
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-		clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS) \
-			-DNYM_VERSION='"$(VERSION)"' -D_GNU_SOURCE -o build/fuzz/$$n $$f $(LIB_SRC) $(LDLIBS); \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -I$(O)/gen $(PKG_CFLAGS) \
+			-DNYM_VERSION='"$(VERSION)"' -D_GNU_SOURCE -o build/fuzz/$$n $$f $(LIB_SRC) $(GEN_C) $(LDLIBS); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		[ -d t/fuzz/corpus/$$n ] && cp -n t/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
 		echo "fuzz: $$n ($(FUZZ_RUNS) runs)"; \
@@ -139,7 +151,7 @@ install: all
 		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
 
 clean:
-	rm -rf build $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
+	rm -rf build $(O)/gen $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
 
 .PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers
 .SECONDARY:

@@ -19,6 +19,7 @@
 #include "io/mixclient.h"
 #include "io/nymapi.h"
 #include "proto/keys.h"
+#include "proto/tcpsocket.h"
 #include "proto/wsapi.h"
 #include "tool.h"
 
@@ -27,12 +28,17 @@ static const char usage_text[] =
 	"                       [--topology FILE] [--host H] [--port P] [--quiet]\n"
 	"       nym-client run --id NAME [--host H] [--port P] [--disable-socket]\n"
 	"                      [--topology FILE] [--api URL] [--no-cover] [--quiet]\n"
+	"                      [--rate R | --no-poisson]\n"
+	"       nym-client tcpsocket --id NAME [--host H] [--port P]\n"
+	"                      [--topology FILE] [--api URL] [--no-cover] [--quiet]\n"
 	"\n"
 	"init creates the client's keys (as nym-keygen does), registers it at a\n"
 	"gateway, writes ~/.nym/clients/NAME/config/config.toml and prints the address.\n"
 	"run holds the gateway connection and serves the nym-client websocket API on\n"
 	"ws://HOST:PORT (default 127.0.0.1:1977) and the control socket of nym-send,\n"
 	"nym-recv and nym-cover.\n"
+	"tcpsocket is run with the 2019 client's TCP-socket API instead (protobuf\n"
+	"requests, each after its length in 8 bytes; default port 9001).\n"
 	"\n"
 	"  --id NAME           the client (default $NYM_ID, else 'default')\n"
 	"  --gateway ID        init: the gateway's identity key (default: one at random)\n"
@@ -40,9 +46,11 @@ static const char usage_text[] =
 	"  --nym-apis URL      the same (the official client's name)\n"
 	"  --topology FILE     network file (default $NYM_TOPOLOGY)\n"
 	"  --host H            address of the websocket API (numeric; default 127.0.0.1)\n"
-	"  --port P            its port (default 1977)\n"
+	"  --port P            its port (default 1977; tcpsocket: 9001)\n"
 	"  --disable-socket    run: no websocket API (the control socket stays)\n"
 	"  --no-cover          run: send no cover traffic\n"
+	"  --rate R            run, tcpsocket: Poisson sending at R packets/s (default 50)\n"
+	"  --no-poisson        run, tcpsocket: as fast as the gateway takes packets\n"
 	"  --quiet             no status lines on stderr\n"
 	"  --help, --version\n";
 
@@ -56,6 +64,13 @@ usage(void)
 /* What one application may have queued towards it before further messages
  * go to the held file instead (they follow, in order, once it reads). */
 #define APP_QUEUE_MAX ((size_t)32 << 20)
+/* Packets sent or queued and not yet acknowledged beyond which no request
+ * is read from any application (nor nym-send) until they fall below the
+ * half: a flood of sends waits in its sender's socket, not in our memory. */
+#define SEND_UNACKED_MAX 2048
+/* The largest request read whole: a message as large as the held file
+ * keeps (64 MiB), with room for a request's header or its JSON. */
+#define REQUEST_MAX ((size_t)NYM_HELD_MAX + 65536)
 
 struct conn {
 	struct conn *next, *prev;
@@ -77,17 +92,12 @@ struct pushed {
 	uint8_t data[];
 };
 
-#define LOOPS_MAX 4096
 static struct {
 	struct nym_loop *loop;
 	struct nym_mixclient *mc;
 	struct conn *conns;
 	struct conn *app;
-	struct {
-		uint64_t id;
-		struct conn *c;
-	} loops[LOOPS_MAX];
-	size_t loop_next;
+	struct tool_loops loops; /* loops sent for control-socket clients (nym-cover) */
 	int quiet, fail;
 	volatile sig_atomic_t stop;
 	char why[512];
@@ -95,6 +105,8 @@ static struct {
 	int held_pending; /* messages may be in the held file: new ones go there too */
 	int refused;
 	uint64_t push_seq;
+	int paused; /* requests are not read: too many packets unacknowledged */
+	uint64_t paused_said_ms;
 } C;
 
 static void
@@ -208,54 +220,10 @@ config_read(const char *datadir, char *host, size_t hcap, int *port, int *enable
 
 /* ---- responses ------------------------------------------------------------ */
 
-/* Send a response; a tag (non-zero) comes back through on_sent(). 0, or
- * negative when it could not be queued. */
-static int
-reply_tagged(struct conn *c, int text, const struct nym_wsapi_resp *p, uint64_t tag)
-{
-	int e = NYM_ENOMEM;
-	if (text) {
-		char *s;
-		size_t n;
-		if ((e = nym_wsapi_text_resp_encode(&s, &n, p)) == 0) {
-			e = nym_ws_send_tagged(c->ws, 0, (const uint8_t *)s, n, tag);
-			free(s);
-		}
-		return e;
-	}
-	size_t n = nym_wsapi_resp_len(p);
-	uint8_t *b = malloc(n);
-	if (!b)
-		return e;
-	if ((e = nym_wsapi_resp_encode(b, n, p)) > 0)
-		e = nym_ws_send_tagged(c->ws, 1, b, n, tag);
-	free(b);
-	return e < 0 ? e : 0;
-}
-
 static void
 reply_to(struct conn *c, int text, const struct nym_wsapi_resp *p)
 {
-	reply_tagged(c, text, p, 0);
-}
-
-static void
-reply_error(struct conn *c, int text, uint8_t kind, const char *detail)
-{
-	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_ERROR, .error_kind = kind};
-	char msg[700];
-	snprintf(msg, sizeof msg, "%s:%s", nym_wsapi_err_text(kind), detail);
-	p.data = (const uint8_t *)msg;
-	p.data_len = strlen(msg);
-	reply_to(c, text, &p);
-}
-
-static void
-reply_lane(struct conn *c, int text, uint64_t lane)
-{
-	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_LANE_QUEUE_LENGTH, .lane = lane};
-	p.queue_length = nym_mixclient_unacked(C.mc, lane);
-	reply_to(c, text, &p);
+	tool_api_respond(c->ws, text, p, 0);
 }
 
 /* ---- delivery ------------------------------------------------------------- */
@@ -303,7 +271,7 @@ push(const uint8_t *data, size_t len, const uint8_t *tag)
 			memcpy(m->tag, tag, 16);
 		m->len = len;
 		memcpy(m->data, data, len);
-		if (reply_tagged(c, c->is_app && c->text, &p, m->seq) < 0) {
+		if (tool_api_respond(c->ws, c->is_app && c->text, &p, m->seq) < 0) {
 			free(m);
 			continue;
 		}
@@ -327,6 +295,7 @@ on_sent(struct nym_ws *ws, uint64_t seq, void *arg)
 }
 
 static int have_reader(void);
+static void flow_check(void);
 
 /* A reader went away with pushes unsent: unless another reader had them
  * too, they go back before the held messages (which came after them), for
@@ -398,31 +367,50 @@ drain_tick(struct nym_timer *t, void *arg)
 {
 	(void)arg;
 	drain();
+	flow_check(); /* acks stop when the gateway connection is down: look anyway */
 	nym_timer_set(t, 100000);
 }
 
-/* ---- requests ------------------------------------------------------------- */
+/* ---- back-pressure on senders ---------------------------------------------- */
 
-/* Recipient bytes are usable only when both Ed25519 keys are points: the
- * text parser checks that, so go through it. */
-static int
-recipient_ok(struct nym_address *a, const uint8_t b[96], char *why, size_t cap)
+static void tcp_flow_all(void);
+
+/* Read requests again, or stop, as the unacknowledged packets say. */
+static void
+flow_check(void)
 {
-	char s[NYM_ADDRESS_MAX];
-	memcpy(a->identity, b, 32);
-	memcpy(a->encryption, b + 32, 32);
-	memcpy(a->gateway, b + 64, 32);
-	if (nym_address_format(s, sizeof s, a) < 0)
-		return NYM_EADDR;
-	return nym_address_parse(a, s, why, cap);
+	size_t u = nym_mixclient_unacked(C.mc, 0);
+	int want = C.paused ? u > SEND_UNACKED_MAX / 2 : u > SEND_UNACKED_MAX;
+	if (want == C.paused)
+		return;
+	C.paused = want;
+	if (want && !C.quiet && nym_mono_ms() - C.paused_said_ms > 10000) {
+		/* once in a while, not at every turn of a steady flood */
+		C.paused_said_ms = nym_mono_ms();
+		warnx("%zu packets not yet acknowledged: requests wait unread until fewer than %d are",
+		    u, SEND_UNACKED_MAX / 2);
+	}
+	for (struct conn *c = C.conns; c; c = c->next)
+		nym_ws_pause(c->ws, want);
+	tcp_flow_all();
 }
+
+static void
+on_acked(struct nym_mixclient *mc, uint64_t msg_id, size_t left, void *arg)
+{
+	(void)mc, (void)msg_id, (void)left, (void)arg;
+	if (C.paused)
+		flow_check();
+}
+
+/* ---- requests ------------------------------------------------------------- */
 
 static void
 on_request(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 {
 	struct conn *c = nym_ws_user(ws);
 	struct nym_wsapi_req r;
-	struct nym_address to;
+	struct nym_wsapi_resp p;
 	uint8_t kind = 0, *owned = NULL;
 	char why[NYM_WSAPI_WHY_MAX + NYM_ADDRESS_WHY_MAX];
 	int e, text = !binary, lane_reply;
@@ -440,76 +428,24 @@ on_request(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 		    "the request is shorter than its type needs" : kind == NYM_WSAPI_ERR_EMPTY_REQUEST ?
 		    "empty request" : "data length does not match the data");
 	if (e < 0) {
-		reply_error(c, text, kind, why);
+		tool_api_error(c->ws, text, kind, why);
 		return;
 	}
 	lane_reply = text ? r.has_connection_id : r.connection_id != 0;
-	switch (r.tag) {
-	case NYM_WSAPI_REQ_SELF_ADDRESS: {
-		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_SELF_ADDRESS};
-		struct nym_address a;
-		nym_mixclient_address(C.mc, &a);
-		memcpy(p.recipient, a.identity, 32);
-		memcpy(p.recipient + 32, a.encryption, 32);
-		memcpy(p.recipient + 64, a.gateway, 32);
+	e = tool_api_serve(C.mc, &r, lane_reply, !c->is_app, &p, &kind, why, sizeof why);
+	if (r.tag == NYM_WSAPI_REQ_SEND || r.tag == NYM_WSAPI_REQ_SEND_ANONYMOUS ||
+	    r.tag == NYM_WSAPI_REQ_REPLY)
+		flow_check();
+	if (e < 0)
+		tool_api_error(c->ws, text, kind, why);
+	else if (e > 0) {
+		if (p.tag == NYM_WSAPI_RESP_NYMKIT_LOOP_SENT)
+			tool_loops_add(&C.loops, p.loop_id, c);
 		reply_to(c, text, &p);
-		if (!c->subscribed) {
-			c->subscribed = 1; /* a control client (nym-recv) reads from now on */
-			drain();
-		}
-		break;
 	}
-	case NYM_WSAPI_REQ_SEND:
-	case NYM_WSAPI_REQ_SEND_ANONYMOUS:
-		if (recipient_ok(&to, r.recipient, why, sizeof why) < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_MALFORMED_REQUEST, why);
-			break;
-		}
-		e = nym_mixclient_send(C.mc, &to, r.data, r.data_len,
-		    r.tag == NYM_WSAPI_REQ_SEND ? -1 : (int)(r.reply_surbs > 1000 ? 1000 : r.reply_surbs),
-		    r.connection_id, NULL);
-		if (e < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_OTHER, e == NYM_EROUTE ?
-			    "the recipient's gateway is not in the topology" : nym_strerror(e));
-			break;
-		}
-		if (lane_reply)
-			reply_lane(c, text, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_REPLY:
-		e = nym_mixclient_reply(C.mc, r.sender_tag, r.data, r.data_len, r.connection_id, NULL);
-		if (e < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_OTHER, e == NYM_ENOTFOUND ?
-			    "no reply SURBs for this sender tag" : e == NYM_EFULL ?
-			    "not enough reply SURBs for this message" : nym_strerror(e));
-			break;
-		}
-		if (lane_reply)
-			reply_lane(c, text, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_CLOSED_CONNECTION:
-		nym_mixclient_forget_lane(C.mc, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH:
-		reply_lane(c, text, r.connection_id);
-		break;
-	case NYM_WSAPI_REQ_NYMKIT_LOOP: {
-		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_SENT};
-		if (c->is_app) {
-			/* the official server knows no such request */
-			reply_error(c, text, NYM_WSAPI_ERR_UNKNOWN_REQUEST, "unknown request tag");
-			break;
-		}
-		if ((e = nym_mixclient_send_loop(C.mc, &p.loop_id)) < 0) {
-			reply_error(c, text, NYM_WSAPI_ERR_OTHER, e == NYM_ENET ?
-			    "not connected to the gateway" : nym_strerror(e));
-			break;
-		}
-		C.loops[C.loop_next % LOOPS_MAX].id = p.loop_id;
-		C.loops[C.loop_next++ % LOOPS_MAX].c = c;
-		reply_to(c, text, &p);
-		break;
-	}
+	if (r.tag == NYM_WSAPI_REQ_SELF_ADDRESS && !c->subscribed) {
+		c->subscribed = 1; /* a control client (nym-recv) reads from now on */
+		drain();
 	}
 	free(owned);
 }
@@ -532,7 +468,9 @@ conn_open(struct nym_ws *ws, int is_app)
 	C.conns = c;
 	nym_ws_set_user(ws, c);
 	/* a whole message arrives as one request */
-	nym_ws_set_max_message(ws, (size_t)1 << 30);
+	nym_ws_set_max_message(ws, REQUEST_MAX);
+	if (C.paused)
+		nym_ws_pause(ws, 1);
 	if (is_app) {
 		C.app = c;
 		if (!C.quiet)
@@ -563,9 +501,7 @@ conn_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *ar
 	if (!c)
 		return;
 	(void)unsent;
-	for (size_t i = 0; i < LOOPS_MAX; i++)
-		if (C.loops[i].c == c)
-			C.loops[i].c = NULL;
+	tool_loops_forget(&C.loops, c);
 	if (C.app == c) {
 		C.app = NULL;
 		if (!C.quiet)
@@ -580,6 +516,378 @@ conn_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *ar
 	/* unlinked first: have_reader() asks about the others */
 	keep_unsent(c);
 	free(c);
+}
+
+/* ---- the 2019 TCP-socket API (doc/spec/tcpsocket.md) ------------------------ */
+
+/* Responses wait for a flush (§1) in a buffer of at most this much; beyond
+ * it, what is there goes out without waiting (the order stays). */
+#define TCP_PENDING_MAX ((size_t)1 << 20)
+/* Stop reading a connection's requests while this much is queued towards it
+ * (a client that sends and never reads), read again below the half. */
+#define TCP_QUEUED_MAX ((size_t)8 << 20)
+/* A fetch answers with at most this much; the rest stays for the next one. */
+#define TCP_FETCH_MAX ((size_t)32 << 20)
+
+struct tcpconn {
+	struct tcpconn *next, *prev;
+	struct nym_ws *ws;
+	uint8_t *in;          /* request bytes not yet a whole frame */
+	size_t in_len;
+	uint8_t *out;         /* responses waiting for a flush */
+	size_t out_len, out_cap;
+	uint64_t out_seq;     /* writes handed to the socket (their tag) */
+	int closing, paused;
+	/* messages fetched whose response has not yet left: kept again if the
+	 * connection goes before it does */
+	struct fetched {
+		struct fetched *next;
+		uint64_t seq;   /* the write that carries it */
+		int has_tag;
+		uint8_t tag[16];
+		size_t len;
+		uint8_t data[];
+	} *fetched, **fetched_tail;
+};
+
+static struct {
+	char gw_id[64], gw_host[256], gw_port[8];
+	uint8_t gw_key[32];
+	struct tcpconn *conns;
+} T;
+
+/* Read a connection's requests only while neither it has too much waiting
+ * to be read by it nor the client too many packets unacknowledged. */
+static void
+tcp_flow(struct tcpconn *t)
+{
+	nym_ws_pause(t->ws, t->paused || C.paused);
+}
+
+static void
+tcp_flow_all(void)
+{
+	for (struct tcpconn *t = T.conns; t; t = t->next)
+		tcp_flow(t);
+}
+
+/* Hand the responses buffered so far to the socket. */
+static void
+tcp_write(struct tcpconn *t)
+{
+	if (!t->out_len)
+		return;
+	if (nym_ws_send_tagged(t->ws, 1, t->out, t->out_len, ++t->out_seq) < 0)
+		nym_ws_abort(t->ws);
+	t->out_len = 0;
+	if (nym_ws_queued(t->ws) > TCP_QUEUED_MAX && !t->paused) {
+		t->paused = 1;
+		tcp_flow(t);
+	}
+}
+
+static void
+tcp_respond(struct tcpconn *t, const struct nym_tcpsocket_resp *r)
+{
+	uint8_t *f;
+	size_t n;
+	if (nym_tcpsocket_resp_encode(&f, &n, r) < 0) {
+		nym_ws_abort(t->ws);
+		return;
+	}
+	if (t->out_len + n > t->out_cap) {
+		size_t cap = t->out_cap ? t->out_cap : 4096;
+		while (cap < t->out_len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(t->out, cap);
+		if (!nb) {
+			free(f);
+			nym_ws_abort(t->ws);
+			return;
+		}
+		t->out = nb;
+		t->out_cap = cap;
+	}
+	memcpy(t->out + t->out_len, f, n);
+	t->out_len += n;
+	free(f);
+	if (r->kind == NYM_TCPSOCKET_RESP_FLUSH || t->out_len > TCP_PENDING_MAX)
+		tcp_write(t);
+}
+
+static void
+tcp_exception(struct tcpconn *t, const char *why)
+{
+	struct nym_tcpsocket_resp r = {.kind = NYM_TCPSOCKET_RESP_EXCEPTION, .error = why};
+	tcp_respond(t, &r);
+}
+
+/* Bytes that are not the API: say so, then close (§3). */
+static void
+tcp_refuse(struct tcpconn *t, const char *why)
+{
+	tcp_exception(t, why);
+	tcp_write(t);
+	t->closing = 1;
+	nym_ws_close(t->ws);
+}
+
+struct fetch_acc {
+	struct tcpconn *t;
+	size_t n, bytes;
+	int nomem;
+};
+
+static int
+fetch_one(const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
+{
+	struct fetch_acc *a = arg;
+	struct fetched *m;
+	if (a->n && a->bytes + len > TCP_FETCH_MAX)
+		return 1;
+	if (!(m = malloc(sizeof *m + len))) {
+		a->nomem = 1;
+		return 1;
+	}
+	m->next = NULL;
+	m->seq = 0;
+	m->has_tag = tag != NULL;
+	if (tag)
+		memcpy(m->tag, tag, 16);
+	m->len = len;
+	memcpy(m->data, data, len);
+	*a->t->fetched_tail = m;
+	a->t->fetched_tail = &m->next;
+	a->n++;
+	a->bytes += len;
+	return 0;
+}
+
+static void
+tcp_fetch(struct tcpconn *t)
+{
+	struct fetch_acc a = {t, 0, 0, 0};
+	struct fetched **start = t->fetched_tail, *m;
+	size_t dropped = 0, i = 0;
+	if (nym_held_take(C.held, fetch_one, &a, &dropped) < 0) {
+		tcp_exception(t, "cannot read the messages kept on disk");
+		return;
+	}
+	if (dropped)
+		warnx("%s: dropped %zu bytes of a message cut short", C.held, dropped);
+	const uint8_t **v = calloc(a.n ? a.n : 1, sizeof *v);
+	size_t *l = calloc(a.n ? a.n : 1, sizeof *l);
+	if (!v || !l) {
+		free(v);
+		free(l);
+		tcp_exception(t, "out of memory");
+		return; /* what was taken stays in t->fetched: kept again at close */
+	}
+	for (m = *start; m; m = m->next, i++) {
+		v[i] = m->data;
+		l[i] = m->len;
+		/* carried by the next write: the flush, or an earlier one if the buffer fills */
+		m->seq = t->out_seq + 1;
+	}
+	struct nym_tcpsocket_resp r = {.kind = NYM_TCPSOCKET_RESP_FETCH, .messages = v,
+	                               .message_lens = l, .n_messages = a.n};
+	tcp_respond(t, &r);
+	free(v);
+	free(l);
+}
+
+static void
+tcp_send(struct tcpconn *t, const struct nym_tcpsocket_req *q)
+{
+	struct nym_tcpsocket_resp r = {.kind = NYM_TCPSOCKET_RESP_SEND};
+	struct nym_address to;
+	char why[NYM_ADDRESS_WHY_MAX + 100], w[NYM_ADDRESS_WHY_MAX];
+	int e;
+	/* the old server answered success with nothing to send (§3) */
+	if (!q->has_recipient || !q->message_len) {
+		tcp_respond(t, &r);
+		return;
+	}
+	if (nym_address_parse(&to, q->recipient_id, w, sizeof w) < 0) {
+		snprintf(why, sizeof why, "the recipient's Id is not a Nym address "
+		    "(identity.encryption@gateway): %s", w);
+		tcp_exception(t, why);
+		return;
+	}
+	if ((e = nym_mixclient_send(C.mc, &to, q->message, q->message_len, -1, 0, NULL)) < 0) {
+		tcp_exception(t, e == NYM_EROUTE ? "the recipient's gateway is not in the topology" :
+		    nym_strerror(e));
+		return;
+	}
+	flow_check();
+	tcp_respond(t, &r);
+}
+
+static void
+tcp_details(struct tcpconn *t)
+{
+	struct nym_address a;
+	char s[NYM_ADDRESS_MAX];
+	nym_mixclient_address(C.mc, &a);
+	nym_address_format(s, sizeof s, &a);
+	struct nym_tcpsocket_client c = {s, a.identity, T.gw_id, T.gw_host, T.gw_port, T.gw_key};
+	struct nym_tcpsocket_resp r = {.kind = NYM_TCPSOCKET_RESP_DETAILS, .details = &c};
+	tcp_respond(t, &r);
+}
+
+static void
+tcp_request(struct tcpconn *t, const uint8_t *body, size_t len)
+{
+	struct nym_tcpsocket_req q;
+	struct nym_tcpsocket_resp r = {0};
+	if (nym_tcpsocket_req_decode(&q, body, len) < 0) {
+		tcp_refuse(t, "not a Request (protobuf): closing the connection");
+		return;
+	}
+	switch (q.kind) {
+	case NYM_TCPSOCKET_REQ_SEND: tcp_send(t, &q); break;
+	case NYM_TCPSOCKET_REQ_FETCH: tcp_fetch(t); break;
+	case NYM_TCPSOCKET_REQ_CLIENTS:
+		r.kind = NYM_TCPSOCKET_RESP_CLIENTS;
+		tcp_respond(t, &r);
+		break;
+	case NYM_TCPSOCKET_REQ_DETAILS: tcp_details(t); break;
+	case NYM_TCPSOCKET_REQ_FLUSH:
+		r.kind = NYM_TCPSOCKET_RESP_FLUSH;
+		tcp_respond(t, &r);
+		break;
+	default: tcp_exception(t, NYM_TCPSOCKET_INVALID_REQUEST); break;
+	}
+	nym_tcpsocket_req_free(&q);
+}
+
+static void
+tcp_open(struct nym_ws *ws, void *arg)
+{
+	struct tcpconn *t = calloc(1, sizeof *t);
+	(void)arg;
+	if (!t || !(t->in = malloc(NYM_TCPSOCKET_HEADER + NYM_TCPSOCKET_MAX_REQUEST))) {
+		free(t);
+		nym_ws_abort(ws);
+		return;
+	}
+	t->ws = ws;
+	t->fetched_tail = &t->fetched;
+	nym_ws_set_user(ws, t);
+	if ((t->next = T.conns))
+		T.conns->prev = t;
+	T.conns = t;
+	tcp_flow(t);
+	if (!C.quiet)
+		warnx("a TCP-socket application connected (%s)", nym_ws_peer(ws));
+}
+
+/* Bytes as they come: whole frames are answered, a partial one waits in a
+ * buffer that never holds more than one largest request. */
+static void
+tcp_data(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
+{
+	struct tcpconn *t = nym_ws_user(ws);
+	(void)binary, (void)arg;
+	while (t && n && !t->closing) {
+		size_t room = NYM_TCPSOCKET_HEADER + NYM_TCPSOCKET_MAX_REQUEST - t->in_len;
+		size_t k = n < room ? n : room;
+		memcpy(t->in + t->in_len, d, k);
+		t->in_len += k;
+		d += k;
+		n -= k;
+		size_t at = 0;
+		while (!t->closing) {
+			int64_t f = nym_tcpsocket_frame(t->in + at, t->in_len - at, NYM_TCPSOCKET_MAX_REQUEST);
+			if (f == NYM_ETOOBIG) {
+				tcp_refuse(t, "request longer than 1048576 bytes: closing the connection");
+				break;
+			}
+			if (f <= 0)
+				break;
+			tcp_request(t, t->in + at + NYM_TCPSOCKET_HEADER, (size_t)f - NYM_TCPSOCKET_HEADER);
+			at += (size_t)f;
+		}
+		memmove(t->in, t->in + at, t->in_len - at);
+		t->in_len -= at;
+	}
+}
+
+static void
+tcp_sent(struct nym_ws *ws, uint64_t seq, void *arg)
+{
+	struct tcpconn *t = nym_ws_user(ws);
+	(void)arg;
+	while (t && t->fetched && t->fetched->seq && t->fetched->seq <= seq) {
+		struct fetched *m = t->fetched;
+		if (!(t->fetched = m->next))
+			t->fetched_tail = &t->fetched;
+		free(m);
+	}
+	if (t && t->paused && nym_ws_queued(ws) < TCP_QUEUED_MAX / 2) {
+		t->paused = 0;
+		tcp_flow(t);
+	}
+}
+
+static void
+tcp_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg)
+{
+	struct tcpconn *t = nym_ws_user(ws);
+	struct fetched *m;
+	size_t n = 0, i = 0;
+	(void)err, (void)why, (void)unsent, (void)arg;
+	if (!t)
+		return;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		T.conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	/* fetched but never sent: first again for the next fetch */
+	for (m = t->fetched; m; m = m->next)
+		n++;
+	if (n) {
+		struct nym_held_msg *v = calloc(n, sizeof *v);
+		for (m = t->fetched; v && m; m = m->next, i++)
+			v[i] = (struct nym_held_msg){m->data, m->len, m->has_tag ? m->tag : NULL};
+		if (!v || nym_held_prepend(C.held, v, n) < 0)
+			warnx("%zu fetched messages that never left could not be kept in %s; they are lost",
+			    n, C.held);
+		free(v);
+	}
+	while ((m = t->fetched)) {
+		t->fetched = m->next;
+		free(m);
+	}
+	if (!C.quiet)
+		warnx("a TCP-socket application disconnected");
+	free(t->in);
+	free(t->out);
+	free(t);
+}
+
+/* The gateway as a MixConfig: its identity, and where clients reach it. */
+static void
+tcp_gateway(const struct nym_mixclient_setup *su)
+{
+	const char *u = su->gateway_url, *h, *e;
+	memcpy(T.gw_key, su->gateway, 32);
+	nym_base58_encode(T.gw_id, sizeof T.gw_id, su->gateway, 32);
+	if ((h = strstr(u, "://")))
+		u = h + 3;
+	if (*u == '[' && (e = strchr(u, ']'))) {
+		snprintf(T.gw_host, sizeof T.gw_host, "%.*s", (int)(e - u - 1), u + 1);
+		e++;
+	} else {
+		e = u + strcspn(u, ":/");
+		snprintf(T.gw_host, sizeof T.gw_host, "%.*s", (int)(e - u), u);
+	}
+	if (*e == ':')
+		snprintf(T.gw_port, sizeof T.gw_port, "%.*s", (int)strcspn(e + 1, "/"), e + 1);
+	else
+		snprintf(T.gw_port, sizeof T.gw_port, "%s", strncmp(su->gateway_url, "wss:", 4) ? "80" : "443");
 }
 
 /* ---- client events -------------------------------------------------------- */
@@ -617,15 +925,13 @@ static void
 on_loop(struct nym_mixclient *mc, uint64_t id, uint64_t rtt_us, void *arg)
 {
 	(void)mc, (void)arg;
-	for (size_t i = 0; i < LOOPS_MAX; i++)
-		if (C.loops[i].id == id && C.loops[i].c) {
-			struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
-			p.loop_id = id;
-			p.rtt_us = rtt_us;
-			reply_to(C.loops[i].c, 0, &p);
-			C.loops[i].c = NULL;
-			return;
-		}
+	struct conn *c = tool_loops_take(&C.loops, id);
+	if (c) {
+		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
+		p.loop_id = id;
+		p.rtt_us = rtt_us;
+		reply_to(c, 0, &p);
+	}
 }
 
 static void
@@ -735,9 +1041,10 @@ is_loopback(const char *h)
 	return !strncmp(h, "127.", 4) || !strcmp(h, "::1");
 }
 
+/* run (tcp = 0) and tcpsocket (tcp = 1): the same client, another API. */
 static int
 cmd_run(const char *home, const char *id, const char *topo, const char *api, const char *host,
-    int port, int nocover, int disable)
+    int port, int nocover, int disable, int tcp, double rate, int nopoisson)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_mixclient_setup su;
@@ -768,7 +1075,22 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 	    flock(lockfd, LOCK_EX | LOCK_NB) < 0)
 		die("cannot lock %s: %s", lock, strerror(errno));
 
-	if (!disable) {
+	if (tcp) {
+		struct nym_ws_handler th = {.open = tcp_open, .message = tcp_data,
+		                            .closed = tcp_closed, .sent = tcp_sent};
+		struct nym_ws_server ls = {.host = host, .port = port};
+		e = nym_tcp_listen(C.loop, &ls, &th);
+		if (e == NYM_EADDR)
+			die("--host: '%s' is not a numeric IPv4 or IPv6 address", host);
+		if (e < 0)
+			die("cannot listen on %s port %d: %s", host, port,
+			    e == NYM_EIO ? strerror(errno) : nym_strerror(e));
+		if (!is_loopback(host))
+			warnx("warning: the TCP-socket API listens on %s, not loopback: anyone who can "
+			      "reach it can send and read this client's messages (it has no authentication)",
+			      host);
+		tcp_gateway(&su);
+	} else if (!disable) {
 		struct nym_ws_handler ah = {.open = app_open, .message = on_request,
 		                            .closed = conn_closed, .sent = on_sent};
 		struct nym_ws_server ls = {.host = host, .port = port, .max_conns = 1};
@@ -793,16 +1115,25 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	if (rate > 0)
+		cfg.send_mean_ms = 1000.0 / rate;
+	if (nopoisson) {
+		cfg.send_mean_ms = 0;
+		cfg.main_cover = 0;
+	}
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
 	}
 	struct tool_client tc = {su.dir, &C.quiet};
-	struct nym_mixclient_events ev = {on_ready, on_message, NULL, on_loop, on_down,
+	struct nym_mixclient_events ev = {on_ready, on_message, on_acked, on_loop, on_down,
 	                                  tool_client_warning, &tc};
 	if ((e = nym_mixclient_start(&C.mc, C.loop, &cfg, &ev)) < 0)
 		die("cannot start the client: %s", e == NYM_EIO ? strerror(errno) : nym_strerror(e));
-	if (!C.quiet && !disable)
+	if (!C.quiet && tcp)
+		warnx("TCP-socket API on %s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+		    strchr(host, ':') ? "]" : "", port);
+	else if (!C.quiet && !disable)
 		warnx("websocket API on ws://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", port);
 	struct nym_timer *dt = nym_timer_new(C.loop, drain_tick, NULL);
@@ -834,6 +1165,8 @@ main(int argc, char **argv)
 		{"port", required_argument, 0, 'p'},
 		{"disable-socket", no_argument, 0, 'D'},
 		{"no-cover", no_argument, 0, 'n'},
+		{"rate", required_argument, 0, 'R'},
+		{"no-poisson", no_argument, 0, 'N'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
@@ -841,7 +1174,8 @@ main(int argc, char **argv)
 	};
 	const char *id = getenv("NYM_ID"), *topo = getenv("NYM_TOPOLOGY"), *api = getenv("NYM_API");
 	const char *gateway = NULL, *host = NULL, *home, *cmd;
-	int port = 0, disable = 0, nocover = 0, c, net_given = 0;
+	int port = 0, disable = 0, nocover = 0, c, net_given = 0, nopoisson = 0;
+	double rate = 0;
 	char *end;
 
 	tool_init("nym-client", argv);
@@ -853,10 +1187,10 @@ main(int argc, char **argv)
 		tool_try_help();
 	}
 	if (optind >= argc)
-		usage_error("a command is needed: init or run");
+		usage_error("a command is needed: init, run or tcpsocket");
 	cmd = argv[optind];
-	if (strcmp(cmd, "init") && strcmp(cmd, "run"))
-		usage_error("unknown command '%s' (init or run)", cmd);
+	if (strcmp(cmd, "init") && strcmp(cmd, "run") && strcmp(cmd, "tcpsocket"))
+		usage_error("unknown command '%s' (init, run or tcpsocket)", cmd);
 	optind++;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -879,6 +1213,8 @@ main(int argc, char **argv)
 				disable = !strcmp(argv[optind++], "true");
 			break;
 		case 'n': nocover = 1; break;
+		case 'R': rate = tool_positive("--rate", optarg, "packets per second"); break;
+		case 'N': nopoisson = 1; break;
 		case 'q': C.quiet = 1; break;
 		case 'h': usage();
 		case 'V': print_version(); break;
@@ -887,10 +1223,12 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (!strcmp(cmd, "init") && (disable || nocover))
-		usage_error("--disable-socket and --no-cover are for run");
-	if (!strcmp(cmd, "run") && gateway)
+	if (!strcmp(cmd, "init") && (disable || nocover || rate > 0 || nopoisson))
+		usage_error("--disable-socket, --no-cover, --rate and --no-poisson are for run");
+	if (strcmp(cmd, "init") && gateway)
 		usage_error("--gateway is for init");
+	if (!strcmp(cmd, "tcpsocket") && disable)
+		usage_error("--disable-socket is for run");
 	if (!id || !*id)
 		id = "default";
 	if (nym_crypto_init() < 0)
@@ -906,11 +1244,12 @@ main(int argc, char **argv)
 	if (!host)
 		host = chost;
 	if (!port)
-		port = cport;
+		port = strcmp(cmd, "tcpsocket") ? cport : 9001; /* the 2019 client's port */
 	if (!net_given && !topo && !api && capi[0])
 		api = capi;
 	tool_need_network(topo, api);
 	if (!strcmp(cmd, "init"))
 		return cmd_init(home, id, gateway, topo, api, host, port);
-	return cmd_run(home, id, topo, api, host, port, nocover, disable || !enabled);
+	return cmd_run(home, id, topo, api, host, port, nocover, disable || !enabled,
+	    !strcmp(cmd, "tcpsocket"), rate, nopoisson);
 }

@@ -53,17 +53,9 @@ struct ctl {
 	int subscribed; /* asked SelfAddress: gets Received pushes */
 };
 
-/* Loops sent for control-socket clients (nym-cover), until they return. */
-#define LOOPS_MAX 4096
-struct pending_loop {
-	uint64_t id;
-	struct ctl *ctl;
-};
-
 static struct {
 	struct nym_loop *loop;
-	struct pending_loop loops[LOOPS_MAX];
-	size_t loop_next;
+	struct tool_loops loops; /* loops sent for control-socket clients (nym-cover) */
 	struct nym_mixclient *mc;
 	struct ctl *ctls;
 	int out, quiet;
@@ -288,132 +280,36 @@ take_held(const uint8_t *data, size_t len, const uint8_t *tag, void *arg)
 /* ---- control socket -------------------------------------------------------- */
 
 static void
-ctl_reply(struct nym_ws *ws, const struct nym_wsapi_resp *p)
-{
-	size_t n = nym_wsapi_resp_len(p);
-	uint8_t *b = malloc(n);
-	if (!b)
-		return;
-	if (nym_wsapi_resp_encode(b, n, p) > 0)
-		nym_ws_send(ws, 1, b, n);
-	free(b);
-}
-
-static void
-ctl_error(struct nym_ws *ws, uint8_t kind, const char *detail)
-{
-	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_ERROR, .error_kind = kind};
-	char msg[600];
-	snprintf(msg, sizeof msg, "%s:%s", nym_wsapi_err_text(kind), detail);
-	p.data = (const uint8_t *)msg;
-	p.data_len = strlen(msg);
-	ctl_reply(ws, &p);
-}
-
-static void
-ctl_lane(struct nym_ws *ws, uint64_t lane)
-{
-	struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_LANE_QUEUE_LENGTH, .lane = lane};
-	p.queue_length = nym_mixclient_unacked(R.mc, lane);
-	ctl_reply(ws, &p);
-}
-
-/* Recipient bytes are only usable when both Ed25519 keys are points: the
- * text parser checks that, so go through it. */
-static int
-recipient_ok(struct nym_address *a, const uint8_t b[96], char *why, size_t cap)
-{
-	char s[NYM_ADDRESS_MAX];
-	memcpy(a->identity, b, 32);
-	memcpy(a->encryption, b + 32, 32);
-	memcpy(a->gateway, b + 64, 32);
-	if (nym_address_format(s, sizeof s, a) < 0)
-		return NYM_EADDR;
-	return nym_address_parse(a, s, why, cap);
-}
-
-static void
 ctl_message(struct nym_ws *ws, int binary, const uint8_t *d, size_t n, void *arg)
 {
 	struct ctl *c = nym_ws_user(ws);
 	struct nym_wsapi_req r;
-	struct nym_address to;
+	struct nym_wsapi_resp p;
 	uint8_t kind = 0;
 	char why[NYM_ADDRESS_WHY_MAX + 64];
-	int e;
 	(void)arg;
 
 	if (!c)
 		return;
 	if (!binary) {
-		ctl_error(ws, NYM_WSAPI_ERR_MALFORMED_REQUEST, "only binary requests are served here");
+		tool_api_error(ws, 0, NYM_WSAPI_ERR_MALFORMED_REQUEST, "only binary requests are served here");
 		return;
 	}
 	if (nym_wsapi_req_decode(&r, d, n, &kind) < 0) {
-		ctl_error(ws, kind, "cannot decode the request");
+		tool_api_error(ws, 0, kind, "cannot decode the request");
 		return;
 	}
-	switch (r.tag) {
-	case NYM_WSAPI_REQ_SELF_ADDRESS: {
-		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_SELF_ADDRESS};
-		struct nym_address a;
-		nym_mixclient_address(R.mc, &a);
-		memcpy(p.recipient, a.identity, 32);
-		memcpy(p.recipient + 32, a.encryption, 32);
-		memcpy(p.recipient + 64, a.gateway, 32);
+	if (r.tag == NYM_WSAPI_REQ_SELF_ADDRESS)
 		c->subscribed = 1;
-		ctl_reply(ws, &p);
-		return;
-	}
-	case NYM_WSAPI_REQ_SEND:
-	case NYM_WSAPI_REQ_SEND_ANONYMOUS:
-		if (recipient_ok(&to, r.recipient, why, sizeof why) < 0) {
-			ctl_error(ws, NYM_WSAPI_ERR_MALFORMED_REQUEST, why);
-			return;
-		}
-		e = nym_mixclient_send(R.mc, &to, r.data, r.data_len,
-		    r.tag == NYM_WSAPI_REQ_SEND ? -1 : (int)(r.reply_surbs > 1000 ? 1000 : r.reply_surbs),
-		    r.connection_id, NULL);
-		if (e < 0) {
-			snprintf(why, sizeof why, "%s", e == NYM_EROUTE ?
-			    "the recipient's gateway is not in the topology" : nym_strerror(e));
-			ctl_error(ws, NYM_WSAPI_ERR_OTHER, why);
-			return;
-		}
-		if (r.connection_id)
-			ctl_lane(ws, r.connection_id);
-		return;
-	case NYM_WSAPI_REQ_REPLY:
-		e = nym_mixclient_reply(R.mc, r.sender_tag, r.data, r.data_len, r.connection_id, NULL);
-		if (e < 0) {
-			snprintf(why, sizeof why, "%s", e == NYM_ENOTFOUND ?
-			    "no reply SURBs for this sender tag" : e == NYM_EFULL ?
-			    "not enough reply SURBs for this message" : nym_strerror(e));
-			ctl_error(ws, NYM_WSAPI_ERR_OTHER, why);
-			return;
-		}
-		if (r.connection_id)
-			ctl_lane(ws, r.connection_id);
-		return;
-	case NYM_WSAPI_REQ_CLOSED_CONNECTION:
-		nym_mixclient_forget_lane(R.mc, r.connection_id);
-		return;
-	case NYM_WSAPI_REQ_LANE_QUEUE_LENGTH:
-		ctl_lane(ws, r.connection_id);
-		return;
-	case NYM_WSAPI_REQ_NYMKIT_LOOP: {
-		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_SENT};
-		if ((e = nym_mixclient_send_loop(R.mc, &p.loop_id)) < 0) {
-			ctl_error(ws, NYM_WSAPI_ERR_OTHER, e == NYM_ENET ?
-			    "not connected to the gateway" : nym_strerror(e));
-			return;
-		}
-		struct pending_loop *pl = &R.loops[R.loop_next++ % LOOPS_MAX];
-		pl->id = p.loop_id;
-		pl->ctl = c;
-		ctl_reply(ws, &p);
-		return;
-	}
+	switch (tool_api_serve(R.mc, &r, r.connection_id != 0, 1, &p, &kind, why, sizeof why)) {
+	case -1:
+		tool_api_error(ws, 0, kind, why);
+		break;
+	case 1:
+		if (p.tag == NYM_WSAPI_RESP_NYMKIT_LOOP_SENT)
+			tool_loops_add(&R.loops, p.loop_id, c);
+		tool_api_respond(ws, 0, &p, 0);
+		break;
 	}
 }
 
@@ -443,9 +339,7 @@ ctl_closed(struct nym_ws *ws, int err, const char *why, size_t unsent, void *arg
 	(void)err, (void)why, (void)unsent, (void)arg;
 	if (!c)
 		return;
-	for (size_t i = 0; i < LOOPS_MAX; i++)
-		if (R.loops[i].ctl == c)
-			R.loops[i].ctl = NULL;
+	tool_loops_forget(&R.loops, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -576,7 +470,7 @@ on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint
 				memcpy(p.sender_tag, tag, 16);
 			p.data = data;
 			p.data_len = len;
-			ctl_reply(c->ws, &p);
+			tool_api_respond(c->ws, 0, &p, 0);
 		}
 	R.got++;
 	if (R.count > 0 && R.got >= R.count)
@@ -587,15 +481,13 @@ static void
 on_loop(struct nym_mixclient *mc, uint64_t id, uint64_t rtt_us, void *arg)
 {
 	(void)mc, (void)arg;
-	for (size_t i = 0; i < LOOPS_MAX; i++)
-		if (R.loops[i].id == id && R.loops[i].ctl) {
-			struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
-			p.loop_id = id;
-			p.rtt_us = rtt_us;
-			ctl_reply(R.loops[i].ctl->ws, &p);
-			R.loops[i].ctl = NULL;
-			return;
-		}
+	struct ctl *c = tool_loops_take(&R.loops, id);
+	if (c) {
+		struct nym_wsapi_resp p = {.tag = NYM_WSAPI_RESP_NYMKIT_LOOP_RETURNED};
+		p.loop_id = id;
+		p.rtt_us = rtt_us;
+		tool_api_respond(c->ws, 0, &p, 0);
+	}
 }
 
 static void

@@ -3,7 +3,7 @@
 # Usage: mk/deps.sh [build|check|demo]   (check also needs the test tools)
 set -e
 want="gcc make pkg-config libsodium-dev libssl-dev libcurl4-openssl-dev libjansson-dev
-libwebsockets-dev libmicrohttpd-dev libsqlite3-dev"
+libwebsockets-dev libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler"
 case "${1:-build}" in
 check|demo) # ps/pkill (procps) and xxd are not in a minimal Debian; bats' own timeout needs ps.
 	want="$want bats bats-support bats-assert b3sum jq clang python3 python3-websockets openssl procps xxd"

@@ -31,9 +31,9 @@ init_alice() {
 	A=$(nym-client init --id alice --gateway "$NYM_GATEWAY" --port "$PORT" --quiet)
 }
 
-# nym-client run for alice in the background; wait until its API answers
+# nym-client run (or $CLIENT_CMD) for alice in the background; wait until its API answers
 client_start() {
-	nym-client run --id alice "$@" > client.out 2> client.err 3>&- &
+	nym-client "${CLIENT_CMD:-run}" --id alice "$@" > client.out 2> client.err 3>&- &
 	echo $! > client.pid
 	for _ in $(seq 400); do
 		grep -q "connected as\|registered" client.err 2>/dev/null && return 0
@@ -53,6 +53,12 @@ client_stop() {
 }
 
 app() { timeout 60 "$PY" "$APP" "ws://127.0.0.1:$PORT"; }
+# the 2019 TCP-socket API's application (t/bin/tcpapp.py), on $TPORT
+tcpapp() { timeout 60 "$PY" "$BATS_TEST_DIRNAME/bin/tcpapp.py" "$TPORT"; }
+tcp_start() {
+	TPORT=$(( PORT + 1 ))
+	CLIENT_CMD=tcpsocket client_start --port "$TPORT" "$@"
+}
 
 @test "init: keys in nym-keygen's layout, registered, config.toml [socket], the address printed" {
 	init_alice
@@ -283,4 +289,134 @@ app() { timeout 60 "$PY" "$APP" "ws://127.0.0.1:$PORT"; }
 	EOT
 	assert_success
 	assert_output --partial '"type":"selfAddress"'
+}
+
+@test "tcpsocket: details, send to self, fetch returns it exactly once, clients (empty), flush" {
+	init_alice
+	tcp_start
+	gw=$(nym-keygen --id alice --show --json | jq -r .gateway)
+	run tcpapp <<-EOT
+	details
+	flush
+	recv
+	recv
+	clients
+	send $A hello-2019
+	flush
+	recv
+	recv
+	recv
+	wait-fetch hello-2019 30
+	fetch
+	flush
+	recv
+	recv
+	EOT
+	assert_success
+	id_hex=$(echo "${A%%.*}" | "$PY" -c 'import sys; B="123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"; n=0
+for c in sys.stdin.read().strip(): n=n*58+B.index(c)
+print(n.to_bytes(32,"big").hex())')
+	assert_line --index 0 --regexp "^details $A $id_hex $gw 127\.0\.0\.1 [0-9]+ [0-9a-f]{64}$"
+	assert_line --index 1 "flush"
+	assert_line --index 2 "clients 0"
+	assert_line --index 3 "send"
+	assert_line --index 4 "flush"
+	assert_line --index 5 "fetch 1 hello-2019"
+	# exactly once: the next fetch is empty
+	assert_line --index 6 "fetch 0"
+	assert_line --index 7 "flush"
+	[ "${#lines[@]}" -eq 8 ]
+	# fetched, but the connection closed before a flush wrote the answer: kept for the next
+	run tcpapp <<-EOT
+	send $A second-2019
+	flush
+	recv
+	recv
+	sleep 3
+	fetch
+	EOT
+	assert_success
+	run tcpapp <<< "wait-fetch second-2019 30"
+	assert_output "fetch 1 second-2019"
+}
+
+@test "tcpsocket: an empty request is refused and the connection stays; garbage, a 4 GiB claim close it" {
+	init_alice
+	tcp_start
+	# a second connection is served at the same time as this one
+	{ printf 'details\nsleep 2\nflush\nrecv\nrecv\n' | tcpapp > other.out; } 3>&- &
+	op=$!
+	run tcpapp <<-EOT
+	empty
+	flush
+	recv
+	recv
+	send nonsense x
+	flush
+	recv
+	recv
+	clients
+	flush
+	recv
+	recv
+	raw 0000000000000004ffffffff
+	recv
+	recv 5
+	EOT
+	assert_success
+	assert_line --index 0 "exception Invalid server request"
+	assert_line --index 1 "flush"
+	assert_line --index 2 --regexp "^exception the recipient's Id is not a Nym address"
+	assert_line --index 4 "clients 0"
+	assert_line --index 6 --regexp "^exception not a Request"
+	assert_line --index 7 "closed"
+	run tcpapp <<-EOT
+	raw 0000000100000000
+	recv
+	recv 5
+	EOT
+	assert_success
+	assert_line --index 0 --regexp "^exception request longer than 1048576 bytes"
+	assert_line --index 1 "closed"
+	wait "$op"
+	grep -q "^details $A " other.out || { cat other.out; fail "the other connection was not served"; }
+	# the client is still up and serving
+	run tcpapp <<< $'details\nflush\nrecv'
+	assert_output --partial "details $A "
+}
+
+@test "large messages (10 MiB and more) both ways through the websocket API" {
+	init_alice
+	NYM_DELAY_MEAN_MS=0 client_start --no-poisson --no-cover
+	head -c $(( (10 << 20) + 12345 )) /dev/urandom > big
+	sum=$(sha256sum big | cut -c1-64)
+	SECONDS=0
+	run app <<-EOT
+	send-bin-file $A big
+	recv 50
+	EOT
+	assert_success
+	assert_output "bin received null len=$(( (10 << 20) + 12345 )) sha256=$sum"
+	echo "# 10 MiB to self in ${SECONDS}s" >&3
+}
+
+@test "a flood of sends waits in the application's socket: memory stays bounded, every message arrives" {
+	init_alice
+	# packets leave at 500/s; requests come faster
+	NYM_DELAY_MEAN_MS=0 client_start --rate 500 --no-cover
+	# 400 messages of 12 KB: 2800 packets, more than the 2048 let in unacknowledged
+	run app <<-EOT
+	flood-bin $A 400 12000
+	count 400 100
+	EOT
+	assert_success
+	assert_output "distinct 400 of 400"
+	grep -q "packets not yet acknowledged: requests wait unread" client.err ||
+		fail "nym-client never held the flood back"
+	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$(cat client.pid)/status")
+	echo "# nym-client peak RSS: $hwm kB" >&3
+	# (AddressSanitizer's own memory, under make asan, is several times more)
+	limit=150000
+	[ -z "${ASAN_OPTIONS:-}" ] || limit=600000
+	[ "$hwm" -lt "$limit" ] || fail "peak RSS $hwm kB"
 }

@@ -64,6 +64,7 @@ struct nym_ws {
 	uint8_t *rx;
 	size_t rx_len, rx_cap, max_text, max_binary;
 	int rx_binary;
+	int raw;                     /* plain TCP (nym_tcp_listen): bytes, no frames */
 	int closing, aborted, opened, connecting, done;
 	char peer[64];               /* the peer's address, once connected */
 	/* a failure seen while lws_client_connect_via_info() was still running
@@ -249,10 +250,41 @@ ws_tx(struct nym_ws *ws, struct lws *wsi)
 		return 0;
 	}
 	if (ws->closing) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		if (!ws->raw)
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 		ws_report(ws, 0, "closed");
 		return -1;
 	}
+	return 0;
+}
+
+/* A server connection accepted (a websocket's handshake done, or a plain
+ * TCP connection adopted). */
+static int
+ws_accept(struct lws *wsi, int raw)
+{
+	struct nym_listener *li = lws_vhost_user(lws_get_vhost(wsi));
+	struct nym_loop *l = lws_context_user(lws_get_context(wsi));
+	struct nym_ws *ws;
+	if (!li || (li->max_conns && li->live >= li->max_conns))
+		return -1; /* two got past the filter at once: the later one goes */
+	if (!(ws = ws_new(l, &li->h)))
+		return -1;
+	if (li->max_text)
+		ws->max_text = li->max_text;
+	if (li->max_binary)
+		ws->max_binary = li->max_binary;
+	ws->raw = raw;
+	ws->li = li;
+	li->live++;
+	ws->wsi = wsi;
+	lws_get_peer_simple(wsi, ws->peer, sizeof ws->peer);
+	ws->opened = 1;
+	lws_set_wsi_user(wsi, ws);
+	if (ws->h.open)
+		ws->h.open(ws, ws->h.arg);
+	if (!ws->done && ws->head)
+		lws_callback_on_writable(wsi);
 	return 0;
 }
 
@@ -262,29 +294,27 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	struct nym_ws *ws = user;
 
 	switch (reason) {
-	case LWS_CALLBACK_ESTABLISHED: {
-		struct nym_listener *li = lws_vhost_user(lws_get_vhost(wsi));
-		struct nym_loop *l = lws_context_user(lws_get_context(wsi));
-		if (!li || (li->max_conns && li->live >= li->max_conns))
-			return -1; /* two got past the filter at once: the later one goes */
-		if (!(ws = ws_new(l, &li->h)))
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_accept(wsi, 0);
+	case LWS_CALLBACK_RAW_ADOPT:
+		return ws_accept(wsi, 1);
+	case LWS_CALLBACK_RAW_RX:
+		if (!ws)
 			return -1;
-		if (li->max_text)
-			ws->max_text = li->max_text;
-		if (li->max_binary)
-			ws->max_binary = li->max_binary;
-		ws->li = li;
-		li->live++;
-		ws->wsi = wsi;
-		lws_get_peer_simple(wsi, ws->peer, sizeof ws->peer);
-		ws->opened = 1;
-		lws_set_wsi_user(wsi, ws);
-		if (ws->h.open)
-			ws->h.open(ws, ws->h.arg);
-		if (!ws->done && ws->head)
-			lws_callback_on_writable(wsi);
+		if (ws->h.message && len)
+			ws->h.message(ws, 1, in, len, ws->h.arg);
 		return 0;
-	}
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (!ws)
+			return -1;
+		return ws_tx(ws, wsi);
+	case LWS_CALLBACK_RAW_CLOSE:
+		if (ws && ws->aborted)
+			ws_report(ws, 0, "aborted");
+		else if (ws)
+			ws_report(ws, ws->closing && !ws->head ? 0 : NYM_ENET,
+			    ws->head ? "connection closed with bytes unsent" : "connection closed by peer");
+		return 0;
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
 		/* a connection over the limit is shut before its handshake */
 		struct nym_listener *li = wsi ? lws_vhost_user(lws_get_vhost(wsi)) : NULL;
@@ -482,22 +512,35 @@ ws_queue(struct nym_ws *ws, enum lws_write_protocol mode, const uint8_t *data, s
 	return 0;
 }
 
+static enum lws_write_protocol
+ws_mode(const struct nym_ws *ws, int binary)
+{
+	return ws->raw ? LWS_WRITE_RAW : binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+}
+
 int
 nym_ws_send(struct nym_ws *ws, int binary, const uint8_t *data, size_t len)
 {
-	return ws_queue(ws, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, data, len, 0);
+	return ws_queue(ws, ws_mode(ws, binary), data, len, 0);
 }
 
 int
 nym_ws_send_tagged(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, uint64_t tag)
 {
-	return ws_queue(ws, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT, data, len, tag);
+	return ws_queue(ws, ws_mode(ws, binary), data, len, tag);
+}
+
+void
+nym_ws_pause(struct nym_ws *ws, int paused)
+{
+	if (ws->wsi && !ws->done)
+		lws_rx_flow_control(ws->wsi, !paused);
 }
 
 int
 nym_ws_ping(struct nym_ws *ws, const uint8_t *data, size_t len)
 {
-	if (len > 125)
+	if (len > 125 || ws->raw)
 		return NYM_EINVAL;
 	return ws_queue(ws, LWS_WRITE_PING, data, len, 0);
 }
@@ -689,8 +732,9 @@ bind_check(const char *host, int port, int *v6)
 
 /* ---- TCP server ---------------------------------------------------------- */
 
-int
-nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h)
+static int
+listen_tcp(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h,
+    int raw)
 {
 	struct lws_context_creation_info vi;
 	struct nym_listener *li;
@@ -710,7 +754,7 @@ nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct 
 	li->max_conns = srv->max_conns > 0 ? srv->max_conns : 0;
 	li->keepalive.secs_since_valid_ping = (uint16_t)srv->ping_secs;
 	li->keepalive.secs_since_valid_hangup = (uint16_t)srv->hangup_secs;
-	snprintf(li->name, sizeof li->name, "tcp-%d", srv->port);
+	snprintf(li->name, sizeof li->name, "%s-%d", raw ? "raw" : "tcp", srv->port);
 	snprintf(li->host, sizeof li->host, "%s", srv->host ? srv->host : "");
 	memset(&vi, 0, sizeof vi);
 	vi.vhost_name = li->name;
@@ -724,6 +768,12 @@ nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct 
 		vi.options |= LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
 		    (v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE
 		        : LWS_SERVER_OPTION_DISABLE_IPV6);
+	if (raw) {
+		/* accepted sockets go straight to the raw role: no HTTP, no frames */
+		vi.options |= LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+		vi.listen_accept_role = "raw-skt";
+		vi.listen_accept_protocol = ws_protocols[0].name;
+	}
 	vi.retry_and_idle_policy = srv->ping_secs ? &li->keepalive : NULL;
 	vi.timeout_secs = 5;
 	vi.ka_time = 60;
@@ -738,6 +788,20 @@ nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct 
 	li->next = l->listeners;
 	l->listeners = li;
 	return 0;
+}
+
+int
+nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h)
+{
+	return listen_tcp(l, srv, h, 0);
+}
+
+int
+nym_tcp_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h)
+{
+	if (srv->cert)
+		return NYM_EINVAL;
+	return listen_tcp(l, srv, h, 1);
 }
 
 /* ---- loop and timers ----------------------------------------------------- */

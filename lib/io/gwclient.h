@@ -4,8 +4,8 @@
  * Transport (struct nym_loop, nym_ws, nym_timer): ws:// and wss:// client
  * connections (OpenSSL, certificate and host name verified), websocket
  * servers on a unix socket (the control socket of nym-recv) and on TCP, ws://
- * or wss:// (nym-gateway's client port, nym-client's websocket API), one-shot
- * timers.
+ * or wss:// (nym-gateway's client port, nym-client's websocket API), plain
+ * TCP servers (nym-client's 2019 TCP-socket API), one-shot timers.
  * Single-threaded: everything happens inside nym_loop_run(), which calls back
  * into the tool (nym_loop_wake alone may be called from another thread). Frames are whole messages: fragments are reassembled before a
  * callback sees them, and a queued frame is sent whole or the connection is
@@ -115,6 +115,9 @@ void nym_ws_set_limits(struct nym_ws *ws, size_t max_text, size_t max_binary);
 /* The peer's address, as text ("?" before the connection is open); still
  * there in closed(). */
 const char *nym_ws_peer(const struct nym_ws *ws);
+/* Stop reading from the peer (paused = 1: the kernel's buffers fill and
+ * TCP pushes back on it) or read again (0). */
+void nym_ws_pause(struct nym_ws *ws, int paused);
 /* A per-connection pointer for the handler's use (server side). */
 void nym_ws_set_user(struct nym_ws *ws, void *user);
 void *nym_ws_user(const struct nym_ws *ws);
@@ -146,5 +149,10 @@ struct nym_ws_server {
 	int max_conns;             /* connections at a time (0: no limit) */
 };
 int nym_ws_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h);
+/* Serve plain TCP the same way (nym-client tcpsocket): no HTTP, no frames.
+ * Each connection is a struct nym_ws whose message() gets the bytes as they
+ * arrive, in chunks of any size (binary = 1), and whose sends go out as
+ * bytes; ping, the size limits and cert/key (NYM_EINVAL) do not apply. */
+int nym_tcp_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct nym_ws_handler *h);
 
 #endif

@@ -11,6 +11,11 @@
 #   self-bin                     binary SelfAddress (0x03)
 #   closed-bin CONN / lane-bin CONN   binary 0x04 / 0x05
 #   recv [SECONDS]               print the next frame, decoded (below)
+#   reply-last MSG               text Reply to the sender tag of the last message received
+#   send-bin-file ADDR PATH      binary Send of the file's bytes
+#   flood-bin ADDR N SIZE        N binary Sends at once, SIZE bytes each, numbered 00000000...
+#   count N SECONDS              read pushes until N distinct numbered messages came, print
+#                                "distinct K of N" (K short of N at the deadline)
 #   quiet SECONDS                print whatever frames arrive within SECONDS
 #   sleep SECONDS
 # Frames print as "text <json>" or "bin <name> <fields>":
@@ -18,6 +23,8 @@
 #   bin laneQueueLength <lane> <queue>  bin error <kind> <message>
 # A closed connection prints "closed" and ends the script.
 import asyncio
+import hashlib
+import json
 import struct
 import sys
 
@@ -67,6 +74,8 @@ def show(frame):
             tag, rest = "null", frame[2:]
         (n,) = struct.unpack(">Q", rest[:8])
         assert n == len(rest) - 8, "Received: length field does not match"
+        if n > 4096:  # large ones by length and digest
+            return "bin received %s len=%d sha256=%s" % (tag, n, hashlib.sha256(rest[8:]).hexdigest())
         return "bin received %s %s" % (tag, rest[8:].decode("utf-8", "replace"))
     if t == 0x02:
         assert len(frame) == 97, "SelfAddress: not 97 bytes"
@@ -81,7 +90,21 @@ def show(frame):
     return "bin unknown " + frame.hex()
 
 
+def tag_of(frame):
+    """The sender tag (base58) of a Received push, else None."""
+    if isinstance(frame, str):
+        try:
+            m = json.loads(frame)
+        except ValueError:
+            return None
+        return m.get("senderTag") if m.get("type") == "received" else None
+    if frame[:2] == b"\1\1":
+        return b58enc(frame[2:18])
+    return None
+
+
 async def main(url):
+    last_tag = None
     try:
         ws = await websockets.connect(url, max_size=None, ping_interval=None)
     except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, EOFError):
@@ -115,7 +138,32 @@ async def main(url):
                     await ws.send(b"\5" + u64(int(arg)))
                 elif op == "recv":
                     f = await asyncio.wait_for(ws.recv(), float(arg or 30))
+                    last_tag = tag_of(f) or last_tag
                     print(show(f), flush=True)
+                elif op == "send-bin-file":
+                    with open(a[1], "rb") as f:
+                        m = f.read()
+                    await ws.send(b"\0" + recipient(a[0]) + u64(0) + u64(len(m)) + m)
+                elif op == "flood-bin":
+                    to, size = recipient(a[0]), int(a[2])
+                    for i in range(int(a[1])):
+                        m = (b"%08d" % i).ljust(size, b"x")
+                        await ws.send(b"\0" + to + u64(0) + u64(len(m)) + m)
+                elif op == "count":
+                    want, seen = int(a[0]), set()
+                    end = asyncio.get_running_loop().time() + float(a[1])
+                    try:
+                        while len(seen) < want:
+                            left = end - asyncio.get_running_loop().time()
+                            f = await asyncio.wait_for(ws.recv(), max(left, 0.01))
+                            if isinstance(f, bytes) and f[:2] == b"\1\0":
+                                seen.add(f[10:18])
+                    except asyncio.TimeoutError:
+                        pass
+                    print("distinct %d of %d" % (len(seen), want), flush=True)
+                elif op == "reply-last":
+                    await ws.send(json.dumps({"type": "reply", "message": arg,
+                                              "senderTag": last_tag}))
                 elif op == "quiet":
                     try:
                         while True:
