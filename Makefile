@@ -5,6 +5,7 @@
 #   make demo       a local mixnet, one message through it
 #   make fuzz       libFuzzer targets, bounded runs (clang)
 #   make bench      benchmarks, as ratios to the crypto floor of this machine
+#   make wasm       the WebAssembly client in wasm/dist/ (an npm package; mk/wasm.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION = 0.1.0
 PREFIX ?= /usr/local
@@ -114,6 +115,11 @@ bench: all
 	@export PATH="$(abspath $(O))/cmd:$$PATH"; \
 		for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
 
+# The WebAssembly client: emscripten and the libraries' Debian sources, built once into
+# ${XDG_CACHE_HOME:-~/.cache}/nymkit-wasm, then lib/base, lib/crypto, lib/proto and wasm/*.c.
+wasm:
+	@sh mk/wasm.sh
+
 # Test lines that cannot fail, and includes that point up a layer (t/run runs both).
 lint:
 	@sh t/lint
@@ -139,7 +145,7 @@ install: all
 		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
 
 clean:
-	rm -rf build $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
+	rm -rf build $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS) wasm/dist
 
-.PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers
+.PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers wasm
 .SECONDARY:
