@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# nymkit's WebAssembly client (wasm/dist from `make wasm`, driven by t/interop/nymkit-wasm.mjs
+# under Node) over a local mixnet of nymkit's nodes, against nymkit's own tools.
+load helpers
+load interop/interop
+INTEROP_DIR=$(cd "$BATS_TEST_DIRNAME/interop" && pwd)
+
+BATS_TEST_TIMEOUT=90
+
+setup_file() {
+	# the build is cached (dependencies outside the clone): seconds when warm. Tests get a
+	# private $HOME: the cache stays that of the user running the suite.
+	export XDG_CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}
+	make -C "$BATS_TEST_DIRNAME/.." --no-print-directory wasm >"$BATS_FILE_TMPDIR/make-wasm.log" 2>&1 ||
+		{ tail -30 "$BATS_FILE_TMPDIR/make-wasm.log" >&2; return 1; }
+	interop_npm
+	localnet_up
+}
+
+teardown_file() {
+	localnet_down
+}
+
+# wasm_start NAME [nymkit-wasm.mjs options]: nymkit's wasm client for NAME, ready; sets WASM_ADDR.
+wasm_start() {
+	local name=$1 d=$BATS_TEST_TMPDIR/wasm-$1
+	shift
+	mkdir -p "$d"
+	[ -p "$d/in" ] || mkfifo "$d/in"
+	: >"$d/out"
+	(cd "$INTEROP_DIR" && exec ${WASM_NODE:-node} nymkit-wasm.mjs --api "$INTEROP_API" --client-id "$name" \
+		--duration 80 "$@") <"$d/in" >"$d/out" 2>"$d/err" 3>&- &
+	WASM_PID=$!
+	track $!
+	sleep 85 >"$d/in" 3>&- &
+	track $!
+	wait_json "$d/out" 'select(.event == "ready" or .event == "error")' >/dev/null || return 1
+	WASM_ADDR=$(jq -r 'select(.event == "ready") | .address' "$d/out")
+	[ -n "$WASM_ADDR" ] || { echo "wasm client did not start:" >&2; cat "$d/out" "$d/err" >&2; return 1; }
+}
+wasm_cmd() { printf '%s\n' "$2" >"$BATS_TEST_TMPDIR/wasm-$1/in"; }
+wasm_out() { echo "$BATS_TEST_TMPDIR/wasm-$1/out"; }
+
+@test "make wasm: an npm package in wasm/dist, a .wasm under a quarter of the official 3 700 404 bytes" {
+	local d=$BATS_TEST_DIRNAME/../wasm/dist
+	for f in package.json nymkit.mjs nymkit-core.mjs nymkit.wasm nymkit.d.ts; do
+		[ -s "$d/$f" ]
+	done
+	[ "$(jq -r .type "$d/package.json")" = module ]
+	[ "$(stat -c %s "$d/nymkit.wasm")" -lt 925101 ]
+	# a second build is all cached
+	local t0=$SECONDS
+	run make -C "$BATS_TEST_DIRNAME/.." --no-print-directory wasm
+	assert_success
+	[ $((SECONDS - t0)) -lt 60 ]
+}
+
+@test "wasm client → nym-recv: 200 KiB byte for byte" {
+	interop_deadline 60
+	recv_start bob
+	wasm_start alice
+	head -c 204800 /dev/urandom >big
+	wasm_cmd alice "{\"cmd\":\"send\",\"file\":\"$BATS_TEST_TMPDIR/big\",\"to\":\"$RECV_ADDR\"}"
+	wait_json "$(recv_out bob)" 'select(.size == 204800)' >got.json
+	jq -r .data got.json | base64 -d >got
+	cmp big got
+}
+
+@test "nym-send → wasm client: received exactly" {
+	interop_deadline 40
+	wasm_start carol
+	nym-keygen --id dan --gateway "$INTEROP_GW" >/dev/null
+	head -c 5000 /dev/urandom >msg
+	run timeout 25 nym-send --id dan --api "$INTEROP_API" --to "$WASM_ADDR" --file msg --timeout 20 --quiet
+	assert_success
+	wait_json "$(wasm_out carol)" 'select(.event == "received" and .len == 5000)' >got.json
+	[ "$(jq -r .hex got.json)" = "$(hexof msg)" ]
+	[ "$(jq -r .sender_tag got.json)" = null ]
+}
+
+@test "wasm client anonymous → nym-recv sees a sender tag, never the address; the reply through the SURBs comes back" {
+	interop_deadline 50
+	recv_start erin
+	wasm_start frank
+	head -c 1500 /dev/urandom >question
+	wasm_cmd frank "{\"cmd\":\"send_anonymous\",\"hex\":\"$(hexof question)\",\"to\":\"$RECV_ADDR\",\"surbs\":5}"
+	wait_json "$(recv_out erin)" 'select(.size == 1500)' >got.json
+	jq -r .data got.json | base64 -d >got
+	cmp question got
+	local tag
+	tag=$(jq -r .sender_tag got.json)
+	[ -n "$tag" ]
+	[ "$tag" != null ]
+	run ! grep -q "${WASM_ADDR%%.*}" "$(recv_out erin)"
+	head -c 3000 /dev/urandom >answer
+	run timeout 25 nym-send --id erin --api "$INTEROP_API" --reply "$tag" --file answer --timeout 20 --quiet
+	assert_success
+	wait_json "$(wasm_out frank)" 'select(.event == "received" and .len == 3000)' >reply.json
+	[ "$(jq -r .hex reply.json)" = "$(hexof answer)" ]
+}
+
+@test "wasm client: a restart with the same clientId keeps the address; a nym-keygen key set works" {
+	interop_deadline 50
+	wasm_start gina
+	local first=$WASM_ADDR
+	wasm_cmd gina '{"cmd":"quit"}'
+	wait_json "$(wasm_out gina)" 'select(.event == "exit")' >/dev/null
+	local i
+	for i in $(seq 100); do running "$WASM_PID" || break; sleep 0.05; done
+	run ! running "$WASM_PID"
+	wasm_start gina
+	[ "$WASM_ADDR" = "$first" ]
+	[ -f "$HOME/.nym/clients/gina/data/private_identity.pem" ]
+	# a key set made by nym-keygen: the wasm client takes its address
+	nym-keygen --id hal --gateway "$INTEROP_GW" >/dev/null
+	wasm_start hal
+	[ "$WASM_ADDR" = "$(nym-keygen --id hal --show --json | jq -r .address)" ]
+}
