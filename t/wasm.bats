@@ -116,3 +116,50 @@ wasm_out() { echo "$BATS_TEST_TMPDIR/wasm-$1/out"; }
 	wasm_start hal
 	[ "$WASM_ADDR" = "$(nym-keygen --id hal --show --json | jq -r .address)" ]
 }
+
+@test "interop: nymkit's wasm client ⇄ the official wasm client 1.4.1, plain messages both ways" {
+	interop_deadline 60
+	official_start olga
+	wasm_start paul
+	head -c 4000 /dev/urandom >to-official
+	wasm_cmd paul "{\"cmd\":\"send\",\"hex\":\"$(hexof to-official)\",\"to\":\"$OFFICIAL_ADDR\"}"
+	wait_json "$(official_out olga)" 'select(.event == "received" and .len == 4000)' >got.json
+	[ "$(jq -r .sha256 got.json)" = "$(sha256of to-official)" ]
+	[ "$(jq -r .sender_tag got.json)" = null ]
+	head -c 3000 /dev/urandom >to-wasm
+	official_cmd olga "{\"cmd\":\"send\",\"hex\":\"$(hexof to-wasm)\",\"to\":\"$WASM_ADDR\"}"
+	wait_json "$(wasm_out paul)" 'select(.event == "received" and .len == 3000)' >got2.json
+	[ "$(jq -r .hex got2.json)" = "$(hexof to-wasm)" ]
+}
+
+@test "interop: anonymous both ways between nymkit's wasm client and the official one, each replying through the other's SURBs" {
+	interop_deadline 70
+	official_start quinn
+	wasm_start rita
+	# wasm → official, anonymous; the official client replies to the sender tag
+	head -c 900 /dev/urandom >q1
+	wasm_cmd rita "{\"cmd\":\"send_anonymous\",\"hex\":\"$(hexof q1)\",\"to\":\"$OFFICIAL_ADDR\",\"surbs\":20}"
+	wait_json "$(official_out quinn)" 'select(.event == "received" and .len == 900)' >got.json
+	[ "$(jq -r .hex got.json)" = "$(hexof q1)" ]
+	local tag
+	tag=$(jq -r .sender_tag got.json)
+	[ -n "$tag" ]
+	[ "$tag" != null ]
+	head -c 1200 /dev/urandom >a1
+	official_cmd quinn "{\"cmd\":\"reply\",\"hex\":\"$(hexof a1)\",\"tag\":\"$tag\"}"
+	wait_json "$(wasm_out rita)" 'select(.event == "received" and .len == 1200)' >r1.json
+	[ "$(jq -r .hex r1.json)" = "$(hexof a1)" ]
+	# official → wasm, anonymous; nymkit's wasm client replies to the tag it was given
+	head -c 800 /dev/urandom >q2
+	official_cmd quinn "{\"cmd\":\"send_anonymous\",\"hex\":\"$(hexof q2)\",\"to\":\"$WASM_ADDR\",\"surbs\":5}"
+	wait_json "$(wasm_out rita)" 'select(.event == "received" and .len == 800)' >got2.json
+	[ "$(jq -r .hex got2.json)" = "$(hexof q2)" ]
+	tag=$(jq -r .sender_tag got2.json)
+	[ -n "$tag" ]
+	[ "$tag" != null ]
+	run ! grep -q "${OFFICIAL_ADDR%%.*}" "$(wasm_out rita)"
+	head -c 1000 /dev/urandom >a2
+	wasm_cmd rita "{\"cmd\":\"reply\",\"hex\":\"$(hexof a2)\",\"tag\":\"$tag\"}"
+	wait_json "$(official_out quinn)" 'select(.event == "received" and .len == 1000)' >r2.json
+	[ "$(jq -r .hex r2.json)" = "$(hexof a2)" ]
+}
