@@ -11,7 +11,9 @@ check|demo) # ps/pkill (procps) and xxd are not in a minimal Debian; bats' own t
 	# Node may come from elsewhere than Debian (it ships its own npm): judge by command.
 	command -v node >/dev/null 2>&1 || want="$want nodejs"
 	command -v npm >/dev/null 2>&1 || want="$want npm" ;;
-wasm) want="emscripten dpkg-dev autoconf automake libtool nodejs chromium"
+wasm) # node-undici, node-cjs-module-lexer: what Debian's own Node 18 (mk/wasm.sh node18) loads
+	want="emscripten dpkg-dev autoconf automake libtool chromium node-undici node-cjs-module-lexer"
+	command -v node >/dev/null 2>&1 || want="$want nodejs"
 	# apt-get source needs deb-src lines: add them to Debian's deb822 sources once.
 	src=/etc/apt/sources.list.d/debian.sources
 	if [ -f "$src" ] && ! grep -q '^Types:.*deb-src' "$src"; then

@@ -74,6 +74,26 @@ build_bearssl() {
 		{ tail -20 "$cache/$v.log" >&2; return 1; }
 }
 
+# mk/wasm.sh node18: Debian 12's own Node 18 (nodejs + libnode108), unpacked into the cache
+# beside a Node from elsewhere (one cannot install both); prints the path of a node to run.
+if [ "${1:-}" = node18 ]; then
+	d="$cache/node18"
+	if [ ! -x "$d/node" ]; then
+		v=$(apt-cache madison nodejs | awk '$3 ~ /^18\./ {print $3; exit}')
+		[ -n "$v" ] || { echo "nymkit: no Debian nodejs 18 in the apt lists" >&2; exit 1; }
+		rm -rf "$d.tmp" && mkdir -p "$d.tmp" && chmod 777 "$d.tmp"
+		(cd "$d.tmp" && apt-get download -qq "nodejs=$v" "libnode108=$v" >/dev/null 2>&1 &&
+		 for f in ./*.deb; do dpkg-deb -x "$f" root || exit 1; done) ||
+			{ echo "nymkit: cannot fetch Debian's nodejs $v" >&2; exit 1; }
+		printf '#!/bin/sh\nLD_LIBRARY_PATH="%s/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s/root/usr/bin/node" "$@"\n' "$d" "$d" >"$d.tmp/node"
+		chmod +x "$d.tmp/node"
+		rm -rf "$d" && mv "$d.tmp" "$d"
+		sed -i "s|$d.tmp|$d|g" "$d/node"
+	fi
+	echo "$d/node"
+	exit 0
+fi
+
 build_sodium & a=$!
 build_jansson & b=$!
 build_bearssl & c=$!

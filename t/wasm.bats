@@ -13,6 +13,9 @@ setup_file() {
 	export XDG_CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}
 	make -C "$BATS_TEST_DIRNAME/.." --no-print-directory wasm >"$BATS_FILE_TMPDIR/make-wasm.log" 2>&1 ||
 		{ tail -30 "$BATS_FILE_TMPDIR/make-wasm.log" >&2; return 1; }
+	# Debian 12's own Node 18, beside the default node (mk/wasm.sh node18)
+	NODE18=$(sh "$BATS_TEST_DIRNAME/../mk/wasm.sh" node18) || return 1
+	export NODE18
 	interop_npm
 	localnet_up
 }
@@ -162,4 +165,43 @@ wasm_out() { echo "$BATS_TEST_TMPDIR/wasm-$1/out"; }
 	wasm_cmd rita "{\"cmd\":\"reply\",\"hex\":\"$(hexof a2)\",\"tag\":\"$tag\"}"
 	wait_json "$(official_out quinn)" 'select(.event == "received" and .len == 1000)' >r2.json
 	[ "$(jq -r .hex r2.json)" = "$(hexof a2)" ]
+}
+
+@test "under Debian's Node 18: 200 KiB to nym-recv, nym-send to it, anonymous with a reply, restart keeps the address" {
+	interop_deadline 80
+	run "$NODE18" --version
+	assert_output --regexp '^v18\.'
+	local WASM_NODE=$NODE18
+	recv_start sam
+	wasm_start tina
+	local first=$WASM_ADDR
+	head -c 204800 /dev/urandom >big
+	wasm_cmd tina "{\"cmd\":\"send\",\"file\":\"$BATS_TEST_TMPDIR/big\",\"to\":\"$RECV_ADDR\"}"
+	wait_json "$(recv_out sam)" 'select(.size == 204800)' >got.json
+	jq -r .data got.json | base64 -d >got
+	cmp big got
+	nym-keygen --id uma --gateway "$INTEROP_GW" >/dev/null
+	head -c 5000 /dev/urandom >msg
+	run timeout 25 nym-send --id uma --api "$INTEROP_API" --to "$WASM_ADDR" --file msg --timeout 20 --quiet
+	assert_success
+	wait_json "$(wasm_out tina)" 'select(.event == "received" and .len == 5000)' >got2.json
+	[ "$(jq -r .hex got2.json)" = "$(hexof msg)" ]
+	head -c 1500 /dev/urandom >question
+	wasm_cmd tina "{\"cmd\":\"send_anonymous\",\"hex\":\"$(hexof question)\",\"to\":\"$RECV_ADDR\",\"surbs\":5}"
+	wait_json "$(recv_out sam)" 'select(.size == 1500)' >got3.json
+	local tag
+	tag=$(jq -r .sender_tag got3.json)
+	[ "$tag" != null ]
+	run ! grep -q "${WASM_ADDR%%.*}" "$(recv_out sam)"
+	head -c 3000 /dev/urandom >answer
+	run timeout 25 nym-send --id sam --api "$INTEROP_API" --reply "$tag" --file answer --timeout 20 --quiet
+	assert_success
+	wait_json "$(wasm_out tina)" 'select(.event == "received" and .len == 3000)' >reply.json
+	[ "$(jq -r .hex reply.json)" = "$(hexof answer)" ]
+	wasm_cmd tina '{"cmd":"quit"}'
+	wait_json "$(wasm_out tina)" 'select(.event == "exit")' >/dev/null
+	local i
+	for i in $(seq 100); do running "$WASM_PID" || break; sleep 0.05; done
+	wasm_start tina
+	[ "$WASM_ADDR" = "$first" ]
 }
