@@ -205,3 +205,35 @@ wasm_out() { echo "$BATS_TEST_TMPDIR/wasm-$1/out"; }
 	wasm_start tina
 	[ "$WASM_ADDR" = "$first" ]
 }
+
+@test "a real browser: headless Chromium runs the client in a Worker from a loopback page, sends to nym-recv, gets the reply" {
+	interop_deadline 70
+	recv_start vera
+	local port cport root=$BATS_TEST_DIRNAME/..
+	port=$(free_port)
+	python3 "$root/t/browser/serve.py" "$port" "$root/wasm/dist" "$root/t/browser" 3>&- &
+	track $!
+	cport=$(free_port)
+	chromium --headless=new --no-sandbox --disable-gpu --no-first-run --user-data-dir="$BATS_TEST_TMPDIR/chrome" \
+		--remote-debugging-address=127.0.0.1 --remote-debugging-port="$cport" \
+		"http://127.0.0.1:$port/index.html?api=$INTEROP_API&to=$RECV_ADDR&text=hello-from-chromium" \
+		>chrome.log 2>&1 3>&- &
+	local chrome=$!
+	track $chrome
+	wait_json "$(recv_out vera)" 'select(.text == "hello-from-chromium")' >got.json
+	local tag
+	tag=$(jq -r .sender_tag got.json)
+	[ "$tag" != null ]
+	printf answer-to-chromium >answer
+	run timeout 25 nym-send --id vera --api "$INTEROP_API" --reply "$tag" --file answer --timeout 20 --quiet
+	assert_success
+	# read from the page itself, over the DevTools protocol
+	run node "$INTEROP_DIR/cdp-read.mjs" "$cport" 'document.body.dataset.result' "$(interop_left)"
+	assert_success
+	[ "$(jq -r .event <<<"$output")" = received ]
+	[ "$(jq -r .text <<<"$output")" = answer-to-chromium ]
+	kill "$chrome"
+	local i
+	for i in $(seq 100); do pgrep -f "$BATS_TEST_TMPDIR/chrome" >/dev/null || break; sleep 0.05; done
+	run ! pgrep -f "$BATS_TEST_TMPDIR/chrome"
+}
