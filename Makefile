@@ -112,7 +112,8 @@ bench: all
 	@mkdir -p build/bench
 	@set -e; for b in $(BENCH_SRC); do n=$$(basename $$b .c); \
 		$(CC) $(CFLAGS) $(PKG_CFLAGS) -o build/bench/$$n $$b $(LIB) $(LDLIBS); done
-	@export PATH="$(abspath $(O))/cmd:$$PATH"; \
+	@sh bench/bench_wasm.sh $(O)
+	@export PATH="$(abspath $(O))/cmd:$$PATH" NYM_BENCH_OFFICIAL_MBPS=$$(cat $(O)/bench/official.mbps 2>/dev/null); \
 		for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
 
 # The WebAssembly client: emscripten and the libraries' Debian sources, built once into

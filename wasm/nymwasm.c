@@ -887,3 +887,34 @@ nw_strerror(int e)
 {
 	return nym_strerror(e);
 }
+
+/* ---- for make bench ------------------------------------------------------------- */
+
+/* Build n 4-hop Sphinx packets (v259, regular size) as bench/bench_sphinx.c
+ * does natively; JS times the call. Returns 0 or NYM_E*. */
+EMSCRIPTEN_KEEPALIVE int
+nw_bench_sphinx(int n)
+{
+	enum { LEN = 2413 };
+	static uint8_t pkt[LEN], msg[2048], sk[32];
+	struct nym_sphinx_ctx ctx;
+	struct nym_sphinx_route r;
+	struct nym_rng rng = {rng_fill, NULL};
+	int e = 0;
+	if (nym_sphinx_ctx_init(&ctx) < 0)
+		return NYM_ECRYPTO;
+	memset(&r, 0, sizeof r);
+	r.version = 259;
+	r.nhops = 4;
+	js_random(msg, sizeof msg);
+	for (int i = 0; i < 4; i++) {
+		js_random(sk, 32);
+		nym_x25519_base(r.hop[i].pubkey, sk);
+		memset(r.hop[i].address, i + 1, 32);
+		r.delay_ns[i] = 15000000;
+	}
+	for (int i = 0; i < n && e == 0; i++)
+		e = nym_sphinx_create(&ctx, pkt, LEN, &r, msg, sizeof msg, &rng);
+	nym_sphinx_ctx_free(&ctx);
+	return e;
+}

@@ -40,4 +40,6 @@ export function encode_payload(mimeType: string, payload: Uint8Array, headers?: 
 export function decode_payload(message: Uint8Array): DecodedPayload;
 export function parse_utf8_string(u8: Uint8Array): string;
 export function utf8_string_to_byte_array(s: string): Uint8Array;
+/** make bench: milliseconds to build n 4-hop Sphinx packets in the wasm core. */
+export function bench_sphinx(n: number): Promise<number>;
 export default NymClient;
