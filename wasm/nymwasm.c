@@ -2,11 +2,9 @@
  * struct nw, sans-I/O. JavaScript (wasm/js/client.mjs) owns the websocket,
  * the timers, fetch and storage; it feeds frames, time and nym-api answers
  * in, and gets frames and events out through one import (js_out). The
- * gateway session (doc/spec/gateway.md: supportedProtocol, registration
- * handshake or authenticateV2, free bandwidth claim, ForwardSphinx frames,
- * pushed messages) runs here over proto/gwproto; pacing, cover, acks and
- * retransmission are proto/mixcore over proto/courier, as io/mixclient does
- * natively.
+ * gateway session is proto/gwsess (sans-I/O, over proto/gwproto); pacing,
+ * cover, acks and retransmission are proto/mixcore over proto/courier, as
+ * io/mixclient does natively.
  *
  * Events out (js_out kind, a, alen, b, blen):
  *   1 text frame a          2 binary frame a
@@ -31,6 +29,7 @@
 #include "proto/courier.h"
 #include "proto/framing.h"
 #include "proto/gwproto.h"
+#include "proto/gwsess.h"
 #include "proto/keys.h"
 #include "proto/message.h"
 #include "proto/mixcore.h"
@@ -49,21 +48,15 @@ EM_JS(void, js_random, (void *buf, size_t len), {
 	Module.nwRandom(buf, len);
 });
 
-enum { S_IDLE, S_PROTO, S_HS_M2, S_HS_M4, S_REGISTER, S_AUTH, S_CLAIM, S_READY, S_DEAD };
-
 #define NW_BACKLOG_MAX (512u * 1024)
 
 struct nw {
 	struct nym_client_keys keys;
 	struct nym_address self;
 	uint8_t gateway[32];
-	uint8_t key[32];
-	int have_key, registered_now;
-	int state, version;
-	int64_t bandwidth;
-	uint64_t last_auth_ts, wall_s, now_ms;
+	uint64_t now_ms;
 	size_t backlog;               /* the websocket's bufferedAmount (JS) */
-	struct nym_gw_hs_client hs;
+	struct nym_gwsess *gs;        /* the gateway session */
 	struct nym_topology *topo;
 	struct nym_rng rng;
 	struct nym_route_source routes;
@@ -73,8 +66,6 @@ struct nw {
 	struct nym_surbstore *surbs;
 	struct nym_mixcore *core;
 	size_t P;
-	uint8_t *frame;
-	size_t frame_cap;
 	/* nym-api answers being gathered (nw_api_add) */
 	struct nym_text api_rs, api_kr, *api_mix, *api_gw;
 	size_t n_mix, n_gw;
@@ -191,58 +182,14 @@ pick_route(void *ctx, const uint8_t gateway[32], struct nym_sphinx_node hops[NYM
 	return (int)r.n_hops;
 }
 
-static void
-send_json(struct nw *c, const struct nym_gw_msg *m)
-{
-	char *out = NULL;
-	size_t len = 0;
-	if (nym_gw_msg_encode(m, &out, &len) == 0)
-		js_out(c, 1, out, len, NULL, 0);
-	free(out);
-}
-
-static void
-fatal(struct nw *c, int err, const char *why)
-{
-	char w[300];
-	c->state = S_DEAD;
-	nym_mixcore_set_ready(c->core, 0, c->now_ms);
-	snprintf(w, sizeof w, "%s (%s)", why, nym_strerror(err));
-	js_out(c, 7, w, strlen(w), NULL, 0);
-}
-
-/* One MixPacket out as a ForwardSphinx(V2) frame. */
+/* One MixPacket out through the session (a ForwardSphinx frame). */
 static int
 forward(struct nw *c, const uint8_t *mp, size_t len)
 {
-	uint8_t kind = NYM_GW_BIN_FORWARD_SPHINX_V2;
-	int n;
-	if (c->state != S_READY)
-		return NYM_ENET;
-	if (len < 3)
-		return NYM_EINVAL;
-	if (len + NYM_GW_BIN_OVERHEAD > c->frame_cap) {
-		uint8_t *nb = realloc(c->frame, len + NYM_GW_BIN_OVERHEAD);
-		if (!nb)
-			return NYM_ENOMEM;
-		c->frame = nb;
-		c->frame_cap = len + NYM_GW_BIN_OVERHEAD;
-	}
-	if (c->version < NYM_GW_KEY_ROTATION_VERSION) {
-		uint8_t *tmp = malloc(len - 1);
-		if (!tmp)
-			return NYM_ENOMEM;
-		tmp[0] = mp[0];
-		memcpy(tmp + 1, mp + 2, len - 2);
-		n = nym_gw_bin_seal(c->frame, c->frame_cap, NYM_GW_BIN_FORWARD_SPHINX, tmp, len - 1, c->key, &c->rng);
-		free(tmp);
-	} else
-		n = nym_gw_bin_seal(c->frame, c->frame_cap, kind, mp, len, c->key, &c->rng);
-	if (n < 0)
-		return n;
-	c->backlog += (size_t)n;
-	js_out(c, 2, c->frame, (size_t)n, NULL, 0);
-	return 0;
+	int e = nym_gwsess_forward(c->gs, mp, len);
+	if (e == 0)
+		c->backlog += len + NYM_GW_BIN_OVERHEAD;
+	return e;
 }
 
 static int core_emit(void *ctx, const uint8_t *mp, size_t len) { return forward(ctx, mp, len); }
@@ -251,7 +198,7 @@ static int
 core_can_send(void *ctx)
 {
 	struct nw *c = ctx;
-	return c->state == S_READY && c->backlog < NW_BACKLOG_MAX;
+	return nym_gwsess_state(c->gs) == NYM_GWSESS_READY && c->backlog < NW_BACKLOG_MAX;
 }
 
 static int
@@ -299,6 +246,48 @@ core_sweep(void *ctx, uint64_t now)
 	nym_reply_keys_expire(c->rkeys, now);
 }
 
+/* ---- the session's I/O ---------------------------------------------------- */
+
+static void
+gs_send(void *ctx, int binary, const uint8_t *data, size_t len)
+{
+	js_out(ctx, binary ? 2 : 1, data, len, NULL, 0);
+}
+
+static void
+gs_ready(void *ctx, int registered)
+{
+	struct nw *c = ctx;
+	nym_mixcore_set_ready(c->core, 1, c->now_ms);
+	js_out(c, 3, NULL, (size_t)registered, NULL, 0);
+}
+
+static void pushed(struct nw *c, const uint8_t *pt, size_t len);
+static void gs_pushed(void *ctx, const uint8_t *pt, size_t len) { pushed(ctx, pt, len); }
+
+static void
+gs_registered(void *ctx, const uint8_t key[NYM_GW_KEY_LEN])
+{
+	struct nw *c = ctx;
+	js_out(c, 5, key, NYM_GW_KEY_LEN, c->gateway, 32);
+}
+
+static void
+gs_warning(void *ctx, const char *why)
+{
+	js_out(ctx, 6, why, strlen(why), NULL, 0);
+}
+
+static void
+gs_fatal(void *ctx, int err, const char *why)
+{
+	struct nw *c = ctx;
+	char w[600];
+	nym_mixcore_set_ready(c->core, 0, c->now_ms);
+	snprintf(w, sizeof w, "%s (%s)", why, nym_strerror(err));
+	js_out(c, 7, w, strlen(w), NULL, 0);
+}
+
 /* secrets: identity seed || encryption sk || ack key (80); gateway: its
  * identity (32); key: the stored shared key (32) or NULL; send_mean_ms 0 =
  * no Poisson pacing; loop_mean_ms 0 = no loop cover. */
@@ -320,10 +309,7 @@ nw_new(const uint8_t secrets[80], const uint8_t gateway[32], const uint8_t *key,
 		return NULL;
 	}
 	memcpy(c->gateway, gateway, 32);
-	if (key) {
-		memcpy(c->key, key, 32);
-		c->have_key = 1;
-	}
+	struct nym_gwsess_ops go = {gs_send, gs_ready, gs_pushed, gs_registered, gs_warning, gs_fatal, c};
 	nym_client_address(&c->self, &c->keys, gateway);
 	c->routes.pick = pick_route;
 	c->routes.ctx = c;
@@ -337,7 +323,9 @@ nw_new(const uint8_t secrets[80], const uint8_t gateway[32], const uint8_t *key,
 	    !(c->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
 	    !(c->sender = nym_courier_sender_new(&c->keys, gateway, &cfg)) ||
 	    !(c->receiver = nym_courier_receiver_new(&c->keys, c->rkeys, NULL)) ||
-	    !(c->core = nym_mixcore_new(&kc, &ko, c->now_ms))) {
+	    !(c->core = nym_mixcore_new(&kc, &ko, c->now_ms)) ||
+	    !(c->gs = nym_gwsess_new(&c->keys, gateway, key, &c->rng, &go))) {
+		nym_mixcore_free(c->core);
 		nym_surbstore_free(c->surbs);
 		nym_reply_keys_free(c->rkeys);
 		nym_courier_sender_free(c->sender);
@@ -353,6 +341,7 @@ nw_destroy(struct nw *c)
 {
 	if (!c)
 		return;
+	nym_gwsess_free(c->gs);
 	nym_mixcore_free(c->core);
 	nym_courier_sender_free(c->sender);
 	nym_courier_receiver_free(c->receiver);
@@ -361,7 +350,6 @@ nw_destroy(struct nw *c)
 	nym_topology_free(c->topo);
 	free(c->api_mix);
 	free(c->api_gw);
-	free(c->frame);
 	nym_wipe(c, sizeof *c);
 	free(c);
 }
@@ -466,67 +454,15 @@ nw_gateway_url(struct nw *c, const uint8_t *gateway, uint8_t *pick)
 /* A topology without a client yet (to choose a gateway before keys exist):
  * JS makes a client with dummy keys for that; nothing more is needed. */
 
-/* ---- the gateway session ------------------------------------------------- */
-
-static void
-claim_or_ready(struct nw *c)
-{
-	if (c->bandwidth < NYM_GW_LOW_BANDWIDTH) {
-		struct nym_gw_msg m = {.type = NYM_GW_REQ_CLAIM_FREE_BANDWIDTH};
-		c->state = S_CLAIM;
-		send_json(c, &m);
-		return;
-	}
-	c->state = S_READY;
-	nym_mixcore_set_ready(c->core, 1, c->now_ms);
-	js_out(c, 3, NULL, (size_t)c->registered_now, NULL, 0);
-}
-
-static void
-auth_start(struct nw *c)
-{
-	struct nym_gw_msg m = {.type = NYM_GW_REQ_AUTHENTICATE_V2};
-	uint64_t now = c->wall_s;
-	if (now <= c->last_auth_ts)
-		now = c->last_auth_ts + 1;
-	c->last_auth_ts = now;
-	if (nym_gw_auth_build(&m.auth, (uint8_t)c->version, c->keys.identity_seed, c->key, now, &c->rng) < 0) {
-		fatal(c, NYM_ECRYPTO, "cannot build authenticateV2");
-		return;
-	}
-	m.has_version = 1;
-	m.version = (uint8_t)c->version;
-	c->state = S_AUTH;
-	send_json(c, &m);
-}
-
-static void
-register_start(struct nw *c)
-{
-	uint8_t m1[NYM_GW_M1_LEN];
-	char *out = NULL;
-	size_t len;
-	int e = nym_gw_hs_client_start(&c->hs, c->keys.identity_seed, c->gateway, &c->rng, m1);
-	if (e < 0) {
-		fatal(c, e, "cannot start the registration handshake");
-		return;
-	}
-	if (nym_gw_json_handshake(&out, &len, 1, (uint8_t)c->version, m1, sizeof m1) == 0)
-		js_out(c, 1, out, len, NULL, 0);
-	free(out);
-	c->state = S_HS_M2;
-}
+/* ---- the gateway session (proto/gwsess) ------------------------------------ */
 
 /* The websocket opened (wall clock in Unix seconds). */
 EMSCRIPTEN_KEEPALIVE void
 nw_open(struct nw *c, double wall_s, double now_ms)
 {
-	struct nym_gw_msg m = {.type = NYM_GW_REQ_SUPPORTED_PROTOCOL};
-	c->wall_s = (uint64_t)wall_s;
 	c->now_ms = (uint64_t)now_ms;
 	c->backlog = 0;
-	c->state = S_PROTO;
-	send_json(c, &m);
+	nym_gwsess_open(c->gs, (uint64_t)wall_s);
 }
 
 /* The websocket closed: nothing is sent until nw_open again. */
@@ -534,131 +470,15 @@ EMSCRIPTEN_KEEPALIVE void
 nw_closed(struct nw *c, double now_ms)
 {
 	c->now_ms = (uint64_t)now_ms;
-	if (c->state != S_DEAD)
-		c->state = S_IDLE;
+	nym_gwsess_closed(c->gs);
 	nym_mixcore_set_ready(c->core, 0, c->now_ms);
 }
 
+/* enum nym_gwsess_state (NYM_GWSESS_DEAD = 8: the session gave up). */
 EMSCRIPTEN_KEEPALIVE int
 nw_state(struct nw *c)
 {
-	return c->state;
-}
-
-static void
-text_in(struct nw *c, const char *data, size_t len)
-{
-	struct nym_gw_msg m;
-	char why[400];
-	int e;
-	memset(&m, 0, sizeof m);
-	if (nym_gw_msg_parse(&m, 0, data, len) < 0) {
-		say(c, 6, "gateway sent malformed JSON (%s)", NYM_EJSON);
-		return;
-	}
-	switch (m.type) {
-	case NYM_GW_RESP_SUPPORTED_PROTOCOL:
-		if (c->state != S_PROTO)
-			break;
-		if (!m.has_version || m.version < NYM_GW_MIN_AUTH_VERSION) {
-			fatal(c, NYM_EVERSION, "the gateway speaks too old a protocol");
-			break;
-		}
-		c->version = m.version > NYM_GW_PROTOCOL_VERSION ? NYM_GW_PROTOCOL_VERSION : m.version;
-		if (c->have_key)
-			auth_start(c);
-		else
-			register_start(c);
-		break;
-	case NYM_GW_RESP_HANDSHAKE: {
-		uint8_t m3[NYM_GW_M3_LEN];
-		char *out = NULL;
-		size_t olen;
-		if (c->state == S_HS_M2) {
-			if (m.has_version && m.version >= NYM_GW_MIN_AUTH_VERSION && m.version <= NYM_GW_PROTOCOL_VERSION)
-				c->version = m.version;
-			if ((e = nym_gw_hs_client_m2(&c->hs, m.hs, m.hs_len, &c->rng, m3)) < 0) {
-				fatal(c, e, "registration: the gateway's handshake does not verify");
-				break;
-			}
-			if (nym_gw_json_handshake(&out, &olen, 1, (uint8_t)c->version, m3, sizeof m3) == 0)
-				js_out(c, 1, out, olen, NULL, 0);
-			free(out);
-			c->state = S_HS_M4;
-		} else if (c->state == S_HS_M4) {
-			e = nym_gw_hs_client_m4(&c->hs, m.hs, m.hs_len, c->key);
-			nym_gw_hs_wipe(&c->hs, sizeof c->hs);
-			if (e < 0) {
-				fatal(c, e, "registration refused by the gateway");
-				break;
-			}
-			c->have_key = 1;
-			c->registered_now = 1;
-			c->bandwidth = 0;
-			js_out(c, 5, c->key, 32, c->gateway, 32);
-			c->state = S_REGISTER;
-		}
-		break;
-	}
-	case NYM_GW_RESP_HANDSHAKE_ERROR:
-		snprintf(why, sizeof why, "registration failed: %s", m.text ? m.text : "handshake error");
-		fatal(c, NYM_EPROTO, why);
-		break;
-	case NYM_GW_RESP_REGISTER:
-		if (c->state != S_REGISTER)
-			break;
-		if (!m.status) {
-			fatal(c, NYM_EPROTO, "the gateway refused the registration");
-			break;
-		}
-		claim_or_ready(c);
-		break;
-	case NYM_GW_RESP_AUTHENTICATE:
-		if (c->state != S_AUTH)
-			break;
-		if (!m.status) {
-			fatal(c, NYM_EPERM, "the gateway refused authentication");
-			break;
-		}
-		c->registered_now = 0;
-		c->bandwidth = m.bandwidth;
-		claim_or_ready(c);
-		break;
-	case NYM_GW_RESP_BANDWIDTH:
-		c->bandwidth = m.bandwidth;
-		if (c->state == S_CLAIM) {
-			if (m.bandwidth <= 0) {
-				fatal(c, NYM_EPROTO, "the gateway granted no bandwidth to a free claim");
-				break;
-			}
-			c->bandwidth = NYM_GW_LOW_BANDWIDTH; /* ready now */
-			claim_or_ready(c);
-			c->bandwidth = m.bandwidth;
-		}
-		break;
-	case NYM_GW_RESP_SEND:
-		c->bandwidth = m.bandwidth;
-		break;
-	case NYM_GW_RESP_TYPED_ERROR:
-		if (m.typed_error == NYM_GW_TE_OUT_OF_BANDWIDTH) {
-			struct nym_gw_msg q = {.type = NYM_GW_REQ_CLAIM_FREE_BANDWIDTH};
-			send_json(c, &q); /* the packet is retransmitted after its ack timeout */
-		}
-		break;
-	case NYM_GW_RESP_ERROR:
-		snprintf(why, sizeof why, "gateway: %s", m.text ? m.text : "error");
-		if (c->state == S_AUTH && m.text && strstr(m.text, "not registered")) {
-			c->have_key = 0; /* register afresh on the next connection */
-			js_out(c, 6, why, strlen(why), NULL, 0);
-		} else if (c->state == S_READY)
-			js_out(c, 6, why, strlen(why), NULL, 0);
-		else
-			fatal(c, NYM_EPROTO, why);
-		break;
-	default:
-		break;
-	}
-	nym_gw_msg_free(&m);
+	return (int)nym_gwsess_state(c->gs);
 }
 
 /* The SURBs an anonymous message carried are kept; its data goes up. */
@@ -701,24 +521,8 @@ pushed(struct nw *c, const uint8_t *pt, size_t len)
 EMSCRIPTEN_KEEPALIVE void
 nw_frame(struct nw *c, int binary, const uint8_t *data, size_t len, double wall_s, double now_ms)
 {
-	c->wall_s = (uint64_t)wall_s;
 	c->now_ms = (uint64_t)now_ms;
-	if (!binary) {
-		text_in(c, (const char *)data, len);
-		return;
-	}
-	if (!c->have_key || c->state == S_HS_M2 || c->state == S_HS_M4 || len < NYM_GW_BIN_HDR_LEN)
-		return;
-	uint8_t *pt = malloc(len);
-	uint8_t kind;
-	if (!pt)
-		return;
-	int n = nym_gw_bin_open(&kind, pt, len, data, len, c->key);
-	if (n >= 0 && kind == NYM_GW_BIN_PUSHED)
-		pushed(c, pt, (size_t)n);
-	else if (n < 0)
-		say(c, 6, "undecryptable frame from the gateway (%s)", n);
-	free(pt);
+	nym_gwsess_frame(c->gs, binary, data, len, (uint64_t)wall_s);
 }
 
 /* Do what is due; returns microseconds until the next call (JS setTimeout),
