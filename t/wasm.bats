@@ -237,3 +237,18 @@ wasm_out() { echo "$BATS_TEST_TMPDIR/wasm-$1/out"; }
 	for i in $(seq 100); do pgrep -f "$BATS_TEST_TMPDIR/chrome" >/dev/null || break; sleep 0.05; done
 	run ! pgrep -f "$BATS_TEST_TMPDIR/chrome"
 }
+
+@test "interop: the official client, short of SURBs for its reply, asks nymkit's wasm client for more (SurbRequest); the reply arrives" {
+	interop_deadline 60
+	official_start vic
+	wasm_start wes
+	wasm_cmd wes "{\"cmd\":\"send_anonymous\",\"text\":\"ask\",\"to\":\"$OFFICIAL_ADDR\",\"surbs\":2}"
+	wait_json "$(official_out vic)" 'select(.event == "received" and .len == 3)' >got.json
+	local tag
+	tag=$(jq -r .sender_tag got.json)
+	[ "$tag" != null ]
+	head -c 6000 /dev/urandom >answer
+	official_cmd vic "{\"cmd\":\"reply\",\"hex\":\"$(hexof answer)\",\"tag\":\"$tag\"}"
+	wait_json "$(wasm_out wes)" 'select(.event == "received" and .len == 6000)' >r.json
+	[ "$(jq -r .hex r.json)" = "$(hexof answer)" ]
+}

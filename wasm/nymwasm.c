@@ -66,6 +66,8 @@ struct nw {
 	struct nym_surbstore *surbs;
 	struct nym_mixcore *core;
 	size_t P;
+	/* recipients we wrote to anonymously: whose SurbRequests we answer */
+	struct nw_anon { struct nw_anon *next; struct nym_address to; } *anon;
 	/* nym-api answers being gathered (nw_api_add) */
 	struct nym_text api_rs, api_kr, *api_mix, *api_gw;
 	size_t n_mix, n_gw;
@@ -341,6 +343,11 @@ nw_destroy(struct nw *c)
 {
 	if (!c)
 		return;
+	while (c->anon) {
+		struct nw_anon *a = c->anon;
+		c->anon = a->next;
+		free(a);
+	}
 	nym_gwsess_free(c->gs);
 	nym_mixcore_free(c->core);
 	nym_courier_sender_free(c->sender);
@@ -481,6 +488,41 @@ nw_state(struct nw *c)
 	return (int)nym_gwsess_state(c->gs);
 }
 
+static void tag_derive(const struct nym_client_keys *k, const struct nym_address *to, uint8_t tag[16]);
+
+/* A peer we wrote to anonymously asks for more SURBs: send them (at most
+ * 500, 100 per message), as the official client does. */
+static void
+answer_surb_request(struct nw *c, const struct nym_message *msg)
+{
+	struct nw_anon *a;
+	uint8_t tag[16];
+	uint32_t left = msg->amount > NYM_MAX_SURB_REQUEST ? NYM_MAX_SURB_REQUEST : msg->amount;
+	for (a = c->anon; a && memcmp(&a->to, msg->recipient, sizeof a->to); a = a->next)
+		;
+	if (!a) {
+		say(c, 6, "ignored a SurbRequest from someone we never wrote to (%s)", NYM_ENOTFOUND);
+		return;
+	}
+	tag_derive(&c->keys, &a->to, tag);
+	while (left) {
+		uint32_t n = left > NYM_SURBS_PER_MESSAGE ? NYM_SURBS_PER_MESSAGE : left;
+		struct nym_mixcore_dest d = {&a->to, NULL};
+		struct nym_mixcore_msg *m = nym_mixcore_msg_new(c->core, 0, &d);
+		int e;
+		if (!m)
+			return;
+		e = nym_courier_send_additional_surbs(c->sender, &a->to, tag, n, c->rkeys, c->now_ms, &c->routes,
+		    &c->rng, nym_mixcore_collect, m);
+		if (e < 0 || (e = nym_mixcore_commit(c->core, m, NULL)) < 0) {
+			nym_mixcore_discard(m);
+			say(c, 6, "cannot answer a SurbRequest: %s", e);
+			return;
+		}
+		left -= n;
+	}
+}
+
 /* The SURBs an anonymous message carried are kept; its data goes up. */
 static void
 deliver(struct nw *c, const struct nym_message *msg)
@@ -500,6 +542,8 @@ deliver(struct nw *c, const struct nym_message *msg)
 	case NYM_MESSAGE_REPLY:
 		if (msg->content_tag == NYM_REPLY_DATA)
 			js_out(c, 4, msg->data, msg->data_len, NULL, 0);
+		else if (msg->content_tag == NYM_REPLY_SURB_REQUEST)
+			answer_surb_request(c, msg);
 		break;
 	}
 }
@@ -611,6 +655,14 @@ nw_send(struct nw *c, const char *to_text, const uint8_t *data, size_t len, int 
 		e = split_plain(c, m, data, len);
 	else {
 		uint8_t tag[16];
+		struct nw_anon *a;
+		for (a = c->anon; a && memcmp(&a->to, &to, sizeof to); a = a->next)
+			;
+		if (!a && (a = calloc(1, sizeof *a))) {
+			a->to = to;
+			a->next = c->anon;
+			c->anon = a;
+		}
 		tag_derive(&c->keys, &to, tag);
 		e = nym_courier_send_anonymous(c->sender, &to, tag, data, len, (size_t)surbs, c->rkeys, c->now_ms,
 		    &c->routes, &c->rng, nym_mixcore_collect, m);
