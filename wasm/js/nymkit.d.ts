@@ -37,6 +37,7 @@ export class NymClient {
 }
 export interface DecodedPayload { mimeType: string; payload: Uint8Array; headers?: string }
 export function encode_payload(mimeType: string, payload: Uint8Array, headers?: string): Uint8Array;
+export function encode_payload_with_headers(mimeType: string, payload: Uint8Array, headers?: string | null): Uint8Array;
 export function decode_payload(message: Uint8Array): DecodedPayload;
 export function parse_utf8_string(u8: Uint8Array): string;
 export function utf8_string_to_byte_array(s: string): Uint8Array;

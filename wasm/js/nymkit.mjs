@@ -447,6 +447,10 @@ export function encode_payload(mimeType, payload, headers) {
   return out;
 }
 
+export function encode_payload_with_headers(mimeType, payload, headers) {
+  return encode_payload(mimeType, payload, headers);
+}
+
 export function decode_payload(message) {
   const n = Number(new DataView(message.buffer, message.byteOffset, 8).getBigUint64(0));
   const meta = JSON.parse(new TextDecoder().decode(message.subarray(8, 8 + n)));
