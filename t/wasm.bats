@@ -252,3 +252,27 @@ wasm_out() { echo "$BATS_TEST_TMPDIR/wasm-$1/out"; }
 	wait_json "$(wasm_out wes)" 'select(.event == "received" and .len == 6000)' >r.json
 	[ "$(jq -r .hex r.json)" = "$(hexof answer)" ]
 }
+
+@test "encode_payload / decode_payload: the same bytes as the official 1.4.1 helpers, both ways" {
+	run node --input-type=module -e '
+		const { loadOfficialClient } = await import(process.argv[2]);
+		const mine = await import(process.argv[1]);
+		const { nym } = await loadOfficialClient();
+		const p = new Uint8Array([0, 1, 2, 250, 255]);
+		const hex = (u) => Buffer.from(u).toString("hex");
+		const a = hex(nym.encode_payload("application/octet-stream", p)), b = hex(mine.encode_payload("application/octet-stream", p));
+		const h = nym.encode_payload_with_headers("text/plain", p, "X: y");
+		const d = mine.decode_payload(h), o = nym.decode_payload(mine.encode_payload_with_headers("text/plain", p, "X: y"));
+		process.stdout.write(JSON.stringify({ same: a === b, mime: d.mimeType, headers: d.headers, payload: hex(d.payload),
+			omime: o.mimeType, opayload: hex(Uint8Array.from(o.payload)) }) + "\n");
+	' "$BATS_TEST_DIRNAME/../wasm/dist/nymkit.mjs" "$INTEROP_DIR/lib/env.mjs"
+	assert_success
+	local j
+	j=$(tail -n 1 <<<"$output")
+	[ "$(jq -r .same <<<"$j")" = true ]
+	[ "$(jq -r .mime <<<"$j")" = text/plain ]
+	[ "$(jq -r .headers <<<"$j")" = "X: y" ]
+	[ "$(jq -r .payload <<<"$j")" = 000102faff ]
+	[ "$(jq -r .omime <<<"$j")" = text/plain ]
+	[ "$(jq -r .opayload <<<"$j")" = 000102faff ]
+}
