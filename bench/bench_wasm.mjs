@@ -52,6 +52,7 @@ async function run(name, Client) {
 
 const { nym } = await loadOfficialClient();
 const mine = await import(pathToFileURL(path.join(path.resolve(dist), 'nymkit.mjs')).href);
+await mine.init(); // both modules compiled before the clocks start (loadOfficialClient did the official's)
 const official = await run('official', nym.NymClient);
 const nymkit = await run('nymkit', mine.NymClient);
 const sphinxN = 500;

@@ -41,6 +41,8 @@ export function encode_payload_with_headers(mimeType: string, payload: Uint8Arra
 export function decode_payload(message: Uint8Array): DecodedPayload;
 export function parse_utf8_string(u8: Uint8Array): string;
 export function utf8_string_to_byte_array(s: string): Uint8Array;
+/** Load and compile the module now (the first constructor does it otherwise). */
+export function init(): Promise<void>;
 /** make bench: milliseconds to build n 4-hop Sphinx packets in the wasm core. */
 export function bench_sphinx(n: number): Promise<number>;
 export default NymClient;

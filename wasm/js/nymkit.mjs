@@ -187,39 +187,48 @@ async function getText(base, route) {
   return r.text();
 }
 
-async function fetchTopology(M, c, base) {
+// The nym-api answers the topology is built from, as [kind, text] (kinds of nw_api_add).
+async function fetchApi(M, base) {
   if (!base.endsWith('/')) base += '/';
-  const texts = [];
-  const add = (kind, text) => {
-    const bytes = new TextEncoder().encode(text);
-    const p = put(M, bytes);
-    texts.push(p);
-    const e = M._nw_api_add(c, kind, p, bytes.length);
-    if (e < 0) throw new Error(errText(M, e));
-  };
+  const out = [];
   const pages = async (kind, route) => {
     for (let page = 0, seen = 0; ; page++) {
       const t = await getText(base, `${route}?page=${page}`);
-      const n = withMem(M, (a) => {
+      const [n, total] = withMem(M, (a) => {
         const tot = a.buf(4);
         const bytes = new TextEncoder().encode(t);
         const k = M._nw_api_page(a.bytes(bytes), bytes.length, tot);
         return [k, new Uint32Array(M.HEAPU8.buffer, tot, 1)[0]];
       });
-      add(kind, t);
-      seen += Math.max(n[0], 0);
-      if (n[0] <= 0 || seen >= n[1] || page > 100) break;
+      out.push([kind, t]);
+      seen += Math.max(n, 0);
+      if (n <= 0 || seen >= total || page > 100) break;
     }
   };
+  const [rs] = await Promise.all([
+    getText(base, 'v1/nym-nodes/rewarded-set'),
+    pages(1, 'v2/unstable/nym-nodes/skimmed/mixnodes/active'),
+    pages(2, 'v2/unstable/nym-nodes/skimmed/entry-gateways'),
+    getText(base, 'v1/epoch/key-rotation-info').then((t) => out.push([3, t]), () => { /* optional */ }),
+  ]);
+  out.push([0, rs]);
+  return out;
+}
+
+// Build client c's topology from those answers.
+function setTopology(M, c, answers) {
+  const ptrs = [];
   try {
-    add(0, await getText(base, 'v1/nym-nodes/rewarded-set'));
-    await pages(1, 'v2/unstable/nym-nodes/skimmed/mixnodes/active');
-    await pages(2, 'v2/unstable/nym-nodes/skimmed/entry-gateways');
-    try { add(3, await getText(base, 'v1/epoch/key-rotation-info')); } catch { /* optional */ }
-    const e = M._nw_api_done(c);
-    if (e < 0) throw new Error(`topology: ${M.UTF8ToString(M._nw_error(c))}`);
+    for (const [kind, text] of answers) {
+      const bytes = new TextEncoder().encode(text);
+      const p = put(M, bytes);
+      ptrs.push(p);
+      const e = M._nw_api_add(c, kind, p, bytes.length);
+      if (e < 0) throw new Error(errText(M, e));
+    }
+    if (M._nw_api_done(c) < 0) throw new Error(`topology: ${M.UTF8ToString(M._nw_error(c))}`);
   } finally {
-    for (const p of texts) M._nw_free(p);
+    for (const p of ptrs) M._nw_free(p);
   }
 }
 
@@ -285,11 +294,10 @@ export class NymClient {
     const t0 = Date.now();
     const mk = (gw, key) => withMem(M, (a) => M._nw_new(a.bytes(secrets), a.bytes(gw),
       key ? a.bytes(key) : 0, sendMean, poisson ? 1 : 0, loopMean, this._now()));
+    const answers = await fetchApi(M, opts.nymApiUrl ?? 'https://validator.nymtech.net/api/');
     let c = mk(gateway ?? new Uint8Array(32), shared);
     if (!c) throw new Error('nymkit: cannot create the client');
-    try {
-      await fetchTopology(M, c, opts.nymApiUrl ?? 'https://validator.nymtech.net/api/');
-    } catch (e) { M._nw_destroy(c); throw e; }
+    try { setTopology(M, c, answers); } catch (e) { M._nw_destroy(c); throw e; }
     let url = withMem(M, (a) => {
       const pick = a.buf(32);
       const p = M._nw_gateway_url(c, gateway ? a.bytes(gateway) : 0, pick);
@@ -298,10 +306,11 @@ export class NymClient {
     });
     if (!url) { M._nw_destroy(c); throw new Error('nymkit: the gateway is not in the topology'); }
     if (!gwp) {
-      // the real client, over the same topology (fetched again: cheap, keeps C simple)
+      // the real client, at the gateway chosen, over the same answers
       M._nw_destroy(c);
       c = mk(gateway, null);
-      await fetchTopology(M, c, opts.nymApiUrl ?? 'https://validator.nymtech.net/api/');
+      if (!c) throw new Error('nymkit: cannot create the client');
+      setTopology(M, c, answers);
     }
     if (opts.forceTls && url.startsWith('ws://')) url = 'wss://' + url.slice(5);
     this._c = c;
@@ -459,6 +468,10 @@ export function decode_payload(message) {
 
 export function parse_utf8_string(u8) { return new TextDecoder().decode(u8); }
 export function utf8_string_to_byte_array(s) { return new TextEncoder().encode(s); }
+// Load and compile the module now (the constructor does it on first use), as the official
+// package's default export init() does.
+export async function init() { await core(); }
+
 // For make bench: milliseconds to build n 4-hop Sphinx packets in the wasm core.
 export async function bench_sphinx(n) {
   const M = await core();
