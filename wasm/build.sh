@@ -17,17 +17,13 @@ for f in $srcs; do
 	objs="$objs $o"
 	# recompile when the source or any header is newer
 	if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ -n "$(find lib wasm -name '*.h' -newer "$o" | head -1)" ]; then
-		echo "$o" >> "$obj/.todo.$$"
 		printf '%s %s\n' "$f" "$o"
 	fi
 done > "$obj/.list.$$"
-# two at a time
-while read -r f o; do
-	emcc $CF -c "$f" -o "$o" &
-	[ $(jobs -p | wc -l) -ge 2 ] && wait -n 2>/dev/null || true
-done < "$obj/.list.$$"
-wait
-rm -f "$obj/.list.$$" "$obj/.todo.$$"
+# two at a time (xargs: POSIX sh has no wait -n)
+export CF
+xargs -r -P 2 -n 2 sh -c 'emcc $CF -c "$1" -o "$2" || exit 255' sh < "$obj/.list.$$"
+rm -f "$obj/.list.$$"
 emcc -O3 $objs "$S/lib/libsodium.a" "$J/lib/libjansson.a" "$B/lib/libbearssl.a" \
 	-sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=nymkitCore -sENVIRONMENT=web,worker \
 	-sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 \
