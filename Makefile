@@ -5,6 +5,7 @@
 #   make demo       a local mixnet, one message through it
 #   make fuzz       libFuzzer targets, bounded runs (clang)
 #   make bench      benchmarks, as ratios to the crypto floor of this machine
+#   make wasm       the WebAssembly client in wasm/dist/ (an npm package; mk/wasm.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
 VERSION = 0.1.0
 PREFIX ?= /usr/local
@@ -123,8 +124,14 @@ bench: all
 	@mkdir -p build/bench
 	@set -e; for b in $(BENCH_SRC); do n=$$(basename $$b .c); \
 		$(CC) $(CFLAGS) $(PKG_CFLAGS) -o build/bench/$$n $$b $(LIB) $(LDLIBS); done
-	@export PATH="$(abspath $(O))/cmd:$$PATH"; \
+	@sh bench/bench_wasm.sh $(O)
+	@export PATH="$(abspath $(O))/cmd:$$PATH" NYM_BENCH_OFFICIAL_MBPS=$$(cat $(O)/bench/official.mbps 2>/dev/null); \
 		for b in $(BENCH_SRC); do build/bench/$$(basename $$b .c) || exit 1; done
+
+# The WebAssembly client: emscripten and the libraries' Debian sources, built once into
+# ${XDG_CACHE_HOME:-~/.cache}/nymkit-wasm, then lib/base, lib/crypto, lib/proto and wasm/*.c.
+wasm:
+	@sh mk/wasm.sh
 
 # Test lines that cannot fail, and includes that point up a layer (t/run runs both).
 lint:
@@ -151,7 +158,7 @@ install: all
 		mk/libnym.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libnym.pc
 
 clean:
-	rm -rf build $(O)/gen $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS)
+	rm -rf build $(O)/gen $(O)/lib/*/*.o $(O)/lib/libnym.a $(TOOLS) $(UNITS) $(TBINS) wasm/dist
 
-.PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers
+.PHONY: all deps deps-check check asan fuzz bench demo install clean lint layers wasm
 .SECONDARY:

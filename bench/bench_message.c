@@ -29,7 +29,11 @@
 #include "proto/payload.h"
 #include "proto/sphinx.h"
 
-#define OFFICIAL_MBPS (1e6 / 3.6 / 1e6)
+/* The official client's MB/s: measured by bench/bench_wasm.sh in this make
+ * bench run (NYM_BENCH_OFFICIAL_MBPS), else the recorded 0.28 MB/s. */
+static double official_mbps = 1e6 / 3.6 / 1e6;
+static int official_measured;
+#define OFFICIAL_MBPS official_mbps
 
 static struct {
 	struct nym_sphinx_ctx ctx;
@@ -128,6 +132,11 @@ static void op_payload_kdf(void *a) { uint8_t k[16]; (void)a; nym_payload_key(k,
 int
 main(void)
 {
+	const char *om = getenv("NYM_BENCH_OFFICIAL_MBPS");
+	if (om && atof(om) > 0) {
+		official_mbps = atof(om);
+		official_measured = 1;
+	}
 	if (nym_crypto_init() != 0 || nym_sphinx_ctx_init(&B.ctx) != 0)
 		return 1;
 	B.rng = nym_rng_system();
@@ -225,8 +234,12 @@ main(void)
 	}
 	printf("(plain messages, SURB-acks, 4-hop routes, v259, MixPacket v2; x floor for N threads\n"
 	       " is N x wall time over the single-thread floor)\n");
-	printf("(official client: 1 MB as 624 packets in 3.6 s = %.2f MB/s; floor from this run's primitives)\n",
-	       OFFICIAL_MBPS);
+	if (official_measured)
+		printf("(official client: %.2f MB/s, 1 MiB to nym-recv measured by bench_wasm in this run; floor from this run's primitives)\n",
+		       OFFICIAL_MBPS);
+	else
+		printf("(official client: 1 MB as 624 packets in 3.6 s = %.2f MB/s, recorded; floor from this run's primitives)\n",
+		       OFFICIAL_MBPS);
 	if (fail)
 		printf("bench_message: below 10 x the official client\n");
 	nym_courier_sender_free(B.tx);

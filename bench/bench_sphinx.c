@@ -67,7 +67,7 @@ op_memcpy(void *a)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	if (nym_crypto_init() < 0 || nym_sphinx_ctx_init(&B.ctx) < 0)
 		return 1;
@@ -86,6 +86,16 @@ main(void)
 	}
 	nym_x25519_base(B.u, B.sk[1]); /* a real curve point for the X25519 row */
 
+	if (argc > 1 && !strcmp(argv[1], "--create-ns")) {
+		/* one figure for bench/bench_wasm.mjs: ns per 4-hop v259 creation */
+		double v[BENCH_MAX_RUNS];
+		int rounds = bench_runs();
+		B.r.version = 259;
+		for (int k = 0; k < rounds; k++)
+			v[k] = bench_ns_per_op_with(op_create, NULL, 1, bench_run_ms());
+		printf("%.0f\n", bench_median(v, rounds));
+		return 0;
+	}
 	/* The machine may be busy: measure every row once per round, all rows
 	 * interleaved, and report medians of the figures and of the ratios. */
 	enum { X, XB, HK288, HK192, HM, AES, LIO, RND, CP, P258, C258, P259, C259, NROW };

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <openssl/evp.h>
 
 #include "base/err.h"
 #include "crypto/crypto.h"
@@ -502,14 +501,7 @@ nym_siphash24(uint8_t out[8], const uint8_t *in, size_t len, const uint8_t key[1
 int
 nym_aes128_ctr_init(struct nym_aes128_ctr *c)
 {
-	c->evp = EVP_CIPHER_CTX_new();
-	c->cipher = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);
-	if (!c->evp || !c->cipher ||
-	    !EVP_EncryptInit_ex2(c->evp, c->cipher, NULL, NULL, NULL)) {
-		nym_aes128_ctr_free(c);
-		return NYM_ECRYPTO;
-	}
-	return 0;
+	return nym_aes_ctr_init(&c->aes);
 }
 
 int
@@ -517,7 +509,7 @@ nym_aes128_ctr_xor(struct nym_aes128_ctr *c, uint8_t *out, const uint8_t *in, si
                    const uint8_t key[16], const uint8_t iv[16])
 {
 	/* Nym's ctr::Ctr64BE counts in the low 64 bits of the IV only and wraps
-	 * without carrying into the high half; OpenSSL carries (128-bit
+	 * without carrying into the high half; the backend carries (128-bit
 	 * counter). The two differ only past a wrap of the low half, so the
 	 * keystream is cut there and restarted with the wrapped IV. */
 	uint8_t ivb[16];
@@ -532,21 +524,7 @@ nym_aes128_ctr_xor(struct nym_aes128_ctr *c, uint8_t *out, const uint8_t *in, si
 		size_t seg = len;
 		if (blocks != 0 && blocks < ((uint64_t)len + 15) / 16)
 			seg = (size_t)blocks * 16;
-		/* Re-keying keeps the cipher fetched at init: no allocation. */
-		if (!EVP_EncryptInit_ex2(c->evp, NULL, key, ivb, NULL)) {
-			r = NYM_ECRYPTO;
-			break;
-		}
-		for (size_t done = 0; done < seg;) {
-			size_t left = seg - done;
-			int chunk = left > (1u << 30) ? 1 << 30 : (int)left, n = 0;
-			if (!EVP_EncryptUpdate(c->evp, out + done, &n, in + done, chunk) || n != chunk) {
-				r = NYM_ECRYPTO;
-				break;
-			}
-			done += (size_t)chunk;
-		}
-		if (r != 0 || seg == len)
+		if ((r = nym_aes_ctr_xor(&c->aes, out, in, seg, key, ivb)) < 0 || seg == len)
 			break;
 		out += seg, in += seg, len -= seg;
 		memset(ivb + 8, 0, 8); /* the low half wrapped to 0 */
@@ -559,9 +537,7 @@ nym_aes128_ctr_xor(struct nym_aes128_ctr *c, uint8_t *out, const uint8_t *in, si
 void
 nym_aes128_ctr_free(struct nym_aes128_ctr *c)
 {
-	EVP_CIPHER_CTX_free(c->evp); /* also wipes the key schedule */
-	EVP_CIPHER_free(c->cipher);
-	c->evp = c->cipher = NULL;
+	nym_aes_free(&c->aes);
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/rng.h"
+#include "crypto/aes.h"
 
 #define NYM_X25519_LEN 32
 #define NYM_ED25519_SEED_LEN 32
@@ -93,8 +94,7 @@ int nym_aes128_ctr(uint8_t *out, const uint8_t *in, size_t len,
  * allocating; free releases it (safe on a zeroed or already freed struct).
  * A context is not thread-safe: one per thread. */
 struct nym_aes128_ctr {
-	void *evp;    /* EVP_CIPHER_CTX * */
-	void *cipher; /* EVP_CIPHER * (fetched once) */
+	struct nym_aes aes; /* crypto/aes.h: OpenSSL natively, BearSSL in wasm */
 };
 int nym_aes128_ctr_init(struct nym_aes128_ctr *c);
 int nym_aes128_ctr_xor(struct nym_aes128_ctr *c, uint8_t *out, const uint8_t *in, size_t len,

@@ -1,5 +1,5 @@
-/* gcmsiv.c — AES-256-GCM-SIV (RFC 8452) on OpenSSL's AES block function
- * (EVP aes-256-ecb, so AES-NI where the CPU has it) with POLYVAL written
+/* gcmsiv.c — AES-256-GCM-SIV (RFC 8452) on the AES block function of
+ * crypto/aes.h (OpenSSL natively, so AES-NI; BearSSL in wasm) with POLYVAL written
  * here: a carry-less 128x128 multiply built from integer multiplications
  * on bit-sliced operands ("multiplication with holes"), which is constant
  * time on CPUs whose integer multiplier is, followed by a Montgomery-style
@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <openssl/evp.h>
 
 #include "base/err.h"
 #include "crypto/gcmsiv.h"
@@ -144,45 +143,21 @@ nym_gcmsiv_polyval(uint8_t out[16], const uint8_t h[16], const uint8_t *data, si
 	st64(out + 8, s[1]);
 }
 
-/* --- AES via OpenSSL ------------------------------------------------------ */
-
-static int
-ecb_init(struct nym_gcmsiv *c)
-{
-	c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-	c->master = EVP_CIPHER_CTX_new();
-	c->derived = EVP_CIPHER_CTX_new();
-	if (!c->cipher || !c->master || !c->derived)
-		return NYM_ECRYPTO;
-	return 0;
-}
-
-static int
-ecb_key(void *ctx, const void *cipher, const uint8_t key[32])
-{
-	if (!EVP_EncryptInit_ex2(ctx, cipher, key, NULL, NULL) ||
-	    !EVP_CIPHER_CTX_set_padding(ctx, 0))
-		return NYM_ECRYPTO;
-	return 0;
-}
+/* --- AES through crypto/aes.h ------------------------------------------- */
 
 /* in and out hold n whole blocks; they may be the same buffer. */
 static int
-ecb(void *ctx, uint8_t *out, const uint8_t *in, size_t n)
+ecb(struct nym_aes *ctx, uint8_t *out, const uint8_t *in, size_t n)
 {
-	int outl = 0;
-	if (!EVP_EncryptUpdate(ctx, out, &outl, in, (int)(16 * n)) || outl != (int)(16 * n))
-		return NYM_ECRYPTO;
-	return 0;
+	return nym_aes_block(ctx, out, in, n);
 }
 
 int
 nym_gcmsiv_init(struct nym_gcmsiv *c, const uint8_t key[32])
 {
 	memset(c, 0, sizeof *c);
-	int r = ecb_init(c);
-	if (r == 0) r = ecb_key(c->master, c->cipher, key);
-	if (r == 0) r = ecb_key(c->derived, c->cipher, key); /* fixes the cipher; re-keyed per message */
+	int r = nym_aes_block_init(&c->master, key, 32);
+	if (r == 0) r = nym_aes_block_init(&c->derived, key, 32); /* re-keyed per message */
 	if (r != 0)
 		nym_gcmsiv_free(c);
 	return r;
@@ -191,10 +166,8 @@ nym_gcmsiv_init(struct nym_gcmsiv *c, const uint8_t key[32])
 void
 nym_gcmsiv_free(struct nym_gcmsiv *c)
 {
-	EVP_CIPHER_CTX_free(c->master); /* frees also wipe the key schedules */
-	EVP_CIPHER_CTX_free(c->derived);
-	EVP_CIPHER_free(c->cipher);
-	c->master = c->derived = c->cipher = NULL;
+	nym_aes_free(&c->master); /* frees also wipe the key schedules */
+	nym_aes_free(&c->derived);
 }
 
 /* RFC 8452 §4: per-nonce authentication key (16 bytes) and encryption key
@@ -209,12 +182,12 @@ derive(struct nym_gcmsiv *c, struct hkey *h, const uint8_t nonce[12])
 		b[0] = (uint8_t)i; b[1] = b[2] = b[3] = 0;
 		memcpy(b + 4, nonce, 12);
 	}
-	int r = ecb(c->master, blk, blk, 6);
+	int r = ecb(&c->master, blk, blk, 6);
 	for (int i = 0; i < 6; i++)
 		memcpy(keys + 8 * i, blk + 16 * i, 8);
 	hkey_set(h, ld64(keys), ld64(keys + 8));
 	if (r == 0)
-		r = ecb_key(c->derived, NULL, keys + 16);
+		r = nym_aes_block_rekey(&c->derived, keys + 16, 32);
 	sodium_memzero(blk, sizeof blk);
 	sodium_memzero(keys, sizeof keys);
 	return r;
@@ -238,7 +211,7 @@ make_tag(struct nym_gcmsiv *c, uint8_t tag[16], const struct hkey *h, const uint
 		tag[i] ^= nonce[i];
 	tag[15] &= 0x7f;
 	sodium_memzero(s, sizeof s);
-	return ecb(c->derived, tag, tag, 1);
+	return ecb(&c->derived, tag, tag, 1);
 }
 
 /* AES-CTR keyed by the derived key, initial counter = tag with bit 127 set,
@@ -259,7 +232,7 @@ ctr(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len, const uin
 			b[0] = (uint8_t)n; b[1] = (uint8_t)(n >> 8); b[2] = (uint8_t)(n >> 16); b[3] = (uint8_t)(n >> 24);
 			memcpy(b + 4, cb + 4, 12);
 		}
-		r = ecb(c->derived, ks, ks, blocks);
+		r = ecb(&c->derived, ks, ks, blocks);
 		for (size_t i = 0; i < chunk; i++)
 			out[i] = in[i] ^ ks[i];
 		out += chunk, in += chunk, len -= chunk;

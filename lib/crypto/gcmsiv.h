@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "crypto/aes.h"
 
 #define NYM_GCMSIV_KEY_LEN 32
 #define NYM_GCMSIV_NONCE_LEN 12
@@ -30,9 +31,8 @@ NYM_MUST_CHECK int nym_gcmsiv_decrypt(uint8_t *out, const uint8_t *in, size_t le
  * allocating; free wipes and releases (safe twice). Same byte layout and
  * errors as the one-shot functions above. One context per thread. */
 struct nym_gcmsiv {
-	void *master;  /* EVP_CIPHER_CTX *, AES-256 under the session key */
-	void *derived; /* EVP_CIPHER_CTX *, re-keyed per message */
-	void *cipher;  /* EVP_CIPHER * */
+	struct nym_aes master;  /* AES-256 under the session key (crypto/aes.h) */
+	struct nym_aes derived; /* re-keyed per message */
 };
 int nym_gcmsiv_init(struct nym_gcmsiv *c, const uint8_t key[32]);
 int nym_gcmsiv_seal(struct nym_gcmsiv *c, uint8_t *out, const uint8_t *in, size_t len,
