@@ -83,8 +83,8 @@ nym_socks_reply(const struct nym_socks *s, int granted, uint8_t rep,
     uint8_t out[NYM_SOCKS_REPLY_MAX])
 {
 	if (s->version == 4)
-		return reply4(granted ? NYM_SOCKS4_GRANTED : NYM_SOCKS4_REJECTED, out);
-	return reply5(granted ? NYM_SOCKS5_OK : rep ? rep : NYM_SOCKS5_FAILURE, out);
+		return reply4(granted ? NYM_SOCKS_REP4_GRANTED : NYM_SOCKS_REP4_REJECTED, out);
+	return reply5(granted ? NYM_SOCKS_REP_OK : rep ? rep : NYM_SOCKS_REP_FAILURE, out);
 }
 
 /* An error: the reply to send (if any), the phase that refuses more. */
@@ -96,7 +96,7 @@ fail(struct nym_socks *s, int e, const char *why, uint8_t rep, uint8_t *out, siz
 	if (rep && s->version == 5)
 		*out_len = reply5(rep, out);
 	else if (rep && s->version == 4)
-		*out_len = reply4(NYM_SOCKS4_REJECTED, out);
+		*out_len = reply4(NYM_SOCKS_REP4_REJECTED, out);
 	return e;
 }
 
@@ -148,11 +148,11 @@ step(struct nym_socks *s, uint8_t *out, size_t *out_len)
 			return NYM_SOCKS_MORE;
 		if (b[0] != 5)
 			return fail(s, NYM_EPROTO, "the SOCKS5 request has another version",
-			    NYM_SOCKS5_FAILURE, out, out_len);
+			    NYM_SOCKS_REP_FAILURE, out, out_len);
 		s->cmd = b[1];
 		if (b[1] != 0x01)
 			return fail(s, NYM_EPROTO, "only the SOCKS CONNECT command is supported",
-			    NYM_SOCKS5_BAD_COMMAND, out, out_len);
+			    NYM_SOCKS_REP_BAD_COMMAND, out, out_len);
 		s->atyp = b[3];
 		if (b[3] == 0x01)
 			need = 4 + 4 + 2;
@@ -163,7 +163,7 @@ step(struct nym_socks *s, uint8_t *out, size_t *out_len)
 				return NYM_SOCKS_MORE;
 			need = 5 + (size_t)b[4] + 2;
 		} else
-			return fail(s, NYM_EPROTO, "unknown SOCKS5 address type", NYM_SOCKS5_BAD_ADDRESS,
+			return fail(s, NYM_EPROTO, "unknown SOCKS5 address type", NYM_SOCKS_REP_BAD_ADDRESS,
 			    out, out_len);
 		if (n < need)
 			return NYM_SOCKS_MORE;
@@ -174,7 +174,7 @@ step(struct nym_socks *s, uint8_t *out, size_t *out_len)
 			dest_ipv6(s, b + 4);
 		else if (!name_ok(b + 5, b[4]))
 			return fail(s, NYM_EPROTO, "the destination name has control bytes",
-			    NYM_SOCKS5_BAD_ADDRESS, out, out_len);
+			    NYM_SOCKS_REP_BAD_ADDRESS, out, out_len);
 		else
 			dest_name(s, b + 5, b[4]);
 		s->phase = P_DONE;

@@ -33,17 +33,17 @@
 #include "base/err.h"
 
 /* SOCKS5 reply codes (RFC 1928 §6) and SOCKS4 result codes. */
-#define NYM_SOCKS5_OK 0x00
-#define NYM_SOCKS5_FAILURE 0x01
-#define NYM_SOCKS5_NOT_ALLOWED 0x02
-#define NYM_SOCKS5_NET_UNREACHABLE 0x03
-#define NYM_SOCKS5_HOST_UNREACHABLE 0x04
-#define NYM_SOCKS5_REFUSED 0x05
-#define NYM_SOCKS5_TTL_EXPIRED 0x06
-#define NYM_SOCKS5_BAD_COMMAND 0x07
-#define NYM_SOCKS5_BAD_ADDRESS 0x08
-#define NYM_SOCKS4_GRANTED 0x5A
-#define NYM_SOCKS4_REJECTED 0x5B
+#define NYM_SOCKS_REP_OK 0x00
+#define NYM_SOCKS_REP_FAILURE 0x01
+#define NYM_SOCKS_REP_NOT_ALLOWED 0x02
+#define NYM_SOCKS_REP_NET_UNREACHABLE 0x03
+#define NYM_SOCKS_REP_HOST_UNREACHABLE 0x04
+#define NYM_SOCKS_REP_REFUSED 0x05
+#define NYM_SOCKS_REP_TTL_EXPIRED 0x06
+#define NYM_SOCKS_REP_BAD_COMMAND 0x07
+#define NYM_SOCKS_REP_BAD_ADDRESS 0x08
+#define NYM_SOCKS_REP4_GRANTED 0x5A
+#define NYM_SOCKS_REP4_REJECTED 0x5B
 
 /* Longest reply (the SOCKS5 request reply), and the longest destination
  * text: a 255-byte name, ':', five digits. */

@@ -76,13 +76,13 @@ main(void)
 	feed(&s, "050100" "050100017f00000101bb", 0, rep, &rest);
 	CHECK(nym_socks_reply(&s, 1, 0, out) == 10 &&
 	      !memcmp(out, "\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x00", 10), "socks5 success: 05 00 00 01 7f000001 0000");
-	CHECK(nym_socks_reply(&s, 0, NYM_SOCKS5_HOST_UNREACHABLE, out) == 10 && out[1] == 4,
+	CHECK(nym_socks_reply(&s, 0, NYM_SOCKS_REP_HOST_UNREACHABLE, out) == 10 && out[1] == 4,
 	    "socks5 refusal carries its code");
 	CHECK(nym_socks_reply(&s, 0, 0, out) == 10 && out[1] == 1, "socks5 refusal without a code: 01");
 	feed(&s, "0401005001020304" "00", 0, rep, &rest);
 	CHECK(nym_socks_reply(&s, 1, 0, out) == 8 && !memcmp(out, "\x00\x5a\x00\x00\x7f\x00\x00\x01", 8),
 	    "socks4 granted: 00 5a 0000 7f000001");
-	CHECK(nym_socks_reply(&s, 0, NYM_SOCKS5_REFUSED, out) == 8 && out[0] == 0 && out[1] == 0x5b,
+	CHECK(nym_socks_reply(&s, 0, NYM_SOCKS_REP_REFUSED, out) == 8 && out[0] == 0 && out[1] == 0x5b,
 	    "socks4 rejected: 00 5b");
 
 	/* refusals */
