@@ -927,16 +927,33 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen)
 {
+	char dir[sizeof s->dir];
+	int e;
+
+	if ((e = nym_client_dir(dir, sizeof dir, home, id)) < 0) {
+		memset(s, 0, sizeof *s);
+		snprintf(err, errlen, "bad identity name '%s'", id);
+		return e;
+	}
+	return nym_mixclient_setup_in(s, dir, id, topology_file, api_url, rng, err, errlen);
+}
+
+int
+nym_mixclient_setup_in(struct nym_mixclient_setup *s, const char *dir, const char *id,
+    const char *topology_file, const char *api_url, const struct nym_rng *rng,
+    char *err, size_t errlen)
+{
 	const char *bad = NULL;
 	char terr[NYM_TOPOLOGY_ERR_MAX];
 	const struct nym_node *g;
 	int e;
 
 	memset(s, 0, sizeof *s);
-	if ((e = nym_client_dir(s->dir, sizeof s->dir, home, id)) < 0) {
-		snprintf(err, errlen, "bad identity name '%s'", id);
-		return e;
+	if (strlen(dir) >= sizeof s->dir) {
+		snprintf(err, errlen, "directory name too long");
+		return NYM_ESIZE;
 	}
+	snprintf(s->dir, sizeof s->dir, "%s", dir);
 	if ((e = nym_client_keys_load(s->dir, &s->keys, &bad)) < 0) {
 		if (e == NYM_EIO && errno == ENOENT) {
 			snprintf(err, errlen, "no client '%s' (no keys in %s)", id, s->dir);

@@ -158,6 +158,11 @@ struct nym_mixclient_setup {
 int nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);
+/* The same for an identity whose data directory is dir (another kind of
+ * client: ~/.nym/socks5-clients/<id>/data); id names it in messages. */
+int nym_mixclient_setup_in(struct nym_mixclient_setup *s, const char *dir, const char *id,
+    const char *topology_file, const char *api_url, const struct nym_rng *rng,
+    char *err, size_t errlen);
 /* The official defaults (nym_mixclient_defaults) with the keys, directory,
  * topology and gateway of s and the given rng; s and rng must outlive the
  * client. */
