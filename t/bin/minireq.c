@@ -25,6 +25,16 @@ struct rconn {
 	struct nym_tcpstream *s;
 };
 
+/* Sends that overtook their Connect in the mixnet (§7.3): replayed after it. */
+struct pending {
+	struct pending *next;
+	uint64_t id, seq;
+	int closed;
+	size_t len;
+	uint8_t data[];
+};
+static struct pending *pend;
+
 static struct nym_mixclient *mc;
 static struct rconn *conns;
 static const char *refuse;
@@ -55,6 +65,8 @@ on_send(struct nym_tcpstream *s, uint64_t seq, int closed, const uint8_t *d, siz
 	struct nym_socks5_msg m = {.iface = 3, .socks5 = 3, .kind = NYM_SOCKS5_NETWORK_DATA,
 	    .conn_id = k->id, .closed = (uint8_t)closed, .seq = seq, .data = d, .data_len = n};
 	(void)s;
+	if (getenv("MINIREQ_DEBUG"))
+		fprintf(stderr, "minireq: tx %016llx seq %llu closed %d len %zu unacked %zu\n", (unsigned long long)k->id, (unsigned long long)seq, closed, n, nym_mixclient_unacked(mc, k->id));
 	respond(&k->to, &m, k->id);
 	return 0;
 }
@@ -123,9 +135,19 @@ on_message(struct nym_mixclient *m_, const uint8_t *data, size_t len, const uint
 	(void)m_, (void)tag, (void)arg;
 	if (nym_socks5_req_decode(&m, data, len) < 0)
 		return;
+	if (getenv("MINIREQ_DEBUG"))
+		fprintf(stderr, "minireq: kind %d conn %016llx seq %llu closed %d len %zu\n", m.kind,
+		    (unsigned long long)m.conn_id, (unsigned long long)m.seq, m.closed, m.data_len);
 	if (m.kind == NYM_SOCKS5_SEND) {
 		if ((k = find(m.conn_id)))
 			nym_tcpstream_deliver(k->s, m.seq, m.closed, m.data, m.data_len);
+		else {
+			struct pending *p = malloc(sizeof *p + m.data_len);
+			p->id = m.conn_id, p->seq = m.seq, p->closed = m.closed, p->len = m.data_len;
+			memcpy(p->data, m.data, m.data_len);
+			p->next = pend;
+			pend = p;
+		}
 		return;
 	}
 	if (m.kind != NYM_SOCKS5_CONNECT || !m.has_return)
@@ -160,6 +182,15 @@ on_message(struct nym_mixclient *m_, const uint8_t *data, size_t len, const uint
 	nym_tcpstream_start(k->s);
 	k->next = conns;
 	conns = k;
+	for (struct pending **pp = &pend, *p; (p = *pp);) {
+		if (p->id != k->id) {
+			pp = &p->next;
+			continue;
+		}
+		nym_tcpstream_deliver(k->s, p->seq, p->closed, p->data, p->len);
+		*pp = p->next;
+		free(p);
+	}
 }
 
 static void

@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# nym-socks5-client: curl through the SOCKS proxy, the local mixnet (zero mix
+# delays) and a network requester to a local web server (t/bin/httpd.py):
+# bodies byte-exact, parallel connections, uploads, refusals, a requester
+# that dies, hostile local applications (doc/spec/socks5.md §7, §8).
+load helpers
+load mixnet
+
+HTTPD="$BATS_TEST_DIRNAME/bin/httpd.py"
+REQ="$BATS_TEST_DIRNAME/../build/t/bin/minireq"
+
+# A background process of the file: NAME COMMAND... (output in F/NAME.out, .err).
+bg() {
+	local name=$1; shift
+	# 3>&-: bats waits for every holder of its fd 3
+	"$@" > "$F/$name.out" 2> "$F/$name.err" 3>&- &
+	echo $! > "$F/$name.pid"
+}
+
+# Stop a background process by its pid file, bounded.
+bg_stop() {
+	local p
+	p=$(cat "$F/$1.pid" 2>/dev/null) || return 0
+	kill "$p" 2>/dev/null || true
+	for _ in $(seq 100); do running "$p" || break; sleep 0.05; done
+	kill -9 "$p" 2>/dev/null || true
+	rm -f "$F/$1.pid"
+}
+
+# Wait (20 s) until FILE has a line matching RE.
+wait_for() {
+	for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	echo "no '$2' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# A network requester NAME (keys at the gateway); its address in F/NAME.out.
+requester_start() {
+	local name=$1; shift
+	nym-keygen --id "$name" --gateway "$NYM_GATEWAY" >/dev/null 2>&1
+	bg "$name" "$REQ" -i "$name" -t "$NYM_TOPOLOGY" "$@"
+	wait_for "$F/$name.out" '@'
+}
+
+# A SOCKS client NAME for the requester at ADDRESS on PORT: init, then run ARGS... in the
+# background (stderr in F/NAME.err), up when it says where it listens.
+socks_start() {
+	local name=$1 provider=$2 port=$3; shift 3
+	nym-socks5-client init --id "$name" --provider "$provider" --gateway "$NYM_GATEWAY" \
+		--port "$port" --quiet > "$F/$name.addr"
+	bg "$name" nym-socks5-client run --id "$name" --no-cover "$@"
+	wait_for "$F/$name.err" 'SOCKS proxy on'
+}
+
+setup_file() {
+	export F="$BATS_FILE_TMPDIR"
+	mixnet_up --delay-mean 0
+	export HOME="$F/home" NYM_HOME_DIR="$F/home"
+	mkdir -p "$HOME" "$F/www"
+	mixnet_env
+	export NYM_API="$MIXNET_API"
+	head -c 4194304 /dev/urandom > "$F/www/big"
+	head -c 262144 /dev/urandom > "$F/www/quarter"
+	head -c 1048576 /dev/urandom > "$F/upload"
+	WEB=$(free_port)
+	echo "$WEB" > "$F/web.port"
+	bg httpd python3 "$HTTPD" "$WEB" "$F/www"
+	wait_for "$F/httpd.out" http://
+	requester_start req -r refused.invalid
+	SOCKS=$(free_port)
+	echo "$SOCKS" > "$F/socks.port"
+	socks_start s1 "$(cat "$F/req.out")" "$SOCKS" --verbose
+}
+
+teardown_file() {
+	for p in s1 s2 req req2 httpd; do bg_stop "$p"; done
+	mixnet_down
+}
+
+setup() {
+	F="$BATS_FILE_TMPDIR"
+	export HOME="$F/home" NYM_HOME_DIR="$F/home"
+	mixnet_env
+	export NYM_API="$MIXNET_API"
+	cd "$BATS_TEST_TMPDIR"
+	WEB=$(cat "$F/web.port")
+	SOCKS=$(cat "$F/socks.port")
+}
+
+@test "init: the official layout (config.toml [core.socks5]), the address printed; usage errors" {
+	A=$(cat "$F/s1.addr")
+	run nym-keygen --check "$A"
+	assert_success
+	cfg="$HOME/.nym/socks5-clients/s1/config/config.toml"
+	grep -qx "provider_mix_address = '$(cat "$F/req.out")'" "$cfg"
+	grep -qx "bind_address = '127.0.0.1:$SOCKS'" "$cfg"
+	grep -qx 'send_anonymously = false' "$cfg"
+	[ -f "$HOME/.nym/socks5-clients/s1/data/gateway_shared_key.pem" ]
+	run -2 nym-socks5-client init --id x
+	assert_output --partial "needs --provider"
+	run -1 nym-socks5-client init --id x --provider nonsense
+	assert_output --partial "not a Nym address"
+	run -1 nym-socks5-client run --id nobody
+	assert_output --partial "nym-socks5-client init --id nobody"
+	run -2 nym-socks5-client run --id s1 --use-reply-surbs true
+	run -0 nym-socks5-client --help
+	assert_output --partial "--use-anonymous-replies"
+}
+
+@test "curl --socks5-hostname, --socks5, --socks4a: a 4 MiB body, byte-exact" {
+	for how in --socks5-hostname --socks5 --socks4a; do
+		host=127.0.0.1
+		[ "$how" = --socks5 ] || host=localhost
+		start=$(date +%s%N)
+		run -0 timeout 120 curl -sS --max-time 100 "$how" "127.0.0.1:$SOCKS" -o got "http://$host:$WEB/big"
+		ms=$((($(date +%s%N) - start) / 1000000))
+		echo "# $how: 4 MiB in $ms ms" >&3
+		cmp got "$F/www/big" || fail "$how: the body differs"
+	done
+}
+
+@test "16 parallel downloads, each byte-exact" {
+	for i in $(seq 16); do
+		timeout 120 curl -sS --max-time 100 --socks5-hostname "127.0.0.1:$SOCKS" -o "got$i" \
+			"http://localhost:$WEB/quarter" 2> "err$i" &
+		echo $! >> pids
+	done
+	for p in $(cat pids); do wait "$p" || fail "a download failed: $(cat err*)"; done
+	for i in $(seq 16); do cmp "got$i" "$F/www/quarter" || fail "download $i differs"; done
+}
+
+@test "a POST upload of 1 MiB arrives whole" {
+	want="1048576 $(sha256sum < "$F/upload" | cut -d' ' -f1)"
+	run -0 timeout 120 curl -sS --max-time 100 --socks5-hostname "127.0.0.1:$SOCKS" -H 'Expect:' \
+		--data-binary @"$F/upload" "http://localhost:$WEB/upload"
+	assert_output "$want"
+}
+
+@test "a destination the requester refuses: curl fails within seconds, stderr says why" {
+	start=$(date +%s)
+	run ! timeout 60 curl -sS --socks5-hostname "127.0.0.1:$SOCKS" "http://refused.invalid:$WEB/"
+	took=$(($(date +%s) - start))
+	echo "# refused after $took s" >&3
+	[ "$took" -le 10 ] || fail "took $took s"
+	grep -q 'refused.invalid.*refused by the network requester: Domain "refused.invalid:'"$WEB"'" failed filter check' \
+		"$F/s1.err" || fail "$(cat "$F/s1.err")"
+	# a destination that does not answer: closed at once too
+	dead=$(free_port)
+	start=$(date +%s)
+	run ! timeout 60 curl -sS --socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.1:$dead/"
+	took=$(($(date +%s) - start))
+	[ "$took" -le 10 ] || fail "took $took s"
+	grep -q "could not connect to 127.0.0.1:$dead" "$F/s1.err" || fail "$(cat "$F/s1.err")"
+}
+
+@test "hostile local applications (garbage, huge lengths, half a request) are dropped; others served" {
+	python3 - "$SOCKS" <<-'PY' || fail "hostile clients"
+	import socket, sys
+	port = int(sys.argv[1])
+	def conn():
+	    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(10); return s
+	s = conn(); s.sendall(b"GET / HTTP/1.1\r\n\r\n"); assert s.recv(10) == b""          # not SOCKS: closed
+	s = conn(); s.sendall(b"\x05\x01\x02"); assert s.recv(10) == b"\x05\xff"            # no method 00
+	s = conn(); s.sendall(b"\x04\x01\x00\x50\x01\x02\x03\x04" + b"A" * 100000)          # endless user id
+	assert s.recv(10)[:2] == b"\x00\x5b"
+	s = conn(); s.sendall(b"\x05\x01\x00\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50")      # BIND
+	assert s.recv(2) == b"\x05\x00" and s.recv(10)[:2] == b"\x05\x07"
+	half = [conn() for _ in range(50)]
+	for h in half: h.sendall(b"\x05\x01\x00\x05\x01\x00\x03\xff")                        # half a request
+	PY
+	run -0 timeout 60 curl -sS --max-time 50 --socks5-hostname "127.0.0.1:$SOCKS" -o got "http://localhost:$WEB/quarter"
+	cmp got "$F/www/quarter"
+	running "$(cat "$F/s1.pid")"
+}
+
+@test "the requester killed mid-download: curl fails, nothing hangs" {
+	requester_start req2
+	PORT2=$(free_port)
+	socks_start s2 "$(cat "$F/req2.out")" "$PORT2" --idle-timeout 3
+	timeout 60 curl -sS --limit-rate 200k --socks5-hostname "127.0.0.1:$PORT2" -o got \
+		"http://localhost:$WEB/big" 2> curl.err &
+	curl=$!
+	for _ in $(seq 200); do [ -s got ] && break; sleep 0.05; done
+	[ -s got ] || fail "no data came"
+	kill "$(cat "$F/req2.pid")"
+	start=$(date +%s)
+	if wait "$curl"; then fail "curl succeeded"; fi
+	took=$(($(date +%s) - start))
+	echo "# curl ended $took s after the kill: $(cat curl.err)" >&3
+	[ "$took" -le 15 ] || fail "took $took s"
+	grep -q "nothing from the network requester for 3 s" "$F/s2.err" || fail "$(cat "$F/s2.err")"
+	running "$(cat "$F/s2.pid")"
+	bg_stop s2
+}
