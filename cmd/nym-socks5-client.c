@@ -318,7 +318,7 @@ cmd_init(const char *base, const char *id, const char *gateway, const char *topo
 	struct nym_mixclient_config cfg;
 	struct nym_mixclient_events ev = {on_ready, NULL, NULL, NULL, on_down, on_warning, NULL};
 	char err[600];
-	if ((e = nym_mixclient_setup_in(&su, dir, id, topo, cfgfile->api[0] ? cfgfile->api : NULL,
+	if ((e = nym_mixclient_setup_dir(&su, dir, id, topo, cfgfile->api[0] ? cfgfile->api : NULL,
 	    &rng, err, sizeof err)) < 0)
 		die("%s", err);
 	if (tool_loop_new(&C.loop) < 0)
@@ -364,7 +364,7 @@ cmd_run(const char *base, const char *id, const char *topo, const struct config 
 		die("no network requester: give --provider ADDRESS (or init with it)");
 	parse_provider(&sc.provider, c->provider);
 	snprintf(dir, sizeof dir, "%s/data", base);
-	e = nym_mixclient_setup_in(&su, dir, id, topo, c->api[0] ? c->api : NULL, &rng, err, sizeof err);
+	e = nym_mixclient_setup_dir(&su, dir, id, topo, c->api[0] ? c->api : NULL, &rng, err, sizeof err);
 	if (e == NYM_ENOTFOUND)
 		die("%s; create it with: nym-socks5-client init --id %s --provider ADDRESS", err, id);
 	if (e < 0)

@@ -274,6 +274,12 @@ nym_client_dir(char *out, size_t cap, const char *home, const char *id)
 }
 
 int
+nym_network_requester_dir(char *out, size_t cap, const char *home, const char *id)
+{
+	return kind_dir(out, cap, home, "service-providers/network-requester", id);
+}
+
+int
 nym_node_dir(char *out, size_t cap, const char *home, const char *id)
 {
 	return kind_dir(out, cap, home, "nym-nodes", id);

@@ -8,6 +8,8 @@
  * Layout (a directory is interchangeable with the official programs'):
  *   client  <home>/.nym/clients/<id>/data/    private_identity.pem ...
  *   node    <home>/.nym/nym-nodes/<id>/data/  ed25519_identity ...
+ *   network requester <home>/.nym/service-providers/network-requester/<id>/data/
+ *           (a client's files)
  * where <home> is $NYM_HOME_DIR or else $HOME. lib/ reads no environment:
  * the tool resolves <home> and passes it in.
  *
@@ -80,6 +82,9 @@ int nym_keyfile_create(const char *path, const char *label, const uint8_t *key, 
  * too small; else the length. */
 int nym_client_dir(char *out, size_t cap, const char *home, const char *id);
 int nym_node_dir(char *out, size_t cap, const char *home, const char *id);
+/* "<home>/.nym/service-providers/network-requester/<id>/data", the official
+ * network requester's; its key files are a client's. */
+int nym_network_requester_dir(char *out, size_t cap, const char *home, const char *id);
 
 /* Whole key sets in a data directory. save: force = 0 refuses (NYM_EEXIST,
  * nothing written) when any of the set's files exists; the files are

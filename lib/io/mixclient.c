@@ -495,23 +495,39 @@ surb_request(struct nym_mixclient *mc, const uint8_t tag[16], uint32_t amount)
 	return 0;
 }
 
+/* Replies to tag that wait for SURBs: their packets. */
+static size_t
+pending_need(const struct nym_mixclient *mc, const uint8_t tag[16], int *any)
+{
+	size_t n = 0;
+	*any = 0;
+	for (const struct mc_pending *p = mc->pending; p; p = p->next)
+		if (!memcmp(p->tag, tag, 16))
+			n += p->need, *any = 1;
+	return n;
+}
+
 int
 nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8_t *data,
     size_t len, uint64_t lane, uint64_t *msg_id)
 {
 	size_t have = nym_surbstore_count(mc->surbs, tag), need;
-	struct mc_pending *p;
-	int e;
+	struct mc_pending *p, **tail;
+	int e, queued;
 
-	if (!have)
+	pending_need(mc, tag, &queued);
+	if (!have && !queued)
 		return NYM_ENOTFOUND;
 	if (!len)
 		return NYM_EINVAL; /* the official parser rejects an empty reply */
-	if ((e = reply_now(mc, tag, data, len, lane, msg_id)) != NYM_EFULL)
+	need = nym_message_packets(len + 2, NYM_FRAGMENT_CAPACITY(nym_size_tag_plaintext(NYM_SIZE_REGULAR)));
+	/* replies to one sender leave in the order they were made, behind any
+	 * that wait; one SURB stays spare, to ask for more with (at none, no
+	 * reply could ever go again) */
+	if (!queued && need < have && (e = reply_now(mc, tag, data, len, lane, msg_id)) != NYM_EFULL)
 		return e;
 	/* too few SURBs: keep the reply, ask for more (one SURB carries the
 	 * request), send it when they come */
-	need = nym_message_packets(len + 2, NYM_FRAGMENT_CAPACITY(nym_size_tag_plaintext(NYM_SIZE_REGULAR)));
 	if (!(p = calloc(1, sizeof *p)) || !(p->data = malloc(len))) {
 		free(p);
 		return NYM_ENOMEM;
@@ -522,13 +538,15 @@ nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16], const uint8
 	p->need = need;
 	p->lane = lane;
 	p->since_ms = nym_mono_ms();
-	if ((e = surb_request(mc, tag, (uint32_t)(need + 10 - (have - 1)))) < 0) {
+	/* one request covers what waits (a request already out covered the rest) */
+	if (!queued && (e = surb_request(mc, tag, (uint32_t)(need + 10 - (have - 1)))) < 0) {
 		free(p->data);
 		free(p);
 		return e;
 	}
-	p->next = mc->pending;
-	mc->pending = p;
+	for (tail = &mc->pending; *tail; tail = &(*tail)->next)
+		;
+	*tail = p;
 	if (msg_id)
 		*msg_id = 0;
 	return 0;
@@ -542,20 +560,33 @@ pending_free(struct mc_pending *p)
 	free(p);
 }
 
-/* SURBs of tag arrived: send the replies that waited for them. */
+/* SURBs of tag arrived: send the replies that waited for them, oldest
+ * first, up to the first that does not fit; for what still waits, ask again
+ * (keeping a SURB for the asking). */
 static void
 pending_retry(struct nym_mixclient *mc, const uint8_t tag[16])
 {
 	struct mc_pending **pp = &mc->pending;
+	size_t left = 0, have;
+	int blocked = 0;
 	while (*pp) {
 		struct mc_pending *p = *pp;
-		if (!memcmp(p->tag, tag, 16) && reply_now(mc, tag, p->data, p->len, p->lane, NULL) == 0) {
+		if (memcmp(p->tag, tag, 16)) {
+			pp = &p->next;
+			continue;
+		}
+		if (!blocked && p->need < nym_surbstore_count(mc->surbs, tag) &&
+		    reply_now(mc, tag, p->data, p->len, p->lane, NULL) == 0) {
 			*pp = p->next;
 			pending_free(p);
 			continue;
 		}
+		blocked = 1;
+		left += p->need;
 		pp = &p->next;
 	}
+	if (left && (have = nym_surbstore_count(mc->surbs, tag)) > 0)
+		surb_request(mc, tag, (uint32_t)(left + 10 > have - 1 ? left + 10 - (have - 1) : 1));
 }
 
 size_t
@@ -930,16 +961,16 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 	char dir[sizeof s->dir];
 	int e;
 
+	memset(s, 0, sizeof *s);
 	if ((e = nym_client_dir(dir, sizeof dir, home, id)) < 0) {
-		memset(s, 0, sizeof *s);
 		snprintf(err, errlen, "bad identity name '%s'", id);
 		return e;
 	}
-	return nym_mixclient_setup_in(s, dir, id, topology_file, api_url, rng, err, errlen);
+	return nym_mixclient_setup_dir(s, dir, id, topology_file, api_url, rng, err, errlen);
 }
 
 int
-nym_mixclient_setup_in(struct nym_mixclient_setup *s, const char *dir, const char *id,
+nym_mixclient_setup_dir(struct nym_mixclient_setup *s, const char *dir, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen)
 {

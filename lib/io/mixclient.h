@@ -93,8 +93,10 @@ void nym_mixclient_free(struct nym_mixclient *mc);
 int nym_mixclient_send(struct nym_mixclient *mc, const struct nym_address *to,
     const uint8_t *data, size_t len, int surbs, uint64_t lane, uint64_t *msg_id);
 /* Answer an anonymous sender through the reply SURBs it sent us.
- * NYM_ENOTFOUND for a tag we hold no SURBs for; NYM_EFULL when the message
- * needs more packets than SURBs are held. */
+ * NYM_ENOTFOUND for a tag we hold no SURBs for (and no reply waits for).
+ * A reply needing more SURBs than held, one kept spare, waits: the sender
+ * is asked for more (SurbRequest) and the replies to one tag leave in the
+ * order they were made, as SURBs come (5 minutes at most). */
 int nym_mixclient_reply(struct nym_mixclient *mc, const uint8_t tag[16],
     const uint8_t *data, size_t len, uint64_t lane, uint64_t *msg_id);
 /* Packets (of lane, or of all lanes when lane = 0) queued or sent and not
@@ -158,9 +160,9 @@ struct nym_mixclient_setup {
 int nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);
-/* The same for an identity whose data directory is dir (another kind of
- * client: ~/.nym/socks5-clients/<id>/data); id names it in messages. */
-int nym_mixclient_setup_in(struct nym_mixclient_setup *s, const char *dir, const char *id,
+/* The same for the client whose data directory is dir (a service provider's,
+ * keyfile.h nym_network_requester_dir); id names it in messages. */
+int nym_mixclient_setup_dir(struct nym_mixclient_setup *s, const char *dir, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);
 /* The official defaults (nym_mixclient_defaults) with the keys, directory,
