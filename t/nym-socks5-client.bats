@@ -7,7 +7,6 @@ load helpers
 load mixnet
 
 HTTPD="$BATS_TEST_DIRNAME/bin/httpd.py"
-REQ="$BATS_TEST_DIRNAME/../build/t/bin/minireq"
 
 # A background process of the file: NAME COMMAND... (output in F/NAME.out, .err).
 bg() {
@@ -35,12 +34,13 @@ wait_for() {
 	return 1
 }
 
-# A network requester NAME (keys at the gateway); its address in F/NAME.out.
+# A network requester NAME of our own (the localnet's is an open proxy): init, run ARGS...
+# in the background; its address in F/NAME.addr.
 requester_start() {
 	local name=$1; shift
-	nym-keygen --id "$name" --gateway "$NYM_GATEWAY" >/dev/null 2>&1
-	bg "$name" "$REQ" -i "$name" -t "$NYM_TOPOLOGY" "$@"
-	wait_for "$F/$name.out" '@'
+	nym-network-requester init --id "$name" --gateway "$NYM_GATEWAY" --quiet > "$F/$name.addr"
+	bg "$name" nym-network-requester run --id "$name" "$@"
+	wait_for "$F/$name.err" 'connected as'
 }
 
 # A SOCKS client NAME for the requester at ADDRESS on PORT: init, then run ARGS... in the
@@ -67,14 +67,23 @@ setup_file() {
 	echo "$WEB" > "$F/web.port"
 	bg httpd python3 "$HTTPD" "$WEB" "$F/www"
 	wait_for "$F/httpd.out" http://
-	requester_start req -r refused.invalid
+	# the localnet's requester (open proxy, local destinations allowed) serves s1; req2,
+	# with an exit policy that refuses one port, serves s2
+	[ -n "${NYM_NETWORK_REQUESTER:-}" ] || { echo "nym-localnet started no requester" >&2; return 1; }
 	SOCKS=$(free_port)
 	echo "$SOCKS" > "$F/socks.port"
-	socks_start s1 "$(cat "$F/req.out")" "$SOCKS" --verbose
+	socks_start s1 "$NYM_NETWORK_REQUESTER" "$SOCKS" --verbose
+	BLOCKED=$(free_port)
+	echo "$BLOCKED" > "$F/blocked.port"
+	printf 'ExitPolicy reject 127.0.0.1:%s\nExitPolicy accept *:*\n' "$BLOCKED" > "$F/policy"
+	requester_start req2 --exit-policy "$F/policy" --allow-local-ips
+	SOCKS2=$(free_port)
+	echo "$SOCKS2" > "$F/socks2.port"
+	socks_start s2 "$(cat "$F/req2.addr")" "$SOCKS2" --idle-timeout 3
 }
 
 teardown_file() {
-	for p in s1 s2 req req2 httpd; do bg_stop "$p"; done
+	for p in s1 s2 req2 httpd; do bg_stop "$p"; done
 	mixnet_down
 }
 
@@ -86,6 +95,8 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 	WEB=$(cat "$F/web.port")
 	SOCKS=$(cat "$F/socks.port")
+	SOCKS2=$(cat "$F/socks2.port")
+	BLOCKED=$(cat "$F/blocked.port")
 }
 
 @test "init: the official layout (config.toml [core.socks5]), the address printed; usage errors" {
@@ -93,7 +104,7 @@ setup() {
 	run nym-keygen --check "$A"
 	assert_success
 	cfg="$HOME/.nym/socks5-clients/s1/config/config.toml"
-	grep -qx "provider_mix_address = '$(cat "$F/req.out")'" "$cfg"
+	grep -qx "provider_mix_address = '$NYM_NETWORK_REQUESTER'" "$cfg"
 	grep -qx "bind_address = '127.0.0.1:$SOCKS'" "$cfg"
 	grep -qx 'send_anonymously = false' "$cfg"
 	[ -f "$HOME/.nym/socks5-clients/s1/data/gateway_shared_key.pem" ]
@@ -137,15 +148,15 @@ setup() {
 	assert_output "$want"
 }
 
-@test "a destination the requester refuses: curl fails within seconds, stderr says why" {
+@test "a destination the exit policy refuses: curl fails within seconds, stderr says why" {
 	start=$(date +%s)
-	run ! timeout 60 curl -sS --socks5-hostname "127.0.0.1:$SOCKS" "http://refused.invalid:$WEB/"
+	run ! timeout 60 curl -sS --socks5-hostname "127.0.0.1:$SOCKS2" "http://127.0.0.1:$BLOCKED/"
 	took=$(($(date +%s) - start))
 	echo "# refused after $took s" >&3
 	[ "$took" -le 10 ] || fail "took $took s"
-	grep -q 'refused.invalid.*refused by the network requester: Domain "refused.invalid:'"$WEB"'" failed filter check' \
-		"$F/s1.err" || fail "$(cat "$F/s1.err")"
-	# a destination that does not answer: closed at once too
+	grep -q "127.0.0.1:$BLOCKED: closed: refused by the network requester: Domain \"127.0.0.1:$BLOCKED\" failed filter check" \
+		"$F/s2.err" || fail "$(cat "$F/s2.err")"
+	# a destination where nothing listens: closed at once too
 	dead=$(free_port)
 	start=$(date +%s)
 	run ! timeout 60 curl -sS --socks5-hostname "127.0.0.1:$SOCKS" "http://127.0.0.1:$dead/"
@@ -175,13 +186,10 @@ setup() {
 }
 
 @test "the requester killed mid-download: curl fails, nothing hangs" {
-	requester_start req2
-	PORT2=$(free_port)
-	socks_start s2 "$(cat "$F/req2.out")" "$PORT2" --idle-timeout 3
-	timeout 60 curl -sS --limit-rate 200k --socks5-hostname "127.0.0.1:$PORT2" -o got \
+	timeout 60 curl -sS --limit-rate 200k --socks5-hostname "127.0.0.1:$SOCKS2" -o got \
 		"http://localhost:$WEB/big" 2> curl.err &
 	curl=$!
-	for _ in $(seq 200); do [ -s got ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s got ] && break; sleep 0.05; done
 	[ -s got ] || fail "no data came"
 	kill "$(cat "$F/req2.pid")"
 	start=$(date +%s)
@@ -191,5 +199,4 @@ setup() {
 	[ "$took" -le 15 ] || fail "took $took s"
 	grep -q "nothing from the network requester for 3 s" "$F/s2.err" || fail "$(cat "$F/s2.err")"
 	running "$(cat "$F/s2.pid")"
-	bg_stop s2
 }

@@ -20,22 +20,20 @@ setup_file() {
 	echo "$WEB" >"$F/web.port"
 	python3 "$INTEROP_DIR/../bin/httpd.py" "$WEB" "$F/www" >"$F/httpd.out" 2>"$F/httpd.err" 3>&- &
 	echo $! >"$F/httpd.pid"
-	nym-keygen --id requester --gateway "$INTEROP_GW" >/dev/null
-	"$INTEROP_DIR/../../build/t/bin/minireq" -i requester -t "$INTEROP_NET/topology.json" \
-		>"$F/requester.out" 2>"$F/requester.err" 3>&- &
-	echo $! >"$F/requester.pid"
+	# nymkit's requester: the one nym-localnet started (open proxy, local destinations allowed)
+	sed -n 's/^NYM_NETWORK_REQUESTER=//p' "$INTEROP_NET/env" >"$F/requester.out"
 	for _ in $(seq 200); do
 		grep -q @ "$F/requester.out" 2>/dev/null && grep -q http "$F/httpd.out" 2>/dev/null && return 0
 		sleep 0.05
 	done
 	echo "the requester or the web server did not start" >&2
-	cat "$F/requester.err" "$F/httpd.err" >&2
+	cat "$INTEROP_NET/requester.log" "$F/httpd.err" >&2
 	return 1
 }
 
 teardown_file() {
 	local p
-	for p in requester httpd; do
+	for p in httpd; do
 		kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null || true
 	done
 	localnet_down
