@@ -23,7 +23,8 @@ static const char usage_text[] =
 	"                              [--use-reply-surbs BOOL] [--quiet]\n"
 	"       nym-socks5-client run --id NAME [--provider ADDRESS] [--host H] [--port P]\n"
 	"                             [--use-anonymous-replies [BOOL]] [--api URL | --topology FILE]\n"
-	"                             [--no-cover] [--idle-timeout SECS] [--verbose] [--quiet]\n"
+	"                             [--no-cover] [--idle-timeout SECS] [--health-timeout SECS]\n"
+	"                             [--verbose] [--quiet]\n"
 	"\n"
 	"init creates the client's keys, registers it at a gateway, writes\n"
 	"~/.nym/socks5-clients/NAME/config/config.toml (the provider, the listen\n"
@@ -46,6 +47,9 @@ static const char usage_text[] =
 	"                         local networks)\n"
 	"  --idle-timeout SECS    run: close a connection after this long without a\n"
 	"                         message from the requester (default 300)\n"
+	"  --health-timeout SECS  run: after this long without a word from the requester\n"
+	"                         while connections wait, ask it (a health check); no\n"
+	"                         answer in as long again closes them (default 10; 0: never)\n"
 	"  --verbose              a line per connection opened and closed\n"
 	"  --quiet                no status lines on stderr (failures are still said)\n"
 	"  --help, --version\n";
@@ -351,7 +355,7 @@ cmd_init(const char *base, const char *id, const char *gateway, const char *topo
 
 static int
 cmd_run(const char *base, const char *id, const char *topo, const struct config *c,
-    int nocover, double idle_s)
+    int nocover, double idle_s, double health_s)
 {
 	struct nym_rng rng = nym_rng_system();
 	struct nym_mixclient_setup su;
@@ -392,6 +396,7 @@ cmd_run(const char *base, const char *id, const char *topo, const struct config 
 	sc.port = c->port;
 	sc.anonymous = c->anonymous;
 	sc.idle_ms = (uint64_t)(idle_s * 1000);
+	sc.health_ms = health_s > 0 ? (uint64_t)(health_s * 1000) : UINT64_MAX;
 	sc.rng = &rng;
 	struct nym_socksclient_events sev = {on_log, NULL};
 	e = nym_socksclient_start(&C.sc, C.loop, C.mc, &sc, &sev);
@@ -433,6 +438,7 @@ main(int argc, char **argv)
 		{"use-anonymous-replies", no_argument, 0, 'a'},
 		{"no-cover", no_argument, 0, 'n'},
 		{"idle-timeout", required_argument, 0, 't'},
+		{"health-timeout", required_argument, 0, 'k'},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -442,7 +448,7 @@ main(int argc, char **argv)
 	const char *id = getenv("NYM_ID"), *topo = getenv("NYM_TOPOLOGY"), *api = getenv("NYM_API");
 	const char *gateway = NULL, *host = NULL, *provider = NULL, *home, *cmd;
 	int port = 0, nocover = 0, c, net_given = 0, anon = -1, idle_given = 0;
-	double idle = 300;
+	double idle = 300, health = 10;
 	char *end;
 
 	tool_init("nym-socks5-client", argv);
@@ -493,6 +499,10 @@ main(int argc, char **argv)
 			idle = tool_number("--idle-timeout", optarg, 0, 1, 86400 * 365, "seconds");
 			idle_given = 1;
 			break;
+		case 'k':
+			health = tool_number("--health-timeout", optarg, 0, 0, 86400, "seconds");
+			idle_given = 1;
+			break;
 		case 'v': C.verbose = 1; break;
 		case 'q': C.quiet = 1; break;
 		case 'h': usage();
@@ -503,7 +513,7 @@ main(int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (init && (nocover || idle_given))
-		usage_error("--no-cover and --idle-timeout are for run");
+		usage_error("--no-cover, --idle-timeout and --health-timeout are for run");
 	if (!init && gateway)
 		usage_error("--gateway is for init");
 	if (init && !provider)
@@ -541,5 +551,5 @@ main(int argc, char **argv)
 	tool_need_network(topo, cf.api[0] ? cf.api : NULL);
 	if (init)
 		return cmd_init(base, id, gateway, topo, &cf);
-	return cmd_run(base, id, topo, &cf, nocover, idle);
+	return cmd_run(base, id, topo, &cf, nocover, idle, health);
 }

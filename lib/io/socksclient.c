@@ -39,6 +39,8 @@ struct nym_socksclient {
 	struct sconn *conns;
 	size_t active;
 	uint8_t self[96];
+	uint64_t last_rx;  /* the last message from the requester (ms) */
+	uint64_t probe;    /* when the health check still unanswered went out; 0: none */
 };
 
 static void
@@ -236,12 +238,51 @@ on_accept(struct nym_fd *f, int ev, void *arg)
 	}
 }
 
+/* Is the requester still there? Asked only while connections wait for it. */
+static void
+health(struct nym_socksclient *sc, uint64_t now)
+{
+	int waiting = 0;
+	if (sc->c.health_ms == UINT64_MAX)
+		return;
+	for (struct sconn *k = sc->conns; k; k = k->next)
+		waiting |= k->connected;
+	if (!waiting) {
+		sc->probe = 0;
+		sc->last_rx = now;
+		return;
+	}
+	if (sc->probe && now - sc->probe >= sc->c.health_ms) {
+		char why[200];
+		snprintf(why, sizeof why, "the network requester does not answer (nothing from it for "
+		    "%llu s, a health check unanswered for %llu s)",
+		    (unsigned long long)((now - sc->last_rx) / 1000),
+		    (unsigned long long)((now - sc->probe) / 1000));
+		for (struct sconn *k = sc->conns; k; k = k->next)
+			if (k->connected)
+				nym_tcpstream_end(k->s, NYM_ETIMEOUT, why, 0);
+		sc->probe = 0;
+		sc->last_rx = now;
+		return;
+	}
+	if (!sc->probe && now - sc->last_rx >= sc->c.health_ms) {
+		struct nym_socks5_msg m = {.iface = NYM_SOCKS5_IFACE_VERSION, .kind = NYM_SOCKS5_CONTROL,
+		    .tag = NYM_SOCKS5_CONTROL_HEALTH};
+		uint8_t b[8];
+		int n = nym_socks5_req_encode(b, sizeof b, &m);
+		/* answered only through SURBs (§1.2) */
+		if (n > 0 && nym_mixclient_send(sc->mc, &sc->c.provider, b, (size_t)n, 2, 0, NULL) == 0)
+			sc->probe = now;
+	}
+}
+
 static void
 on_tick(struct nym_timer *t, void *arg)
 {
 	struct nym_socksclient *sc = arg;
 	uint64_t now = nym_mono_ms();
 	int paused = 0;
+	health(sc, now);
 	for (struct sconn *k = sc->conns; k; k = k->next) {
 		nym_tcpstream_tick(k->s, now);
 		nym_tcpstream_resume(k->s);
@@ -259,6 +300,8 @@ nym_socksclient_message(struct nym_socksclient *sc, const uint8_t *data, size_t 
 	(void)sender_tag;
 	if (nym_socks5_resp_decode(&m, data, len) < 0)
 		return 0;
+	sc->last_rx = nym_mono_ms(); /* it is alive */
+	sc->probe = 0;
 	switch (m.kind) {
 	case NYM_SOCKS5_NETWORK_DATA:
 		if (!(k = find(sc, m.conn_id)))
@@ -365,6 +408,9 @@ nym_socksclient_start(struct nym_socksclient **out, struct nym_loop *l,
 		sc->c.backlog_max = (size_t)4 << 20;
 	if (sc->c.max_conns <= 0)
 		sc->c.max_conns = 1024;
+	if (!sc->c.health_ms)
+		sc->c.health_ms = 10000;
+	sc->last_rx = nym_mono_ms();
 	nym_mixclient_address(mc, &self);
 	memcpy(sc->self, self.identity, 32);
 	memcpy(sc->self + 32, self.encryption, 32);

@@ -13,7 +13,11 @@
  * As the reference, the SOCKS success reply goes out at once, before the
  * requester connected (§8.2). Unlike the reference (which only logs it,
  * §7.5), a ConnectionError or a failed connection closes the application's
- * connection at once and log() says why.
+ * connection at once and log() says why; and a requester that has gone
+ * silent is noticed: after health_ms without any message from it while
+ * connections are open, a Control Health request (03 00 00, §3) goes out
+ * with 2 reply SURBs; no answer (and nothing else) within health_ms more
+ * closes every connection, saying so.
  * Back-pressure (§7.6): a connection's socket is not read while its lane has
  * lane_max packets unacknowledged or the gateway has backlog_max bytes
  * waiting. */
@@ -40,6 +44,7 @@ struct nym_socksclient_config {
 	size_t lane_max;             /* 0: 64 packets */
 	size_t backlog_max;          /* 0: 4 MiB */
 	int max_conns;               /* 0: 1024 at a time */
+	uint64_t health_ms;          /* 0: 10 s; UINT64_MAX: no health checks */
 	const struct nym_rng *rng;   /* connection ids; must outlive the engine */
 };
 
