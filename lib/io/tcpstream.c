@@ -23,7 +23,7 @@ struct nym_tcpstream {
 	uint8_t *out;              /* bytes for the application: out[off..len) */
 	size_t off, len, cap;
 	uint64_t seq;              /* next seq we send */
-	uint64_t last_tx, last_rx, remote_closed_ms;
+	uint64_t last_tx, last_rx, remote_closed_ms, born;
 	uint64_t tx_bytes, rx_bytes;
 	int started, paused, local_eof, sent_close, remote_closed, wr_shut;
 	int ending, end_after_write, dead;
@@ -248,12 +248,14 @@ nym_tcpstream_new(struct nym_tcpstream **out, struct nym_loop *l, int fd,
 		s->lim = *limits;
 	if (!s->lim.idle_ms)
 		s->lim.idle_ms = NYM_TCPSTREAM_IDLE_MS;
+	if (!s->lim.handshake_ms)
+		s->lim.handshake_ms = NYM_TCPSTREAM_HANDSHAKE_MS;
 	if (!s->lim.max_held)
 		s->lim.max_held = (size_t)16 << 20;
 	if (!s->lim.max_unwritten)
 		s->lim.max_unwritten = (size_t)64 << 20;
 	nym_ordered_init(&s->in, s->lim.max_held);
-	s->last_tx = s->last_rx = nym_mono_ms();
+	s->born = s->last_tx = s->last_rx = nym_mono_ms();
 	if ((e = nym_fd_watch(l, fd, NYM_FD_READ, on_fd, s, &s->f)) < 0) {
 		nym_timer_free(s->later);
 		nym_ordered_free(&s->in);
@@ -348,8 +350,14 @@ nym_tcpstream_end(struct nym_tcpstream *s, int err, const char *why, int end_aft
 void
 nym_tcpstream_tick(struct nym_tcpstream *s, uint64_t now)
 {
-	if (s->dead || !s->started)
+	if (s->dead)
 		return;
+	if (!s->started) {
+		if (now - s->born >= s->lim.handshake_ms && !s->ending)
+			finish(s, NYM_ETIMEOUT, "the handshake did not finish in time");
+		if (!s->ending)
+			return;
+	}
 	if (s->ending) {
 		if (now - s->last_tx > 2000)
 			finish(s, s->err, s->why);

@@ -18,7 +18,8 @@
  * then sends its own close (§7.5). Back-pressure (§7.6): before each read
  * the stream asks can_read(); when it says no, the socket is not read until
  * nym_tcpstream_resume(). An empty keepalive goes out after 60 s without a
- * message sent; nothing from the peer for idle_ms ends the stream.
+ * message sent; nothing from the peer for idle_ms ends the stream, and so
+ * does a handshake (raw()) not done within handshake_ms.
  *
  * Bounds: at most max_held bytes wait out of order, at most max_unwritten
  * bytes wait for a slow application; beyond, the stream ends (NYM_EFULL). */
@@ -34,6 +35,7 @@
 #define NYM_TCPSTREAM_KEEPALIVE_MS 60000
 #define NYM_TCPSTREAM_IDLE_MS (5 * 60 * 1000) /* MIX_TTL */
 #define NYM_TCPSTREAM_GRACE_MS 3000           /* SHUTDOWN_TIMEOUT */
+#define NYM_TCPSTREAM_HANDSHAKE_MS 10000      /* raw() must have started it by then */
 
 struct nym_tcpstream;
 
@@ -57,6 +59,7 @@ struct nym_tcpstream_ops {
 
 struct nym_tcpstream_limits {
 	uint64_t idle_ms;      /* 0: NYM_TCPSTREAM_IDLE_MS */
+	uint64_t handshake_ms; /* 0: NYM_TCPSTREAM_HANDSHAKE_MS */
 	size_t max_held;       /* 0: 16 MiB */
 	size_t max_unwritten;  /* 0: 64 MiB */
 };

@@ -186,6 +186,22 @@ main(void)
 	nym_tcpstream_free(s);
 	close(sp[1]);
 
+	/* a handshake that never ends */
+	struct rec r5 = {.allow = 1};
+	struct nym_tcpstream_ops ops5 = {t_send, t_can, t_raw, on_done_, &r5};
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 &&
+	      nym_tcpstream_new(&s, l, sp[0], &ops5, NULL) == 0, "a stream in its handshake");
+	CHECK(write(sp[1], "no newline", 10) == 10, "half a handshake");
+	spin(l, 20);
+	nym_tcpstream_tick(s, nym_mono_ms() + 5000);
+	spin(l, 10);
+	CHECK(!r5.done, "still waiting after 5 s");
+	nym_tcpstream_tick(s, nym_mono_ms() + NYM_TCPSTREAM_HANDSHAKE_MS);
+	UNTIL(l, r5.done);
+	CHECK(r5.done == 1 && r5.err == NYM_ETIMEOUT, "no handshake in 10 s: done(NYM_ETIMEOUT): %s", r5.why);
+	nym_tcpstream_free(s);
+	close(sp[1]);
+
 	/* end(): done with the reason given, from the loop */
 	struct rec r4 = {.allow = 1};
 	struct nym_tcpstream_ops ops4 = {t_send, t_can, NULL, on_done_, &r4};
