@@ -80,6 +80,7 @@ static struct {
 	char why[512];
 	struct route *routes;
 	uint64_t dropped; /* requests that did not parse */
+	uint64_t unsent;  /* answers the mixnet side refused */
 } N;
 
 static void
@@ -177,8 +178,9 @@ answer(int anonymous, const struct nym_address *to, const uint8_t tag[16], const
 	if ((e = nym_socks5_resp_encode(b, n, m)) > 0)
 		e = anonymous ? nym_mixclient_reply(N.mc, tag, b, n, lane, NULL) :
 		                nym_mixclient_send(N.mc, to, b, n, -1, lane, NULL);
-	if (e < 0 && !N.quiet)
-		warnx("an answer could not be sent: %s", e == NYM_ENOTFOUND ?
+	if (e < 0 && !N.quiet && (N.unsent++ < 10 || N.unsent % 1000 == 0))
+		warnx("an answer could not be sent (%llu so far): %s", (unsigned long long)N.unsent,
+		    e == NYM_ENOTFOUND ?
 		    "no reply SURBs from its sender" : e == NYM_EROUTE ?
 		    "the client's gateway is not in the topology" : nym_strerror(e));
 	free(b);
@@ -191,53 +193,33 @@ route_answer(const struct route *r, struct nym_socks5_msg *m)
 	answer(r->anonymous, &r->to, r->tag, m, r->conn_id);
 }
 
-/* Control requests (§3), only through SURBs. */
+/* Control requests (§3) and queries (§6): answered only through SURBs. */
 static void
-control(const struct nym_socks5_msg *req, const uint8_t tag[16])
+control_or_query(const struct nym_socks5_msg *req, const uint8_t tag[16])
 {
-	struct nym_socks5_msg m = { .iface = req->iface, .kind = NYM_SOCKS5_CONTROL, .tag = req->tag };
-	char body[1024];
-	int n = 0;
-	if (req->tag == NYM_SOCKS5_CONTROL_BINARY_INFO)
-		n = snprintf(body, sizeof body,
-		    "{\"binary_name\":\"nym-network-requester\",\"build_information\":{"
-		    "\"binary_name\":\"nym-network-requester\",\"build_timestamp\":\"%s %s\","
-		    "\"build_version\":\"%s\",\"commit_sha\":\"nymkit\",\"commit_timestamp\":\"\","
-		    "\"commit_branch\":\"\",\"rustc_version\":\"none (C)\",\"rustc_channel\":\"\","
-		    "\"cargo_profile\":\"release\",\"cargo_triple\":\"\"}}",
-		    __DATE__, __TIME__, NYM_VERSION);
-	else if (req->tag == NYM_SOCKS5_CONTROL_VERSIONS)
-		n = nym_socks5_versions_json(body, sizeof body, NYM_SOCKS5_IFACE_VERSION,
-		    NYM_SOCKS5_PROTOCOL_VERSION);
-	if (n < 0)
-		return;
-	m.data = (const uint8_t *)body, m.data_len = (size_t)n;
-	answer(1, NULL, tag, &m, 0);
-}
-
-/* Queries (§6), only through SURBs, always socks5 version 3. */
-static void
-query(const struct nym_socks5_msg *req, const uint8_t tag[16])
-{
-	struct nym_socks5_msg m = { .iface = req->iface, .socks5 = NYM_SOCKS5_PROTOCOL_VERSION,
-	                            .kind = NYM_SOCKS5_QUERY, .tag = req->tag };
+	struct nym_socks5_nr_state st = { .open_proxy = N.open_proxy, .upstream = N.upstream };
+	struct nym_socks5_msg m;
+	char info[1024], buf[512];
 	uint8_t *pol = NULL;
-	if (req->tag == NYM_SOCKS5_QUERY_OPEN_PROXY) {
-		m.flag = (uint8_t)N.open_proxy;
-	} else if (req->tag == NYM_SOCKS5_QUERY_DESCRIPTION) {
-		m.data = (const uint8_t *)NYM_SOCKS5_DESCRIPTION;
-		m.data_len = strlen(NYM_SOCKS5_DESCRIPTION);
-	} else {
-		size_t n = nym_exitpolicy_bincode_len(&N.policy);
+	size_t n = nym_exitpolicy_bincode_len(&N.policy);
+
+	snprintf(info, sizeof info,
+	    "{\"binary_name\":\"nym-network-requester\",\"build_information\":{"
+	    "\"binary_name\":\"nym-network-requester\",\"build_timestamp\":\"%s %s\","
+	    "\"build_version\":\"%s\",\"commit_sha\":\"nymkit\",\"commit_timestamp\":\"\","
+	    "\"commit_branch\":\"\",\"rustc_version\":\"none (C)\",\"rustc_channel\":\"\","
+	    "\"cargo_profile\":\"release\",\"cargo_triple\":\"\"}}",
+	    __DATE__, __TIME__, NYM_VERSION);
+	st.info = info;
+	if (req->kind == NYM_SOCKS5_QUERY && req->tag == NYM_SOCKS5_QUERY_EXIT_POLICY) {
 		if (!n || !(pol = malloc(n)) || nym_exitpolicy_bincode_encode(pol, n, &N.policy) < 0) {
 			free(pol);
 			return;
 		}
-		m.flag = 1;
-		m.data = (const uint8_t *)N.upstream, m.data_len = strlen(N.upstream);
-		m.policy = pol, m.policy_len = n;
+		st.policy = pol, st.policy_len = n;
 	}
-	answer(1, NULL, tag, &m, 0);
+	if (nym_socks5_nr_answer(&m, req, &st, buf, sizeof buf) == 0)
+		answer(1, NULL, tag, &m, 0);
 	free(pol);
 }
 
@@ -286,12 +268,9 @@ on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint
 	}
 	switch (m.kind) {
 	case NYM_SOCKS5_CONTROL:
-		if (tag)
-			control(&m, tag);
-		break;
 	case NYM_SOCKS5_QUERY:
-		if (tag)
-			query(&m, tag);
+		if (tag) /* a plain one gets no answer, as in the reference (§1.2) */
+			control_or_query(&m, tag);
 		break;
 	case NYM_SOCKS5_CONNECT:
 		connect_request(&m, tag);

@@ -26,7 +26,7 @@ enum { EARLY, RESOLVING, CONNECTING, OPEN };
 #define BUCKETS 4096
 #define RECENT 8192 /* ids closed lately: their late Sends are dropped */
 #define EARLY_MS 60000
-#define EARLY_HELD ((size_t)1 << 20)
+#define EARLY_HELD ((size_t)256 << 10)
 
 struct conn {
 	struct conn *next; /* hash chain */
@@ -79,6 +79,7 @@ struct nym_exitnet {
 	size_t recent_next;
 	struct nym_exitnet_stats st;
 	uint64_t last_scan;
+	size_t buffered; /* bytes held and waiting to be written, all connections */
 };
 
 void
@@ -91,6 +92,7 @@ nym_exitnet_defaults(struct nym_exitnet_config *c)
 	c->max_write = (size_t)16 << 20;
 	c->max_early = 256;
 	c->max_events_bytes = (size_t)2 << 20;
+	c->max_buffered = (size_t)256 << 20;
 	c->keepalive_ms = 60000;
 	c->idle_ms = 300000;
 	c->grace_ms = 3000;
@@ -265,6 +267,7 @@ finish(struct nym_exitnet *x, struct conn *c, int send_close)
 		close(c->fd);
 		c->fd = -1;
 	}
+	x->buffered -= c->in.held_bytes + (c->wlen - c->woff);
 	if ((p = slot(x, c->id)) && *p == c)
 		*p = c->next;
 	x->nconns--;
@@ -300,7 +303,7 @@ refuse(struct nym_exitnet *x, struct conn *c)
 
 /* Write what is buffered; 0, or -1 when the socket is broken. */
 static int
-flush(struct conn *c)
+flush(struct nym_exitnet *x, struct conn *c)
 {
 	while (c->woff < c->wlen) {
 		ssize_t n = send(c->fd, c->w + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
@@ -310,6 +313,7 @@ flush(struct conn *c)
 			return -1;
 		}
 		c->woff += (size_t)n;
+		x->buffered -= (size_t)n;
 	}
 	if (c->woff == c->wlen)
 		c->woff = c->wlen = 0;
@@ -324,8 +328,13 @@ pump(struct nym_exitnet *x, struct conn *c, uint64_t now)
 	size_t n;
 	while (nym_ordered_read(&c->in, &d, &n, NULL) == 1) {
 		if (n) {
+			if (c->woff) { /* what was written goes: the buffer holds only what waits */
+				memmove(c->w, c->w + c->woff, c->wlen - c->woff);
+				c->wlen -= c->woff, c->woff = 0;
+			}
 			if (c->wlen + n > x->c.max_write) {
 				free(d);
+				x->buffered -= n;
 				finish(x, c, 1); /* the destination does not read: give up */
 				return;
 			}
@@ -334,6 +343,7 @@ pump(struct nym_exitnet *x, struct conn *c, uint64_t now)
 				uint8_t *w = realloc(c->w, cap);
 				if (!w) {
 					free(d);
+					x->buffered -= n;
 					finish(x, c, 1);
 					return;
 				}
@@ -346,7 +356,7 @@ pump(struct nym_exitnet *x, struct conn *c, uint64_t now)
 	}
 	if (c->in.remote_closed)
 		c->client_closed = 1;
-	if (flush(c) < 0) {
+	if (flush(x, c) < 0) {
 		finish(x, c, 1);
 		return;
 	}
@@ -514,7 +524,18 @@ do_send(struct nym_exitnet *x, struct cmd *m, uint64_t now)
 		c->last_rx = now;
 		c->deadline = now + EARLY_MS;
 	}
+	if (x->buffered + m->len > x->c.max_buffered) {
+		/* all connections together hold too much: the one that adds to it goes */
+		pthread_mutex_lock(&x->mu);
+		x->st.dropped_sends++;
+		pthread_mutex_unlock(&x->mu);
+		if (c->state != EARLY)
+			finish(x, c, 1);
+		return;
+	}
 	rc = nym_ordered_write(&c->in, m->seq, m->closed, m->data, m->len);
+	if (rc == 0)
+		x->buffered += m->len;
 	if (rc < 0) {
 		pthread_mutex_lock(&x->mu);
 		x->st.dropped_sends++;
@@ -581,7 +602,7 @@ on_writable(struct nym_exitnet *x, struct conn *c, uint64_t now)
 		pump(x, c, now); /* what came before the connection was open */
 		return;
 	}
-	if (flush(c) < 0) {
+	if (flush(x, c) < 0) {
 		finish(x, c, 1);
 		return;
 	}

@@ -23,7 +23,8 @@
  * Limits keep a hostile client cheap: held out-of-order data per connection
  * (max_held), bytes waiting for a slow destination (max_write: past it the
  * connection is closed), Sends for ids not yet connected (max_early ids, 60 s),
- * connections (max_conns). Events not yet polled stop reading sockets past
+ * connections (max_conns), and all of it together (max_buffered: past it the
+ * connection adding to it is closed). Events not yet polled stop reading sockets past
  * max_events_bytes: the mixnet side's back-pressure. */
 #ifndef NYM_EXITNET_H
 #define NYM_EXITNET_H
@@ -44,6 +45,7 @@ struct nym_exitnet_config {
 	size_t max_held, max_write;          /* 4 MiB, 16 MiB per connection */
 	size_t max_early;                    /* 256 ids waiting for their Connect */
 	size_t max_events_bytes;             /* 2 MiB not yet polled */
+	size_t max_buffered;                 /* 256 MiB held or unwritten, all connections */
 	uint64_t keepalive_ms, idle_ms, grace_ms, connect_ms; /* 60 s, 5 min, 3 s, 30 s */
 	/* Called from the engine's thread when events are ready (nym_loop_wake). */
 	void (*wake)(void *arg);

@@ -580,6 +580,46 @@ nym_socks5_versions_json(char *out, size_t cap, uint8_t iface, uint8_t socks5)
 	return n < 0 || (size_t)n >= cap ? NYM_ESIZE : n;
 }
 
+int
+nym_socks5_nr_answer(struct nym_socks5_msg *ans, const struct nym_socks5_msg *req,
+                     const struct nym_socks5_nr_state *st, char *buf, size_t cap)
+{
+	int n;
+	memset(ans, 0, sizeof *ans);
+	ans->iface = req->iface;
+	ans->kind = req->kind;
+	ans->tag = req->tag;
+	if (req->kind == NYM_SOCKS5_CONTROL) {
+		if (req->tag == NYM_SOCKS5_CONTROL_BINARY_INFO) {
+			ans->data = (const uint8_t *)st->info, ans->data_len = strlen(st->info);
+		} else if (req->tag == NYM_SOCKS5_CONTROL_VERSIONS) {
+			if ((n = nym_socks5_versions_json(buf, cap, NYM_SOCKS5_IFACE_VERSION,
+			                                  NYM_SOCKS5_PROTOCOL_VERSION)) < 0)
+				return n;
+			ans->data = (const uint8_t *)buf, ans->data_len = (size_t)n;
+		}
+		return 0;
+	}
+	if (req->kind != NYM_SOCKS5_QUERY)
+		return NYM_EINVAL;
+	ans->socks5 = NYM_SOCKS5_PROTOCOL_VERSION; /* Socks5ProtocolVersion::default() */
+	switch (req->tag) {
+	case NYM_SOCKS5_QUERY_OPEN_PROXY:
+		ans->flag = st->open_proxy ? 1 : 0;
+		break;
+	case NYM_SOCKS5_QUERY_DESCRIPTION:
+		ans->data = (const uint8_t *)NYM_SOCKS5_DESCRIPTION;
+		ans->data_len = sizeof NYM_SOCKS5_DESCRIPTION - 1;
+		break;
+	default:
+		ans->flag = 1; /* enabled: always, in the reference */
+		ans->data = (const uint8_t *)st->upstream, ans->data_len = strlen(st->upstream);
+		ans->policy = st->policy, ans->policy_len = st->policy_len;
+		break;
+	}
+	return 0;
+}
+
 /* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
 static size_t
 utf8_seq(const uint8_t *s, size_t n)

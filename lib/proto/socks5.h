@@ -102,6 +102,25 @@ NYM_MUST_CHECK int nym_socks5_resp_decode(struct nym_socks5_msg *m, const uint8_
 size_t nym_socks5_resp_len(const struct nym_socks5_msg *m);
 int nym_socks5_resp_encode(uint8_t *out, size_t cap, const struct nym_socks5_msg *m);
 
+/* The network requester's answers to a control request or a query (§3.2,
+ * §6.3), as the reference makes them: the request's interface version
+ * echoed, socks5 version 3 for queries whatever was asked. Control: Health
+ * empty, BinaryInfo the JSON in info (the tool's words), SupportedRequest-
+ * Versions the JSON of interface 3 / socks5 3 written into buf. Query:
+ * OpenProxy open_proxy, Description the placeholder, ExitPolicy enabled with
+ * upstream ("" when built in) and policy (the bincode Option, exitpolicy.h).
+ * The answer points into buf, info, upstream and policy. NYM_EINVAL for a
+ * request that is neither; NYM_ESIZE when buf is too small. */
+struct nym_socks5_nr_state {
+	int open_proxy;
+	const char *info;                 /* BinaryInfo JSON */
+	const char *upstream;             /* the exit policy's URL, or "" */
+	const uint8_t *policy;            /* bincode Some(AddressPolicy) */
+	size_t policy_len;
+};
+int nym_socks5_nr_answer(struct nym_socks5_msg *ans, const struct nym_socks5_msg *req,
+                         const struct nym_socks5_nr_state *st, char *buf, size_t cap);
+
 /* A Connect's "host:port" as the reference hands it to lookup_host (§4.2):
  * split at the last ':', the port a decimal u16, "[v6]" unbracketed; the
  * unbracketed uncompressed IPv6 of nym-socks5-client ("0:0:0:0:0:0:0:1:80")

@@ -10,6 +10,10 @@
 #       address, 20 SURBs with the Connect, 3 with each Send (§1.1);
 #       --legacy: the pre-versioning form (§0.3), answers must be legacy too;
 #       --garbage: first send hostile requests (§10) that must be dropped.
+#   many N HOST:PORT PATH    N connections at once, each a GET of PATH; prints
+#       each body's length and sha256
+#   stall SLOW HOST:PORT PATH  a connection to SLOW (accepts, never answers) stays
+#       open while a GET of PATH from HOST:PORT completes; prints its length
 #   refused HOST:PORT        Connect, expect ConnectionError, print its text
 #   control health|info|versions   (anonymous, 10 SURBs) print the answer
 #   query openproxy|description|exitpolicy   print the answer's bytes in hex
@@ -48,25 +52,21 @@ def fail(why):
 class Client:
     def __init__(self, ws, nr):
         self.ws, self.nr = ws, recipient(nr)
+        self.conns, self.other, self.me = {}, asyncio.Queue(), None
+        self.selfq = asyncio.Queue()
+        self.task = asyncio.ensure_future(self.dispatch())
 
-    async def self_address(self):
-        await self.ws.send(b"\3")
+    async def dispatch(self):
+        """Answers to their connection's queue (by conn_id), the rest to `other`."""
         while True:
-            f = await self.ws.recv()
-            if isinstance(f, bytes) and f[0] == 2:
-                return f[1:97]
-
-    async def send(self, data, surbs=None):
-        if surbs is None:
-            await self.ws.send(b"\0" + self.nr + u64(0) + u64(len(data)) + data)
-        else:
-            await self.ws.send(b"\1" + struct.pack(">I", surbs) + self.nr + u64(0) + u64(len(data)) + data)
-
-    async def received(self, timeout):
-        """The next Received message's data (skipping laneQueueLength and the like)."""
-        while True:
-            f = await asyncio.wait_for(self.ws.recv(), timeout)
+            try:
+                f = await self.ws.recv()
+            except websockets.ConnectionClosed:
+                return
             if not isinstance(f, bytes):
+                continue
+            if f[0] == 2:
+                await self.selfq.put(f[1:97])
                 continue
             if f[0] == 0:
                 fail("nym-client error: " + f[10:].decode("utf-8", "replace"))
@@ -74,7 +74,34 @@ class Client:
                 continue
             rest = f[18:] if f[1] == 1 else f[2:]
             (n,) = struct.unpack(">Q", rest[:8])
-            return rest[8:8 + n]
+            b = rest[8:8 + n]
+            c = b if b and b[0] < 3 else b[3:] if len(b) > 3 and b[1] == 1 else b""
+            conn = None
+            if len(c) >= 10 and c[0] == 1:
+                conn = struct.unpack(">Q", c[2:10])[0]
+            elif len(c) >= 9 and c[0] == 2:
+                conn = struct.unpack(">Q", c[1:9])[0]
+            if conn in self.conns:
+                await self.conns[conn].put(b)
+            else:
+                await self.other.put(b)
+
+    async def self_address(self):
+        if self.me is None:
+            await self.ws.send(b"\3")
+            self.me = await self.selfq.get()
+        return self.me
+
+    async def send(self, data, surbs=None):
+        if surbs is None:
+            await self.ws.send(b"\0" + self.nr + u64(0) + u64(len(data)) + data)
+        else:
+            await self.ws.send(b"\1" + struct.pack(">I", surbs) + self.nr + u64(0) + u64(len(data)) + data)
+
+    async def received(self, timeout, conn=None):
+        """The next answer for connection conn (None: one of no connection)."""
+        q = self.other if conn is None else self.conns[conn]
+        return await asyncio.wait_for(q.get(), timeout)
 
 
 def parse_response(b, legacy):
@@ -130,18 +157,21 @@ async def garbage(c, anon):
         await c.send(send_req(0x1234, s, 0, b"z" * 100, False), surbs)
 
 
-async def fetch(c, target, anon, legacy, hostile):
+async def fetch(c, target, anon, legacy, hostile, data=None):
+    """One connection: Connect, Send data, read until closed; returns the bytes."""
     if hostile:
         await garbage(c, anon)
     conn = int.from_bytes(os.urandom(8), "big")
+    c.conns[conn] = asyncio.Queue()
     ret = None if anon else await c.self_address()
     await c.send(connect_req(conn, target, ret, legacy), 20 if anon else None)
-    data = sys.stdin.buffer.read()
+    if data is None:
+        data = sys.stdin.buffer.read()
     await c.send(send_req(conn, 0, 0, data, legacy), 3 if anon else None)
     got, out, closed_at, seen = {}, b"", None, set()
     nxt = 0
     while True:
-        b = await c.received(60)
+        b = await c.received(60, conn)
         kind, f = parse_response(b, legacy)
         if kind == "error":
             fail("ConnectionError: " + f[1])
@@ -161,16 +191,42 @@ async def fetch(c, target, anon, legacy, hostile):
             break
     # our own close (§7.5)
     await c.send(send_req(conn, 1, 1, b"", legacy), 3 if anon else None)
-    sys.stdout.buffer.write(out)
-    sys.stdout.flush()
+    return out
+
+
+async def many(c, n, target, path):
+    """n connections at once, each GET path; each body printed as its length and sha256."""
+    import hashlib
+    req = ("GET %s HTTP/1.0\r\n\r\n" % path).encode()
+    outs = await asyncio.gather(*[fetch(c, target, False, False, False, req) for _ in range(n)])
+    for o in outs:
+        body = o.split(b"\r\n\r\n", 1)[1]
+        print(len(body), hashlib.sha256(body).hexdigest())
+
+
+async def stall(c, slow, target, path):
+    """A Connect to slow (accepts, never answers), then a fetch from target must
+    finish while the slow one is still open; prints the fetched body's length."""
+    conn = int.from_bytes(os.urandom(8), "big")
+    c.conns[conn] = asyncio.Queue()
+    await c.send(connect_req(conn, slow, await c.self_address(), False))
+    await c.send(send_req(conn, 0, 0, b"hello?", False))
+    o = await fetch(c, target, False, False, False, ("GET %s HTTP/1.0\r\n\r\n" % path).encode())
+    if not c.conns[conn].empty():
+        b = await c.conns[conn].get()
+        kind, f = parse_response(b, False)
+        if kind != "data" or f[3]:
+            fail("the slow destination sent something")
+    print(len(o.split(b"\r\n\r\n", 1)[1]))
 
 
 async def refused(c, target):
     conn = int.from_bytes(os.urandom(8), "big")
+    c.conns[conn] = asyncio.Queue()
     ret = await c.self_address()
     await c.send(connect_req(conn, target, ret, False))
     while True:
-        kind, f = parse_response(await c.received(60), False)
+        kind, f = parse_response(await c.received(60, conn), False)
         if kind == "error" and f[0] == conn:
             print(f[1])
             return
@@ -199,7 +255,13 @@ async def main(argv):
     async with websockets.connect(url, max_size=None, ping_interval=None) as ws:
         c = Client(ws, nr)
         if cmd == "fetch":
-            await fetch(c, args[0], "--anon" in args, "--legacy" in args, "--garbage" in args)
+            out = await fetch(c, args[0], "--anon" in args, "--legacy" in args, "--garbage" in args)
+            sys.stdout.buffer.write(out)
+            sys.stdout.flush()
+        elif cmd == "many":
+            await many(c, int(args[0]), args[1], args[2])
+        elif cmd == "stall":
+            await stall(c, args[0], args[1], args[2])
         elif cmd == "refused":
             await refused(c, args[0])
         elif cmd == "control":

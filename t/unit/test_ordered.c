@@ -16,7 +16,7 @@ drain(struct nym_ordered *o, char *out, size_t cap)
 	uint64_t seq;
 	int k = 0;
 	while (nym_ordered_read(o, &d, &n, &seq) == 1) {
-		if (used + n < cap) {
+		if (n && used + n < cap) {
 			memcpy(out + used, d, n);
 			used += n;
 			out[used] = 0;

@@ -383,10 +383,55 @@ targets(void)
 	CHECK(nym_socks5_target_split((const uint8_t *)"abcdefgh:80", 11, h, 8, &port) == NYM_EADDR, "host too long");
 }
 
+/* The requester's answers (§11.3): request bytes in, answer bytes out. */
+static void
+nr_answer(const char *name, const struct nym_socks5_nr_state *st, const char *req, const char *want)
+{
+	size_t n, wn;
+	uint8_t *r = t_hex(req, &n), *w = t_hex(want, &wn), out[512];
+	struct nym_socks5_msg q, a;
+	char buf[512];
+	int len = -1;
+	if (nym_socks5_req_decode(&q, r, n) == 0 && nym_socks5_nr_answer(&a, &q, st, buf, sizeof buf) == 0)
+		len = nym_socks5_resp_encode(out, sizeof out, &a);
+	CHECK(len == (int)wn && !memcmp(out, w, wn), "answer to %s", name);
+	free(r);
+	free(w);
+}
+
+static void
+answers(void)
+{
+	uint8_t *pol = t_hex("0101" "00" "012a" "01" "fbffff", NULL);
+	struct nym_socks5_nr_state st = { .open_proxy = 0, .info = "{}", .upstream = "", .policy = pol, .policy_len = 9 };
+	nr_answer("Query OpenProxy (closed)", &st, "0301030200", "030103030000");
+	st.open_proxy = 1;
+	nr_answer("Query OpenProxy (open)", &st, "0301030200", "030103030001");
+	nr_answer("Query Description", &st, "0301030201",
+	          "0301030301194465736372697074696f6e2028706c616365686f6c64657229");
+	nr_answer("Query ExitPolicy", &st, "0301030202", "03010303020100010100012a01fbffff");
+	nr_answer("a legacy Query: socks5 3 in a legacy envelope", &st, "000200", "03030001");
+	nr_answer("Query at interface 5: echoed", &st, "0501030200", "050103030001");
+	nr_answer("Health", &st, "030000", "030000");
+	nr_answer("Health with trailing bytes", &st, "030000ffff", "030000");
+	nr_answer("BinaryInfo", &st, "030001", "030001" "7b7d");
+	{
+		struct nym_socks5_msg q, a;
+		char buf[512];
+		CHECK(nym_socks5_req_decode(&q, (const uint8_t *)"\x03\x00\x02", 3) == 0 &&
+		      nym_socks5_nr_answer(&a, &q, &st, buf, sizeof buf) == 0 && a.data_len > 20 &&
+		      !memcmp(a.data, "{\"interface_version\":", 20), "SupportedRequestVersions answer");
+		CHECK(nym_socks5_req_decode(&q, (const uint8_t *)"\x03\x01\x03\x01" "12345678" "\0" "\0\0\0\0\0\0\0\0", 21) == 0 &&
+		      nym_socks5_nr_answer(&a, &q, &st, buf, sizeof buf) == NYM_EINVAL, "a Send is no control or query");
+	}
+	free(pol);
+}
+
 int
 main(void)
 {
 	targets();
+	answers();
 	repo_vectors();
 	mixfetch_vectors();
 	derived_vectors();
