@@ -67,6 +67,8 @@ setup_file() {
 	echo "$WEB" > "$F/web.port"
 	bg httpd python3 "$HTTPD" "$WEB" "$F/www"
 	wait_for "$F/httpd.out" http://
+	bg httpd6 python3 "$HTTPD" "$WEB" "$F/www" ::1
+	wait_for "$F/httpd6.out" http://
 	# the localnet's requester (open proxy, local destinations allowed) serves s1; req2,
 	# with an exit policy that refuses one port, serves s2
 	[ -n "${NYM_NETWORK_REQUESTER:-}" ] || { echo "nym-localnet started no requester" >&2; return 1; }
@@ -83,7 +85,7 @@ setup_file() {
 }
 
 teardown_file() {
-	for p in s1 s2 s3 req2 httpd; do bg_stop "$p"; done
+	for p in s1 s2 s3 req2 httpd httpd6; do bg_stop "$p"; done
 	mixnet_down
 }
 
@@ -129,6 +131,12 @@ setup() {
 		echo "# $how: 4 MiB in $ms ms" >&3
 		cmp got "$F/www/big" || fail "$how: the body differs"
 	done
+}
+
+@test "an IPv6 destination ([::1], SOCKS5 address type 04, sent as the official client writes it)" {
+	run -0 timeout 120 curl -sS --max-time 100 --socks5 "127.0.0.1:$SOCKS" -o got "http://[::1]:$WEB/quarter"
+	cmp got "$F/www/quarter" || fail "the body differs"
+	grep -q "0:0:0:0:0:0:0:1:$WEB: connecting" "$F/s1.err" || fail "$(cat "$F/s1.err")"
 }
 
 @test "16 parallel downloads, each byte-exact" {

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""httpd.py PORT DIR — the web server of the SOCKS tests: Python's http.server
-on 127.0.0.1:PORT serving the files of DIR (GET), and a POST handler that
-answers "<bytes> <sha256 hex>" of the body it got, since http.server has none."""
+"""httpd.py PORT DIR [HOST] — the web server of the SOCKS tests: Python's
+http.server on HOST:PORT (default 127.0.0.1; "::1" for IPv6) serving the files
+of DIR (GET), and a POST handler that answers "<bytes> <sha256 hex>" of the
+body it got, since http.server has none."""
 import hashlib
 import http.server
+import socket
 import sys
 
 
@@ -29,11 +31,18 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def main():
     port, root = int(sys.argv[1]), sys.argv[2]
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
     handler = lambda *a, **k: Handler(*a, directory=root, **k)
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as srv:
-        print(f"http://127.0.0.1:{port}/", flush=True)
+    cls = Server6 if ":" in host else http.server.ThreadingHTTPServer
+    with cls((host, port), handler) as srv:
+        shown = f"[{host}]" if ":" in host else host
+        print(f"http://{shown}:{port}/", flush=True)
         srv.serve_forever()
 
 
