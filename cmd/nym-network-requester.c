@@ -283,12 +283,22 @@ on_message(struct nym_mixclient *mc, const uint8_t *data, size_t len, const uint
 	}
 }
 
+/* Packets not yet acknowledged (replies waiting for SURBs included) past
+ * which no more is taken from the destinations: their sockets wait, TCP
+ * slows them down, memory stays bounded (~8 MiB of packets). */
+#define UNACKED_MAX 4096
+
 /* What the destinations sent, as the mixnet takes it. */
 static void
 exit_events(void)
 {
 	struct nym_exitnet_event ev;
-	while (nym_mixclient_backlog(N.mc) < ((size_t)4 << 20) && nym_exitnet_poll(N.x, &ev) == 1) {
+	for (unsigned i = 0;; i++) {
+		if (i % 64 == 0 && (nym_mixclient_backlog(N.mc) >= ((size_t)4 << 20) ||
+		                    nym_mixclient_unacked(N.mc, 0) >= UNACKED_MAX))
+			break;
+		if (nym_exitnet_poll(N.x, &ev) != 1)
+			break;
 		struct route *r = ev.user;
 		struct nym_socks5_msg m = { .conn_id = ev.conn_id };
 		char text[1024];

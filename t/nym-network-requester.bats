@@ -139,7 +139,8 @@ get_exact() {
 }
 
 @test "init: keys in the official layout, registered, config.toml, the address printed; again keeps them" {
-	run nym-network-requester init --id nr1 --gateway "$NYM_GATEWAY" --quiet
+	unset NYM_TOPOLOGY
+	run nym-network-requester init --id nr1 --gateway "$NYM_GATEWAY" --nym-apis "$MIXNET_API" --quiet
 	assert_success
 	addr=$output
 	d="$HOME/.nym/service-providers/network-requester/nr1"
@@ -147,10 +148,11 @@ get_exact() {
 	[ "$(stat -c %a "$d/data/private_identity.pem")" = 600 ] || fail "key not 0600"
 	[ -f "$d/data/gateway_shared_key.pem" ] || fail "not registered"
 	grep -qx '\[network_requester\]' "$d/config/config.toml" || fail "no [network_requester]"
+	grep -qx "nym_api_urls = \[\"$MIXNET_API\"\]" "$d/config/config.toml" || fail "no nym_api_urls"
 	[[ "$addr" == *"@$NYM_GATEWAY" ]] || fail "address $addr not at the gateway"
 	run nym-keygen --check "$addr"
 	assert_success
-	run nym-network-requester init --id nr1 --quiet
+	run nym-network-requester init --id nr1 --quiet   # the network from config.toml
 	assert_success
 	assert_output "$addr"
 }

@@ -45,6 +45,7 @@ struct conn {
 	uint64_t last_rx, last_tx, deadline, connect_deadline;
 	int client_closed, eof_sent;
 	uint32_t events; /* epoll interest */
+	int watched;     /* the fd is in the epoll set */
 };
 
 struct cmd {
@@ -229,7 +230,7 @@ set_events(struct nym_exitnet *x, struct conn *c)
 {
 	uint32_t want = 0;
 	struct epoll_event ee;
-	if (c->fd < 0)
+	if (c->fd < 0 || !c->watched)
 		return;
 	if (c->state == CONNECTING)
 		want = EPOLLOUT;
@@ -390,6 +391,7 @@ try_connect(struct nym_exitnet *x, struct conn *c, uint64_t now)
 			c->fd = -1;
 			continue;
 		}
+		c->watched = 1;
 		c->ai_try = c->ai_try->ai_next;
 		return;
 	}
@@ -744,6 +746,13 @@ run(void *arg)
 				pthread_mutex_unlock(&x->mu);
 				if (!throttled)
 					on_readable(x, c, now);
+			}
+			/* hung up with nothing left to read or write: epoll would report it
+			 * again at once (interest or not), so stop watching; the deadline ends it */
+			if (!c->dead && c->fd >= 0 && evs[i].events & (EPOLLERR | EPOLLHUP) && c->eof_sent &&
+			    c->wlen == c->woff) {
+				epoll_ctl(x->ep, EPOLL_CTL_DEL, c->fd, NULL);
+				c->watched = 0;
 			}
 		}
 	}
