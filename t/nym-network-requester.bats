@@ -81,6 +81,7 @@ teardown_file() {
 	stop_pid "$BATS_FILE_TMPDIR/open.pid"
 	stop_pid "$BATS_FILE_TMPDIR/strict.pid"
 	stop_pid "$BATS_FILE_TMPDIR/local.pid"
+	stop_pid "$BATS_FILE_TMPDIR/fetched.pid"
 	stop_pid "$BATS_FILE_TMPDIR/http.pid"
 	mixnet_down
 }
@@ -265,4 +266,20 @@ get_exact() {
 	run nrc "$OPEN" refused "no-such-host.invalid:80"
 	assert_success
 	assert_output 'Domain "no-such-host.invalid:80" failed filter check'
+}
+
+@test "--exit-policy URL: fetched once at start, its URL in the ExitPolicy answer" {
+	printf 'ExitPolicy reject *:25\nExitPolicy accept *:*\n' > "$BATS_FILE_TMPDIR/www/policy.txt"
+	url="http://127.0.0.1:$HTTP_PORT/policy.txt"
+	NYM_HOME_DIR="$NRHOME" HOME="$NRHOME" nym-network-requester init --id fetched --gateway "$NYM_GATEWAY" \
+		--quiet > "$BATS_FILE_TMPDIR/fetched.addr"
+	nr_start fetched --exit-policy "$url" --allow-local-ips
+	run nrc "$(cat "$BATS_FILE_TMPDIR/fetched.addr")" query exitpolicy
+	stop_pid "$BATS_FILE_TMPDIR/fetched.pid"
+	assert_success
+	u=$(printf '%s' "$url" | od -An -tx1 | tr -d ' \n')
+	assert_output "0301030302""01""$(printf '%02x' ${#url})$u""0102""01""012a""1919""00""012a""01fbffff"
+	run nym-network-requester run --id nobody --exit-policy "http://127.0.0.1:$HTTP_PORT/missing.txt"
+	assert_failure 1
+	assert_output --partial "cannot fetch the exit policy"
 }
