@@ -2,7 +2,7 @@
 #   make            build every tool (installs missing Debian packages first)
 #   make check      the whole test suite, ending "N passed, N failed"
 #   make asan       the same suite under AddressSanitizer + UBSan
-#   make demo       a local mixnet, one message through it
+#   make demo       a local mixnet, one message through it, a web page via SOCKS
 #   make fuzz       libFuzzer targets, bounded runs (clang)
 #   make bench      benchmarks, as ratios to the crypto floor of this machine
 #   make wasm       the WebAssembly client in wasm/dist/ (an npm package; mk/wasm.sh)

@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"Usage: nym-network-requester init --id NAME [--nym-apis URL | --api URL | --topology FILE]\n"
 	"                                  [--gateway ID] [--quiet]\n"
 	"       nym-network-requester run --id NAME [--open-proxy] [--exit-policy FILE|URL]\n"
-	"                                 [--allow-local-ips] [--topology FILE] [--api URL] [--quiet]\n"
+	"                                 [--allow-local-ips] [--topology FILE] [--api URL] [--no-cover]\n"
+	"                                 [--quiet]\n"
 	"\n"
 	"init creates the network requester's keys, registers it at a gateway, writes\n"
 	"~/.nym/service-providers/network-requester/NAME/config/config.toml and prints\n"
@@ -47,6 +48,7 @@ static const char usage_text[] =
 	"  --exit-policy FILE|URL  run: the exit policy, torrc-like (default: the official\n"
 	"                          " EXIT_POLICY_URL ")\n"
 	"  --allow-local-ips       run: loopback and private destinations too\n"
+	"  --no-cover              run: no loop cover traffic (local networks, tests)\n"
 	"  --quiet                 no status lines on stderr\n"
 	"  --help, --version\n";
 
@@ -75,7 +77,7 @@ static struct {
 	struct nym_exitnet *x;
 	struct nym_exitpolicy policy;
 	const char *upstream; /* the policy's URL, "" when not fetched */
-	int open_proxy, quiet, fail, ready;
+	int open_proxy, quiet, fail, ready, no_cover;
 	volatile sig_atomic_t stop;
 	char why[512];
 	struct route *routes;
@@ -549,6 +551,8 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 	tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
 	cfg.max_retries = -1;
 	cfg.send_mean_ms = 0; /* disable_poisson_rate, the reference NR's default */
+	if (N.no_cover)
+		cfg.main_cover = 0, cfg.loop_mean_ms = 0;
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
 	snprintf(surbs, sizeof surbs, "%s/%s", su.dir, NYM_CLIENT_REPLY_SURBS);
@@ -596,6 +600,7 @@ main(int argc, char **argv)
 		{"exit-policy", required_argument, 0, 'e'},
 		{"allow-local-ips", no_argument, 0, 'l'},
 		{"quiet", no_argument, 0, 'q'},
+		{"no-cover", no_argument, 0, 'C'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
@@ -633,6 +638,7 @@ main(int argc, char **argv)
 		case 'e': policy = optarg; break;
 		case 'l': allow_local = 1; break;
 		case 'q': N.quiet = 1; break;
+		case 'C': N.no_cover = 1; break;
 		case 'h': usage();
 		case 'V': print_version(); break;
 		default: tool_try_help();

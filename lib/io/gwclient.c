@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,18 @@ struct nym_loop {
 	struct nym_listener *listeners;
 	lws_sorted_usec_list_t wake; /* bounds one nym_loop_run() */
 	struct nym_ws *conns;        /* every live nym_ws, for nym_loop_free */
-	int broken;
+	struct lws_vhost *fd_vh;     /* other descriptors (nym_fd_watch) */
+	struct nym_fd *fds;          /* every live nym_fd, for nym_loop_free */
+	int broken, dying;
+};
+
+struct nym_fd {
+	struct nym_loop *loop;
+	struct nym_fd *next, *prev;
+	struct lws *wsi;
+	int fd, want, closing;
+	nym_fd_fn fn;
+	void *arg;
 };
 
 struct nym_ws {
@@ -804,6 +816,122 @@ nym_tcp_listen(struct nym_loop *l, const struct nym_ws_server *srv, const struct
 	return listen_tcp(l, srv, h, 1);
 }
 
+/* ---- other file descriptors: lws raw-file wsis ---------------------------- */
+
+static void
+fd_unlink_free(struct nym_fd *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		f->loop->fds = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	free(f);
+}
+
+static int
+fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct nym_fd *f = lws_get_opaque_user_data(wsi);
+	(void)user, (void)in, (void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (!f || f->closing)
+			return f ? -1 : 0;
+		if (f->want & NYM_FD_READ)
+			f->fn(f, NYM_FD_READ, f->arg);
+		return f->closing ? -1 : 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (!f || f->closing)
+			return f ? -1 : 0;
+		if (f->want & NYM_FD_WRITE)
+			f->fn(f, NYM_FD_WRITE, f->arg);
+		if (f->closing)
+			return -1;
+		if (f->want & NYM_FD_WRITE)
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (!f)
+			return 0;
+		lws_set_opaque_user_data(wsi, NULL);
+		if (!f->closing && !f->loop->dying)
+			f->fn(f, NYM_FD_GONE, f->arg);
+		fd_unlink_free(f);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols fd_protocols[] = {
+	{"nym-fd", fd_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+int
+nym_fd_watch(struct nym_loop *l, int fd, int want, nym_fd_fn fn, void *arg,
+    struct nym_fd **out)
+{
+	lws_sock_file_fd_type d;
+	struct nym_fd *f;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || !(f = calloc(1, sizeof *f))) {
+		close(fd);
+		return fl < 0 ? NYM_EIO : NYM_ENOMEM;
+	}
+	f->loop = l;
+	f->fd = fd;
+	f->fn = fn;
+	f->arg = arg;
+	f->want = want;
+	f->next = l->fds;
+	if (l->fds)
+		l->fds->prev = f;
+	l->fds = f;
+	d.filefd = fd;
+	if (!(f->wsi = lws_adopt_descriptor_vhost(l->fd_vh, LWS_ADOPT_RAW_FILE_DESC, d, "nym-fd",
+	    NULL))) {
+		/* lws closed the descriptor already */
+		fd_unlink_free(f);
+		return NYM_EIO;
+	}
+	lws_set_opaque_user_data(f->wsi, f);
+	nym_fd_want(f, want);
+	*out = f;
+	return 0;
+}
+
+void
+nym_fd_want(struct nym_fd *f, int want)
+{
+	if (f->closing)
+		return;
+	if ((want ^ f->want) & NYM_FD_READ || !(want & NYM_FD_READ))
+		lws_rx_flow_control(f->wsi, want & NYM_FD_READ ? 1 : 0);
+	f->want = want;
+	if (want & NYM_FD_WRITE)
+		lws_callback_on_writable(f->wsi);
+}
+
+int
+nym_fd_get(const struct nym_fd *f)
+{
+	return f->fd;
+}
+
+void
+nym_fd_close(struct nym_fd *f)
+{
+	if (!f || f->closing)
+		return;
+	f->closing = 1;
+	f->want = 0;
+	lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 /* ---- loop and timers ----------------------------------------------------- */
 
 static const char *
@@ -853,6 +981,15 @@ nym_loop_new(struct nym_loop **out, const struct nym_loop_opts *o)
 		free(l);
 		return NYM_EIO;
 	}
+	memset(&ci, 0, sizeof ci);
+	ci.port = CONTEXT_PORT_NO_LISTEN;
+	ci.protocols = fd_protocols;
+	ci.vhost_name = "nym-fd";
+	if (!(l->fd_vh = lws_create_vhost(l->ctx, &ci))) {
+		lws_context_destroy(l->ctx);
+		free(l);
+		return NYM_EIO;
+	}
 	*out = l;
 	return 0;
 }
@@ -870,9 +1007,12 @@ nym_loop_free(struct nym_loop *l)
 		ws->h.open = NULL;
 	}
 	lws_sul_cancel(&l->wake);
+	l->dying = 1;
 	lws_context_destroy(l->ctx);
 	while (l->conns)
 		ws_free(l->conns);
+	while (l->fds)
+		fd_unlink_free(l->fds);
 	for (li = l->listeners; li; li = n) {
 		n = li->next;
 		if (li->path[0])

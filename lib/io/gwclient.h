@@ -63,6 +63,29 @@ void nym_timer_cancel(struct nym_timer *t);
 int nym_timer_pending(const struct nym_timer *t);
 void nym_timer_free(struct nym_timer *t);
 
+/* ---- other file descriptors ---------------------------------------------- */
+/* Any descriptor (a TCP socket a tool accepted or connected itself, a
+ * listening socket, a pipe) on the same loop: the callback says it is
+ * readable or writable; the tool reads and writes it. Read interest is level
+ * (the callback comes while data waits), write interest too, until
+ * nym_fd_want drops it. */
+struct nym_fd;
+#define NYM_FD_READ 1
+#define NYM_FD_WRITE 2
+/* The loop gave up the descriptor (hang-up or error seen by poll): the fd
+ * is closed and f freed when the callback returns. */
+#define NYM_FD_GONE 4
+typedef void (*nym_fd_fn)(struct nym_fd *f, int events, void *arg);
+/* Watch fd (made non-blocking) for `want` (NYM_FD_READ | NYM_FD_WRITE). The
+ * watch owns fd from here on, also when it fails (the fd is then closed). */
+int nym_fd_watch(struct nym_loop *l, int fd, int want, nym_fd_fn fn, void *arg,
+    struct nym_fd **out);
+void nym_fd_want(struct nym_fd *f, int want);
+int nym_fd_get(const struct nym_fd *f);
+/* Stop watching: no more callbacks; the fd is closed and f freed by the
+ * loop (safe inside f's own callback). */
+void nym_fd_close(struct nym_fd *f);
+
 /* ---- websockets ---------------------------------------------------------- */
 
 struct nym_ws_handler {

@@ -23,7 +23,8 @@ interop_npm() {
 	flock "$lock" sh -c '
 		cd "$1" || exit 1
 		[ "$(cat "$2" 2>/dev/null)" = "$3" ] &&
-			[ -f node_modules/@nymproject/nym-client-wasm/nym_client_wasm_bg.wasm ] && exit 0
+			[ -f node_modules/@nymproject/nym-client-wasm/nym_client_wasm_bg.wasm ] &&
+			[ -f node_modules/@nymproject/mix-fetch/web-worker-0.js ] && exit 0
 		echo "interop: installing the pinned npm packages (npm ci) in $1" >&2
 		npm ci --no-audit --no-fund --loglevel=error >&2 || { echo "interop: npm ci failed" >&2; exit 1; }
 		printf "%s\n" "$3" >"$2"

@@ -203,6 +203,77 @@ tick(struct nym_timer *t, void *arg)
 	++*(int *)arg;
 }
 
+/* nym_fd_watch: a socketpair end on the loop */
+struct fdt {
+	int reads, writes, gone;
+	size_t got;
+	int eof;
+};
+
+static void
+fd_ev(struct nym_fd *f, int ev, void *arg)
+{
+	struct fdt *x = arg;
+	char b[4096];
+	if (ev & NYM_FD_GONE) {
+		x->gone++;
+		return;
+	}
+	if (ev & NYM_FD_READ) {
+		ssize_t n = read(nym_fd_get(f), b, sizeof b);
+		x->reads++;
+		if (n > 0)
+			x->got += (size_t)n;
+		else if (n == 0) {
+			x->eof = 1;
+			nym_fd_want(f, 0);
+		}
+	}
+	if (ev & NYM_FD_WRITE) {
+		x->writes++;
+		if (write(nym_fd_get(f), "pong", 4) == 4)
+			nym_fd_want(f, NYM_FD_READ);
+	}
+}
+
+static void
+test_fd(struct nym_loop *l)
+{
+	int sp[2];
+	struct nym_fd *f;
+	struct fdt x = {0};
+	char b[16];
+	uint64_t t0;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0, "socketpair");
+	CHECK(nym_fd_watch(l, sp[0], 0, fd_ev, &x, &f) == 0, "fd watched (no interest yet)");
+	CHECK(write(sp[1], "ping", 4) == 4, "data waiting");
+	for (int i = 0; i < 5; i++)
+		nym_loop_run(l, 10);
+	CHECK(x.reads == 0, "no interest: no read callback (%d)", x.reads);
+	nym_fd_want(f, NYM_FD_READ);
+	t0 = nym_mono_ms();
+	while (x.got < 4 && nym_mono_ms() - t0 < 2000)
+		nym_loop_run(l, 20);
+	CHECK(x.got == 4, "read interest: the bytes read (%zu)", x.got);
+	nym_fd_want(f, NYM_FD_READ | NYM_FD_WRITE);
+	t0 = nym_mono_ms();
+	while (!x.writes && nym_mono_ms() - t0 < 2000)
+		nym_loop_run(l, 20);
+	CHECK(x.writes == 1 && read(sp[1], b, sizeof b) == 4 && !memcmp(b, "pong", 4),
+	    "write interest: written once, then dropped");
+	shutdown(sp[1], SHUT_WR);
+	t0 = nym_mono_ms();
+	while (!x.eof && nym_mono_ms() - t0 < 2000)
+		nym_loop_run(l, 20);
+	CHECK(x.eof && !x.gone, "the peer's half-close reads as EOF, the watch stays");
+	nym_fd_close(f);
+	for (int i = 0; i < 5; i++)
+		nym_loop_run(l, 10);
+	CHECK(x.gone == 0 && read(sp[1], b, sizeof b) == 0, "nym_fd_close: the fd closed, no GONE callback");
+	close(sp[1]);
+}
+
 int
 main(void)
 {
@@ -277,6 +348,7 @@ main(void)
 	CHECK(nym_ws_connect(l, "ws://:80", &rh, &ws) == NYM_EINVAL, "empty host refused");
 
 	test_tcp_server(l);
+	test_fd(l);
 
 	int fired = 0;
 	struct nym_timer *t = nym_timer_new(l, tick, &fired);
