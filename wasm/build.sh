@@ -10,7 +10,8 @@ obj=build/wasm
 mkdir -p "$out" "$obj"
 export NODE_PATH=/usr/share/nodejs NODE_OPTIONS=--no-experimental-fetch
 CF="-O3 -std=c11 -Wall -Wextra -D_GNU_SOURCE -DNYM_AES_BEARSSL -DNYM_VERSION=\"0.1.0\" -Ilib -I$S/include -I$J/include -I$B/include"
-srcs=$(ls lib/base/*.c lib/crypto/*.c lib/proto/*.c wasm/nymwasm.c)
+# tcpsocket is the 2019 API over protobuf-c (a native nym-client mode): not in the wasm client
+srcs=$(ls lib/base/*.c lib/crypto/*.c lib/proto/*.c wasm/nymwasm.c | grep -v '^lib/proto/tcpsocket\.c$')
 objs=
 for f in $srcs; do
 	o=$obj/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')
