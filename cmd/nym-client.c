@@ -793,6 +793,8 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	char frags[4300];
+	tool_client_fragments(&cfg, su.dir, frags, sizeof frags);
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;

@@ -715,6 +715,8 @@ main(int argc, char **argv)
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	char frags[4300];
+	tool_client_fragments(&cfg, su.dir, frags, sizeof frags);
 	char surbs[4300];
 	snprintf(surbs, sizeof surbs, "%s/%s", su.dir, NYM_CLIENT_REPLY_SURBS);
 	cfg.surbs_path = surbs; /* replies still work after a restart */

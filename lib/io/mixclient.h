@@ -54,7 +54,18 @@ struct nym_mixclient_config {
 	 * so that replies work after a restart; only the identity's one reader
 	 * (nym-recv) should set it. NULL: only in memory. */
 	const char *surbs_path;
+	/* Fragments of messages not yet whole are kept here as they arrive
+	 * (io/fragstore.h), so that a restarted client completes a message
+	 * from what it had plus what the gateway kept meanwhile; only the
+	 * identity's one reader (nym-recv, nym-client) should set it. NULL:
+	 * only in memory (lost if the process dies). */
+	const char *fragments_path;
+	/* An incomplete message that gets no fragment for this long can never
+	 * complete (the gateway keeps a message 24 h): it is dropped and
+	 * reported through warning(). 0: NYM_MIXCLIENT_FRAGMENT_LIFETIME_MS. */
+	uint64_t fragment_lifetime_ms;
 };
+#define NYM_MIXCLIENT_FRAGMENT_LIFETIME_MS (24ull * 3600 * 1000)
 /* The official defaults for everything but keys/dir/topo/gateway/rng. */
 void nym_mixclient_defaults(struct nym_mixclient_config *c);
 
