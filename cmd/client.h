@@ -63,6 +63,26 @@ tool_client_setup(struct nym_mixclient_setup *su, const char *home, const char *
 		die("%s", err);
 }
 
+/* The same within a tool's --timeout (seconds from t0_ms, nym_mono_ms; 0:
+ * no limit beyond the per-request ones): fetching the network is part of it. */
+static void tool_client_setup_until(struct nym_mixclient_setup *su, const char *home,
+    const char *id, const char *topo, const char *api, double timeout, uint64_t t0_ms,
+    const struct nym_rng *rng) __attribute__((unused));
+static void
+tool_client_setup_until(struct nym_mixclient_setup *su, const char *home, const char *id,
+    const char *topo, const char *api, double timeout, uint64_t t0_ms, const struct nym_rng *rng)
+{
+	char err[600];
+	uint64_t deadline = timeout > 0 ? t0_ms + (uint64_t)(timeout * 1000) : 0;
+	int e = nym_mixclient_setup_until(su, home, id, topo, api, deadline, rng, err, sizeof err);
+	if (e == NYM_ENOTFOUND)
+		die("%s; create it with: nym-keygen --id %s", err, id);
+	if (e == NYM_ETIMEOUT)
+		die("timed out after %g s: %s", timeout, err);
+	if (e < 0)
+		die("%s", err);
+}
+
 /* The identity's one reader (nym-recv, nym-client) keeps the fragments of
  * messages not yet whole in <client dir>/fragments, so that a restart
  * completes them; NYM_FRAGMENT_LIFETIME (seconds, default 86400) is how long

@@ -246,7 +246,8 @@ main(int argc, char **argv)
 			die("cannot connect to %s", sock);
 	} else {
 		tool_need_network(topo, api);
-		tool_client_setup(&su, home, id, topo, api, &rng);
+		/* the network within the 30 s the gateway gets below */
+		tool_client_setup_until(&su, home, id, topo, api, 30, nym_mono_ms(), &rng);
 		have_setup = 1;
 		nym_mixclient_setup_config(&su, &rng, &cfg);
 		if (gwurl)

@@ -1143,6 +1143,14 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen)
 {
+	return nym_mixclient_setup_until(s, home, id, topology_file, api_url, 0, rng, err, errlen);
+}
+
+int
+nym_mixclient_setup_until(struct nym_mixclient_setup *s, const char *home, const char *id,
+    const char *topology_file, const char *api_url, uint64_t deadline_ms, const struct nym_rng *rng,
+    char *err, size_t errlen)
+{
 	const char *bad = NULL;
 	char terr[NYM_TOPOLOGY_ERR_MAX];
 	const struct nym_node *g;
@@ -1168,6 +1176,7 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 		struct nym_api_opts o = NYM_API_OPTS_DEFAULT;
 		o.base_url = api_url;
 		o.retries = 2;
+		o.deadline_ms = deadline_ms;
 		e = nym_api_fetch_topology(&o, NULL, &s->topo, terr, sizeof terr);
 	} else {
 		snprintf(terr, sizeof terr, "no network given (no topology file, no API URL)");

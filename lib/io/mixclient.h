@@ -169,6 +169,11 @@ struct nym_mixclient_setup {
 int nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);
+/* The same, fetching the network by deadline_ms (nym_mono_ms; 0: only the
+ * per-request limits of nymapi.h): a tool's --timeout covers it. */
+int nym_mixclient_setup_until(struct nym_mixclient_setup *s, const char *home, const char *id,
+    const char *topology_file, const char *api_url, uint64_t deadline_ms, const struct nym_rng *rng,
+    char *err, size_t errlen);
 /* The official defaults (nym_mixclient_defaults) with the keys, directory,
  * topology and gateway of s and the given rng; s and rng must outlive the
  * client. */
