@@ -473,8 +473,14 @@ handle_handshake(struct nym_gws_conn *c, struct nym_gw_msg *m)
 		if (rc == 0) {
 			memcpy(c->client, c->hs.client_pk, 32);
 			nym_gw_hs_wipe(&c->hs, sizeof c->hs);
-			if (stored_said(s, s->store.client_register(s->store.ctx, c->client, c->key),
-			                "cannot store a client key: ") != 0) {
+			int rr = s->store.client_register(s->store.ctx, c->client, c->key);
+			if (rr == NYM_EFULL) {
+				notef(c->s, c, NYM_GWS_INFO, "registration refused: no room for more clients");
+				fail_conn(c, "Failed to perform registration handshake: the gateway has no room "
+				             "for more clients");
+				return;
+			}
+			if (stored_said(s, rr, "cannot store a client key: ") != 0) {
 				fail_conn(c, "Failed to perform registration handshake: internal storage failure");
 				return;
 			}

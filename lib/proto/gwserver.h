@@ -115,7 +115,8 @@ struct nym_gws_storage {
 	/* NYM_ENOTFOUND when the client is not registered. */
 	int (*client_get)(void *ctx, const uint8_t client[32], struct nym_gws_client *c);
 	/* Registration: keep the key; an existing client keeps its timestamp
-	 * and bandwidth, a new one starts with none. */
+	 * and bandwidth, a new one starts with none. NYM_EFULL: no room for a
+	 * new client (refused in words). */
 	int (*client_register)(void *ctx, const uint8_t client[32], const uint8_t key[32]);
 	int (*client_set_auth_ts)(void *ctx, const uint8_t client[32], uint64_t ts);
 	int (*client_set_bandwidth)(void *ctx, const uint8_t client[32], int64_t bytes, int64_t day);
