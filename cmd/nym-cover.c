@@ -255,7 +255,7 @@ main(int argc, char **argv)
 		cfg.send_mean_ms = 0;   /* only the loop stream below */
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
-		cfg.max_retries = 3;
+		cfg.max_retries = -1; /* a gateway away is retried until --duration ends */
 		tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
 		static struct tool_client tc = {.quiet = &C.quiet};
 		tc.dir = su.dir;
