@@ -96,6 +96,7 @@ static struct {
 	size_t n_allowed;
 	const char *capture;      /* --capture DIR, or NULL */
 	struct nym_quota *quota;  /* --inbox-quota, --inbox-total */
+	uint64_t refused_503;     /* upgrades refused before the handshake (unauthenticated cap) */
 	uint64_t captured, no_route, oversized;
 } G;
 
@@ -297,6 +298,18 @@ ws_open(struct nym_ws *ws, void *arg)
 	logf(LOG_DEBUG, "%s: connected", nym_ws_peer(ws));
 }
 
+/* Before the handshake: over the cap of unauthenticated connections, a 503
+ * rather than a websocket that closes at once. */
+static int
+ws_admit(void *arg)
+{
+	(void)arg;
+	if (!nym_gws_full(G.srv))
+		return 0;
+	G.refused_503++;
+	return 1;
+}
+
 static void
 ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, void *arg)
 {
@@ -350,7 +363,7 @@ print_stats(void)
 	nym_finalhop_stats(G.fh, &m);
 	json_t *o = json_pack(
 		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I}",
+		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:I}",
 		"time", (json_int_t)time(NULL), "connections", (json_int_t)s->connections,
 		"connected", (json_int_t)s->connected, "registered", (json_int_t)s->registered,
 		"authenticated", (json_int_t)s->authenticated, "auth_failed", (json_int_t)s->auth_failed,
@@ -365,7 +378,8 @@ print_stats(void)
 		"hostile_clients", (json_int_t)(s->hostile_closed + G.oversized),
 		"inbox_waiting", (json_int_t)nym_inbox_count(G.inbox, NULL),
 		"mix_links_in", (json_int_t)m.io.conns, "next_hops", (json_int_t)m.io.peers,
-		"next_hops_up", (json_int_t)m.io.peers_up, "next_hop_queue", (json_int_t)m.io.queued);
+		"next_hops_up", (json_int_t)m.io.peers_up, "next_hop_queue", (json_int_t)m.io.queued,
+		"refused_busy", (json_int_t)G.refused_503);
 	char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	if (txt) {
 		printf("%s\n", txt);
@@ -601,6 +615,7 @@ main(int argc, char **argv)
 	};
 	struct nym_ws_handler wh = {
 		.open = ws_open, .message = ws_message, .closed = ws_closed, .sent = ws_sent, .pong = ws_pong,
+		.admit = ws_admit,
 	};
 	if ((o = nym_ws_listen(G.loop, &ls, &wh)) != 0)
 		die("cannot listen for clients on %s:%d: %s%s", ws_host[0] ? ws_host : "*", ws_port,

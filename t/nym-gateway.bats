@@ -406,6 +406,23 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	assert_failure 2
 }
 
+@test "nym-gateway: over the unauthenticated cap, an upgrade is refused with HTTP 503 before the handshake (no 101)" {
+	start_gw --max-conns 8 --stats 1
+	# 6 = 3/4 of the cap: connections that never authenticate, held 4 s
+	"$GWPEER" -t 20 "127.0.0.1:$WS" "$GK" many 6 4000 >"$BATS_TEST_TMPDIR/flood.out" 2>&1 3>&- &
+	flood=$!
+	sleep 1.5
+	run curl -s -i -m 3 -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+		-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "http://127.0.0.1:$WS/"
+	wait "$flood" || true
+	assert_output --partial " 503 Service Unavailable"
+	refute_output --partial "101 Switching Protocols"
+	# once the flood is gone, the upgrade is answered as ever
+	run curl -s -i -m 2 -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+		-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "http://127.0.0.1:$WS/"
+	assert_output --partial "101 Switching Protocols"
+}
+
 @test "nym-gateway: --listen and --mix-listen with an address this host lacks, a bad or unresolvable one: exit 1, one line" {
 	nym-keygen --node --dir "$BATS_TEST_TMPDIR/gw" >/dev/null
 	for a in 10.255.255.1 999.0.0.1 nosuch.invalid; do

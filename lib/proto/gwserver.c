@@ -719,6 +719,12 @@ nym_gws_pong(struct nym_gws_conn *c, const uint8_t *data, size_t len, struct nym
 
 /* ---- connections ------------------------------------------------------------- */
 
+int
+nym_gws_full(const struct nym_gws *s)
+{
+	return s->max_unauth && s->n_unauth >= s->max_unauth;
+}
+
 struct nym_gws_conn *
 nym_gws_accept(struct nym_gws *s, void *conn, struct nym_gws_now now)
 {

@@ -205,6 +205,9 @@ const struct nym_gws_stats *nym_gws_stats(const struct nym_gws *s);
  * the transport). NULL when out of memory, or max_unauth connections are
  * not authenticated yet (close it). */
 struct nym_gws_conn *nym_gws_accept(struct nym_gws *s, void *conn, struct nym_gws_now now);
+/* 1 when nym_gws_accept would refuse a connection now (max_unauth are not
+ * authenticated yet): the transport can refuse it before its handshake. */
+int nym_gws_full(const struct nym_gws *s);
 /* One whole message from the client. */
 void nym_gws_text(struct nym_gws_conn *c, const char *text, size_t len, struct nym_gws_now now);
 void nym_gws_binary(struct nym_gws_conn *c, const uint8_t *data, size_t len, struct nym_gws_now now);
