@@ -105,22 +105,21 @@ struct nym_mixclient {
 	struct nym_timer *frag_timer;
 	uint64_t frag_swept_ms;       /* last expiry sweep (reasm clock) */
 	int frag_sync_armed;          /* frag_timer is set for the next fdatasync */
-	size_t lost_sets;             /* expired incomplete sets reported so far */
+	size_t lost_sets, lost_frags; /* expired incomplete sets reported so far */
 };
 
-/* The reassembler's clock: monotonic, shifted so that state restored from
- * disk can carry times from before this process started. */
-#define MC_REASM_EPOCH_MS (1ull << 40)
 #define MC_FRAG_SYNC_US 1000000ull      /* fdatasync the fragments within 1 s */
 #define MC_FRAG_SWEEP_MS 60000ull       /* look for expired messages every minute, */
 /* or four times per lifetime when that is shorter */
 #define MC_FRAG_SWEEP(mc) ((mc)->c.fragment_lifetime_ms / 4 < MC_FRAG_SWEEP_MS ? \
 	((mc)->c.fragment_lifetime_ms / 4 > 100 ? (mc)->c.fragment_lifetime_ms / 4 : 100) : MC_FRAG_SWEEP_MS)
 #define MC_FRAG_COMPACT_MIN (4ull << 20) /* rewrite above 4 MiB when mostly dead */
+/* The reassembler's clock (and the reply keys', which the same receive
+ * call ages): the monotonic one. */
 static uint64_t
 reasm_now(void)
 {
-	return nym_mono_ms() + MC_REASM_EPOCH_MS;
+	return nym_mono_ms();
 }
 
 void
@@ -775,20 +774,27 @@ frag_give_up(struct nym_mixclient *mc, int e)
 	mc->frags = NULL;
 }
 
+static void
+lost_say(struct nym_mixclient *mc, size_t sets, size_t frags)
+{
+	char w[300];
+	snprintf(w, sizeof w, "lost an incomplete message: %zu fragment set(s) expired with %zu "
+	    "fragment(s) received, nothing more of them for %.3g s (it can never complete)",
+	    sets, frags, (double)mc->c.fragment_lifetime_ms / 1000);
+	if (mc->ev.warning)
+		mc->ev.warning(mc, w, mc->ev.arg);
+}
+
 /* Messages that expired incomplete since the last report: said once each. */
 static void
 frag_report(struct nym_mixclient *mc)
 {
 	size_t frags, sets = nym_reasm_expired(nym_courier_receiver_reasm(mc->receiver), &frags);
-	char w[300];
 	if (sets == mc->lost_sets)
 		return;
-	snprintf(w, sizeof w, "lost an incomplete message: %zu fragment set(s) expired with %zu "
-	    "fragment(s) received in all, nothing more of them for %llu s (it can never complete)",
-	    sets - mc->lost_sets, frags, (unsigned long long)(mc->c.fragment_lifetime_ms / 1000));
+	lost_say(mc, sets - mc->lost_sets, frags - mc->lost_frags);
 	mc->lost_sets = sets;
-	if (mc->ev.warning)
-		mc->ev.warning(mc, w, mc->ev.arg);
+	mc->lost_frags = frags;
 }
 
 /* Rewrite the file from the reassembler when most of it is dead. */
@@ -874,6 +880,9 @@ struct frag_load {
 	struct nym_mixclient *mc;
 	uint64_t rnow, unow;
 	size_t messages;
+	/* fragments past their lifetime already: not restored, reported */
+	uint32_t stale_ids[256];
+	size_t stale_sets, stale_frags;
 };
 
 static int
@@ -882,9 +891,25 @@ frag_load_one(void *arg, int kind, const uint8_t *body, size_t len, uint64_t uni
 	struct frag_load *fl = arg;
 	struct nym_mixclient *mc = fl->mc;
 	struct nym_courier_received r;
-	/* its age carried into the reassembler's clock (a future time counts as now) */
+	/* its age carried into the reassembler's clock (a future time counts as
+	 * now; one from before the clock's start, as after a reboot, as its start) */
 	uint64_t age = fl->unow > unix_ms ? fl->unow - unix_ms : 0;
-	uint64_t t = fl->rnow - (age < MC_REASM_EPOCH_MS ? age : MC_REASM_EPOCH_MS);
+	uint64_t t = age < fl->rnow ? fl->rnow - age : 0;
+	if (age >= mc->c.fragment_lifetime_ms) {
+		struct nym_fragment f;
+		size_t i;
+		if (kind != NYM_FRAGSTORE_FRAGMENT || nym_fragment_parse(&f, body, len) < 0)
+			return 0;
+		fl->stale_frags++;
+		for (i = 0; i < fl->stale_sets && i < 256 && fl->stale_ids[i] != f.set_id; i++)
+			;
+		if (i == fl->stale_sets) {
+			if (i < 256)
+				fl->stale_ids[i] = f.set_id;
+			fl->stale_sets++;
+		}
+		return 0;
+	}
 	if (kind == NYM_FRAGSTORE_DONE) {
 		for (size_t i = 0; i + 4 <= len; i += 4) {
 			uint32_t id = (uint32_t)body[i] << 24 | (uint32_t)body[i + 1] << 16 |
@@ -905,7 +930,7 @@ frag_load_one(void *arg, int kind, const uint8_t *body, size_t len, uint64_t uni
 static int
 frag_open(struct nym_mixclient *mc, const char *path)
 {
-	struct frag_load fl = {mc, reasm_now(), (uint64_t)time(NULL) * 1000, 0};
+	struct frag_load fl = {.mc = mc, .rnow = reasm_now(), .unow = (uint64_t)time(NULL) * 1000};
 	struct nym_fragstore *fs;
 	size_t dropped = 0;
 	int e;
@@ -933,6 +958,8 @@ frag_open(struct nym_mixclient *mc, const char *path)
 	}
 	nym_reasm_expire(nym_courier_receiver_reasm(mc->receiver), fl.rnow);
 	mc->frag_swept_ms = fl.rnow;
+	if (fl.stale_sets)
+		lost_say(mc, fl.stale_sets, fl.stale_frags);
 	frag_report(mc);
 	frag_compact(mc, 1);
 	return 0;

@@ -295,6 +295,10 @@ nym_gws_push(struct nym_gws *s, const uint8_t client[32], const uint8_t *msg, si
 		return;
 	}
 	store_later(s, client, msg, len);
+	/* stored while connected (its queue was full): it goes in the next
+	 * batch once the queue drains, not at the next authentication */
+	if (c && c->state == C_AUTH)
+		c->inbox_more = 1;
 }
 
 void
