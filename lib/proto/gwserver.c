@@ -65,6 +65,7 @@ struct nym_gws {
 	uint8_t identity_seed[32];
 	uint64_t fresh_ms, hs_ms, dup_ms, max_skew, auth_ms;
 	size_t max_unauth, n_unauth;
+	int freeing;                 /* in nym_gws_free: no more sends */
 	int batch;
 	int64_t free_bw;             /* bytes per free claim */
 	int enforce_zk_nyms;         /* free claims refused */
@@ -283,6 +284,23 @@ inbox_batch(struct nym_gws_conn *c)
 	c->inbox_more = n > 0 && (b.stopped || n >= s->batch);
 }
 
+/* Messages were stored for client while it has an authenticated
+ * connection (other than except): they go in its next batch, now if its
+ * queue is empty, else once it drains — not at the next authentication. */
+static void
+stored_meanwhile(struct nym_gws *s, const uint8_t client[32], struct nym_gws_conn *except)
+{
+	if (s->freeing)
+		return;
+	for (struct nym_gws_conn *c = s->table[bucket(client)]; c; c = c->hnext)
+		if (c != except && c->state == C_AUTH && !memcmp(c->client, client, 32)) {
+			c->inbox_more = 1;
+			if (!c->fl_head)
+				inbox_batch(c);
+			return;
+		}
+}
+
 void
 nym_gws_push(struct nym_gws *s, const uint8_t client[32], const uint8_t *msg, size_t len,
              struct nym_gws_now now)
@@ -297,8 +315,7 @@ nym_gws_push(struct nym_gws *s, const uint8_t client[32], const uint8_t *msg, si
 	store_later(s, client, msg, len);
 	/* stored while connected (its queue was full): it goes in the next
 	 * batch once the queue drains, not at the next authentication */
-	if (c && c->state == C_AUTH)
-		c->inbox_more = 1;
+	stored_meanwhile(s, client, NULL);
 }
 
 void
@@ -772,25 +789,33 @@ conn_end(struct nym_gws_conn *c)
 		c->dup_old->ping_wanted = 0;
 		c->dup_old = NULL;
 	}
+	/* pushes never handed over are stored first, so that a new connection
+	 * of the same client gets them in its first batch */
+	int kept = 0;
+	for (f = c->fl_head; f; f = nx) {
+		nx = f->next;
+		if (f->inbox_id == 0) {
+			store_later(s, c->client, f->data, f->len);
+			kept = 1;
+		}
+		free(f);
+	}
+	c->fl_head = c->fl_tail = NULL;
 	if (c->dup_new) { /* the old side died while being checked: the new one proceeds */
 		struct nym_gws_conn *nw = c->dup_new;
 		c->dup_new = NULL;
 		nw->dup_old = NULL;
 		session_remove(c);
 		finish_authenticate(nw);
+		kept = 0; /* its first batch has them */
 	}
 	if (c->unauth)
 		s->n_unauth--;
 	if (c->state == C_AUTH || c->in_table)
 		persist_bandwidth(c);
-	for (f = c->fl_head; f; f = nx) {
-		nx = f->next;
-		if (f->inbox_id == 0)
-			store_later(s, c->client, f->data, f->len);
-		free(f);
-	}
-	c->fl_head = c->fl_tail = NULL;
 	session_remove(c);
+	if (kept) /* a new connection authenticated before this one ended */
+		stored_meanwhile(s, c->client, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -869,6 +894,7 @@ nym_gws_free(struct nym_gws *s)
 {
 	if (!s)
 		return;
+	s->freeing = 1; /* nothing more goes out */
 	while (s->conns)
 		conn_end(s->conns);
 	free(s->pt);
