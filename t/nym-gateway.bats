@@ -282,12 +282,36 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	wait "$GWPID" 2>/dev/null || true
 	GWPID=
 	start_gw
-	run peer auth "$s" key recvuntil authenticate
+	# (hold: the pong to the gateway's ack ping says they were read; a client
+	# gone before it answers gets them again)
+	run peer auth "$s" key recvuntil authenticate hold 300
 	assert_success
 	assert_line --index 0 --partial "\"pushed\":\"$(printf 'message 1' | od -An -tx1 | tr -d ' \n')"
 	assert_line --index 1 --partial "\"pushed\":\"$(printf 'message 2' | od -An -tx1 | tr -d ' \n')"
 	assert_line --index 2 --partial "\"pushed\":\"$(printf 'message 3' | od -An -tx1 | tr -d ' \n')"
 	assert_line --index 3 --partial '"type":"authenticate"'
+	sleep 1.1
+	run peer auth "$s" key recv
+	assert_success
+	assert_output --partial '"type":"authenticate"'
+	refute_output --partial pushed
+}
+
+@test "nym-gateway: pushes a client never acknowledged with a pong are pushed again on its next connection" {
+	start_gw
+	s=$(seed)
+	id=$(peer register "$s" key | jq -r 'select(.client).client')
+	for i in 1 2; do final_hop_packet "$id" 9 "message $i"; done
+	sleep 0.5
+	# read, but gone before answering the ack ping (a client killed with them in its socket)
+	run peer auth "$s" key nopong recvuntil authenticate
+	assert_success
+	assert_line --index 1 --partial "\"pushed\":\"$(printf 'message 2' | od -An -tx1 | tr -d ' \n')"
+	sleep 1.1
+	run peer auth "$s" key recvuntil authenticate hold 300
+	assert_success
+	assert_line --index 0 --partial "\"pushed\":\"$(printf 'message 1' | od -An -tx1 | tr -d ' \n')"
+	assert_line --index 1 --partial "\"pushed\":\"$(printf 'message 2' | od -An -tx1 | tr -d ' \n')"
 	sleep 1.1
 	run peer auth "$s" key recv
 	assert_success

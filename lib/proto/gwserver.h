@@ -34,12 +34,18 @@
  *
  * Messages for clients (nym_gws_push, stored messages at authentication)
  * go out as PushedMixMessage binary frames, each with a tag; the caller
- * reports the tag once the frame is handed to the socket (nym_gws_sent):
- * only then is a stored message removed from storage. A pushed message
- * never handed over is stored when its connection closes; one that cannot
- * be sent (no connection, or its queue is full) is stored at once.
- * Stored messages go in batches of inbox_batch, the next one once the last
- * is handed over.
+ * reports the tag once the frame is handed to the socket (nym_gws_sent).
+ * Handed over is not read (a client killed then loses what its kernel
+ * holds), so the server then pings ("nymkit-a" + a counter, 16 bytes) and
+ * counts the pushes written before the ping as read when its pong comes
+ * (nym_gws_pong): only then is a stored message removed from storage.
+ * A push not known to be read is stored when its connection closes (the
+ * client may get it twice: its reassembly and seen-file drop the copy);
+ * one that cannot be sent (no connection, its queue is full, or
+ * NYM_GWS_MAX_FLIGHTS unread) is stored at once. A client that leaves an
+ * ack ping unanswered for NYM_GWS_PONG_WAIT_MS has its pushes count as read
+ * once written, as before. Stored messages go in batches of inbox_batch,
+ * the next one once the last is read.
  *
  * Time: struct nym_gws_now, the caller's monotonic clock in ms (deadlines)
  * and the Unix time in s (authenticateV2 skew, bandwidth days), passed in
@@ -75,6 +81,10 @@
 #define NYM_GWS_AUTH_TIMEOUT_MS 30000
 #define NYM_GWS_DUP_WAIT_MS 1000
 #define NYM_GWS_INBOX_BATCH 100
+/* Pushes written and not yet known to be read, per connection; how long an
+ * ack ping may wait for its pong. */
+#define NYM_GWS_MAX_FLIGHTS 2048
+#define NYM_GWS_PONG_WAIT_MS 10000
 
 struct nym_gws;
 struct nym_gws_conn;
