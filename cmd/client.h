@@ -69,6 +69,44 @@ tool_client_setup(struct nym_mixclient_setup *su, const char *home, const char *
 		die("%s", err);
 }
 
+/* The same within a tool's --timeout (seconds from t0_ms, nym_mono_ms; 0:
+ * no limit beyond the per-request ones): fetching the network is part of it. */
+static void tool_client_setup_until(struct nym_mixclient_setup *su, const char *home,
+    const char *id, const char *topo, const char *api, double timeout, uint64_t t0_ms,
+    const struct nym_rng *rng) __attribute__((unused));
+static void
+tool_client_setup_until(struct nym_mixclient_setup *su, const char *home, const char *id,
+    const char *topo, const char *api, double timeout, uint64_t t0_ms, const struct nym_rng *rng)
+{
+	char err[600];
+	uint64_t deadline = timeout > 0 ? t0_ms + (uint64_t)(timeout * 1000) : 0;
+	int e = nym_mixclient_setup_until(su, home, id, topo, api, deadline, rng, err, sizeof err);
+	if (e == NYM_ENOTFOUND)
+		die("%s; create it with: nym-keygen --id %s", err, id);
+	if (e == NYM_ETIMEOUT)
+		die("timed out after %g s: %s", timeout, err);
+	if (e < 0)
+		die("%s", err);
+}
+
+/* The identity's one reader (nym-recv, nym-client) keeps the fragments of
+ * messages not yet whole in <client dir>/fragments, so that a restart
+ * completes them; NYM_FRAGMENT_LIFETIME (seconds, default 86400) is how long
+ * an incomplete message waits for its next fragment before it is reported
+ * lost. path: a buffer that outlives the client. */
+static void tool_client_fragments(struct nym_mixclient_config *c, const char *dir, char *path,
+    size_t cap) __attribute__((unused));
+static void
+tool_client_fragments(struct nym_mixclient_config *c, const char *dir, char *path, size_t cap)
+{
+	const char *lt = getenv("NYM_FRAGMENT_LIFETIME");
+	snprintf(path, cap, "%s/fragments", dir);
+	c->fragments_path = path;
+	if (lt && *lt)
+		c->fragment_lifetime_ms = (uint64_t)(tool_number("NYM_FRAGMENT_LIFETIME", lt, 0, 1,
+		                                     86400.0 * 365, "seconds") * 1000);
+}
+
 /* Stop: let the message packets already on their way in arrive (printed or
  * kept; the gateway has forgotten them once pushed) for as long as they keep
  * coming, at most a second; close; give queued packets half a second to

@@ -1121,6 +1121,8 @@ cmd_run(const char *home, const char *id, const char *topo, const char *api, con
 		cfg.send_mean_ms = 0;
 		cfg.main_cover = 0;
 	}
+	char frags[4300];
+	tool_client_fragments(&cfg, su.dir, frags, sizeof frags);
 	if (nocover) {
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;

@@ -246,7 +246,8 @@ main(int argc, char **argv)
 			die("cannot connect to %s", sock);
 	} else {
 		tool_need_network(topo, api);
-		tool_client_setup(&su, home, id, topo, api, &rng);
+		/* the network within the 30 s the gateway gets below */
+		tool_client_setup_until(&su, home, id, topo, api, 30, nym_mono_ms(), &rng);
 		have_setup = 1;
 		nym_mixclient_setup_config(&su, &rng, &cfg);
 		if (gwurl)
@@ -254,7 +255,7 @@ main(int argc, char **argv)
 		cfg.send_mean_ms = 0;   /* only the loop stream below */
 		cfg.main_cover = 0;
 		cfg.loop_mean_ms = 0;
-		cfg.max_retries = 3;
+		cfg.max_retries = -1; /* a gateway away is retried until --duration ends */
 		tool_delay_mean(&cfg.packet_delay_ms, &cfg.ack_delay_ms);
 		static struct tool_client tc = {.quiet = &C.quiet};
 		tc.dir = su.dir;

@@ -25,6 +25,7 @@
 #include "io/finalhop.h"
 #include "io/gwclient.h"
 #include "io/inbox.h"
+#include "io/quota.h"
 #include "io/keyfile.h"
 #include "io/topofile.h"
 #include "proto/framing.h"
@@ -62,6 +63,12 @@ static const char usage_text[] =
 	"      --enforce-zk-nyms  refuse free bandwidth claims, as a gateway that accepts\n"
 	"                         only zk-nym credentials does (which nymkit cannot verify:\n"
 	"                         no client gets bandwidth; for testing clients against one)\n"
+	"      --inbox-quota BYTES  bytes the inbox keeps for one client that is away\n"
+	"                         (default 67108864, 64 MiB); a packet past it is dropped\n"
+	"                         without its SURB-ack, so its sender resends, then gives up\n"
+	"      --inbox-total BYTES  bytes the inbox keeps in all (default 1073741824, 1 GiB)\n"
+	"      --max-clients N    registered clients at most (default 100000); a new one\n"
+	"                         past it is refused\n"
 	"      --free-bandwidth BYTES  bytes per free claim (default 68719476736, 64 GiB;\n"
 	"                         small values let tests run out of bandwidth)\n"
 	"  -h, --help             this text\n"
@@ -88,6 +95,8 @@ static struct {
 	char **allowed;           /* --topology: allowed "host:port" next hops */
 	size_t n_allowed;
 	const char *capture;      /* --capture DIR, or NULL */
+	struct nym_quota *quota;  /* --inbox-quota, --inbox-total */
+	uint64_t refused_503;     /* upgrades refused before the handshake (unauthenticated cap) */
 	uint64_t captured, no_route, oversized;
 } G;
 
@@ -202,6 +211,29 @@ push_one(void *arg, const uint8_t client[32], const uint8_t *msg, size_t len)
 {
 	(void)arg;
 	nym_gws_push(G.srv, client, msg, len, now());
+	nym_quota_settle(G.quota, client, len); /* pushed or stored: the inbox counts it now */
+}
+
+/* The inbox bounds, asked on a mixer worker before the SURB-ack goes out. */
+static int
+mix_admit(void *ctx, const uint8_t client[32], size_t len)
+{
+	(void)ctx;
+	return nym_quota_admit(G.quota, client, len);
+}
+
+static void
+mix_settle(void *ctx, const uint8_t client[32], size_t len)
+{
+	(void)ctx;
+	nym_quota_settle(G.quota, client, len);
+}
+
+static void
+inbox_changed(void *arg, const uint8_t client[32], int64_t delta)
+{
+	(void)arg;
+	nym_quota_stored(G.quota, client, delta);
 }
 
 /* ---- the protocol's transport: websockets ---------------------------------------- */
@@ -266,6 +298,18 @@ ws_open(struct nym_ws *ws, void *arg)
 	logf(LOG_DEBUG, "%s: connected", nym_ws_peer(ws));
 }
 
+/* Before the handshake: over the cap of unauthenticated connections, a 503
+ * rather than a websocket that closes at once. */
+static int
+ws_admit(void *arg)
+{
+	(void)arg;
+	if (!nym_gws_full(G.srv))
+		return 0;
+	G.refused_503++;
+	return 1;
+}
+
 static void
 ws_message(struct nym_ws *ws, int binary, const uint8_t *data, size_t len, void *arg)
 {
@@ -319,7 +363,7 @@ print_stats(void)
 	nym_finalhop_stats(G.fh, &m);
 	json_t *o = json_pack(
 		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I}",
+		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:I}",
 		"time", (json_int_t)time(NULL), "connections", (json_int_t)s->connections,
 		"connected", (json_int_t)s->connected, "registered", (json_int_t)s->registered,
 		"authenticated", (json_int_t)s->authenticated, "auth_failed", (json_int_t)s->auth_failed,
@@ -329,11 +373,13 @@ print_stats(void)
 		"acks_forwarded", (json_int_t)m.acks,
 		"dropped", "mac", (json_int_t)m.bad_mac, "replay", (json_int_t)m.replay,
 		"not_final", (json_int_t)m.not_final, "malformed", (json_int_t)m.malformed,
-		"queue_full", (json_int_t)m.queue_full, "no_route", (json_int_t)G.no_route,
+		"queue_full", (json_int_t)m.queue_full, "inbox_full", (json_int_t)m.refused,
+		"no_route", (json_int_t)G.no_route,
 		"hostile_clients", (json_int_t)(s->hostile_closed + G.oversized),
 		"inbox_waiting", (json_int_t)nym_inbox_count(G.inbox, NULL),
 		"mix_links_in", (json_int_t)m.io.conns, "next_hops", (json_int_t)m.io.peers,
-		"next_hops_up", (json_int_t)m.io.peers_up, "next_hop_queue", (json_int_t)m.io.queued);
+		"next_hops_up", (json_int_t)m.io.peers_up, "next_hop_queue", (json_int_t)m.io.queued,
+		"refused_busy", (json_int_t)G.refused_503);
 	char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	if (txt) {
 		printf("%s\n", txt);
@@ -381,6 +427,17 @@ num_opt(const char *opt, const char *s, unsigned long max)
 	unsigned long v = strtoul(s, &end, 10);
 	if (!*s || *end || errno || v < 1 || v > max || s[0] == '-')
 		usage_error("%s: '%s' is not a number (1..%lu)", opt, s, max);
+	return v;
+}
+
+static unsigned long long
+bytes_opt(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || v < 1 || s[0] == '-')
+		usage_error("%s: '%s' is not a number of bytes (1 or more)", opt, s);
 	return v;
 }
 
@@ -436,6 +493,9 @@ main(int argc, char **argv)
 		{"free-bandwidth", required_argument, 0, 'F'},
 		{"idle-timeout", required_argument, 0, 'I'},
 		{"max-conns", required_argument, 0, 'N'},
+		{"inbox-quota", required_argument, 0, 'Q'},
+		{"inbox-total", required_argument, 0, 'T'},
+		{"max-clients", required_argument, 0, 'M'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
@@ -444,10 +504,12 @@ main(int argc, char **argv)
 	char ws_host[256] = "", mix_host[256] = "", dirbuf[4096], inboxbuf[4200], mix_hostport[300];
 	int ws_port = 9000, mix_port = 1789, stats_secs = 0, enforce_zk_nyms = 0, max_conns = 4096, o;
 	long long free_bw = 0; /* 0: the gateway default, 64 GiB */
+	unsigned long long inbox_quota = 64ull << 20, inbox_total = 1ull << 30;
+	long max_clients = 100000;
 	char *end;
 	struct nym_finalhop_config fc = {
 		.replay_window = REPLAY_WINDOW, .peer_queue_max = PEER_QUEUE_MAX,
-		.ready = mix_ready, .event = mix_on_event,
+		.ready = mix_ready, .event = mix_on_event, .admit = mix_admit, .settle = mix_settle,
 	};
 
 	tool_init("nym-gateway", argv);
@@ -477,6 +539,9 @@ main(int argc, char **argv)
 				usage_error("--free-bandwidth: '%s' is not a number of bytes (1 or more)", optarg);
 			break;
 		case 'N': max_conns = (int)num_opt("--max-conns", optarg, 1000000); break;
+		case 'Q': inbox_quota = bytes_opt("--inbox-quota", optarg); break;
+		case 'T': inbox_total = bytes_opt("--inbox-total", optarg); break;
+		case 'M': max_clients = (long)num_opt("--max-clients", optarg, 100000000); break;
 		case 'I': fc.idle_timeout_ms = (unsigned)num_opt("--idle-timeout", optarg, 86400000); break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version(); break;
@@ -505,6 +570,11 @@ main(int argc, char **argv)
 	if (nym_inbox_open(&G.inbox, inbox) != 0)
 		die("%s: cannot open the inbox database: %s", inbox,
 		    G.inbox ? nym_inbox_errmsg(G.inbox) : strerror(errno));
+	if (!(G.quota = nym_quota_new(inbox_quota, inbox_total)))
+		die("out of memory");
+	if (nym_inbox_observe(G.inbox, inbox_changed, NULL) != 0)
+		die("%s: cannot read the inbox database: %s", inbox, nym_inbox_errmsg(G.inbox));
+	nym_inbox_set_max_clients(G.inbox, max_clients);
 	if (topo) /* the topology's nodes: slots of their own on the mix port */
 		load_topology(topo, &fc);
 	G.rng = nym_rng_system();
@@ -545,6 +615,7 @@ main(int argc, char **argv)
 	};
 	struct nym_ws_handler wh = {
 		.open = ws_open, .message = ws_message, .closed = ws_closed, .sent = ws_sent, .pong = ws_pong,
+		.admit = ws_admit,
 	};
 	if ((o = nym_ws_listen(G.loop, &ls, &wh)) != 0)
 		die("cannot listen for clients on %s:%d: %s%s", ws_host[0] ? ws_host : "*", ws_port,
@@ -589,6 +660,7 @@ main(int argc, char **argv)
 	nym_loop_free(G.loop);
 	nym_inbox_close(G.inbox);
 	nym_finalhop_free(G.fh);
+	nym_quota_free(G.quota);
 	nym_wipe(&G.keys, sizeof G.keys);
 	for (size_t i = 0; i < G.n_allowed; i++)
 		free(G.allowed[i]);

@@ -68,22 +68,44 @@ static struct {
 } R;
 
 /* --api: the network is fetched again every 5 minutes, as the official
- * client refreshes its topology. */
+ * client refreshes its topology; on a thread of its own (nym_api_job), so
+ * that a slow or hung nym-api never stops the loop: the timer polls it. */
 static uint64_t refresh_us = 300ull * 1000000; /* NYM_TOPOLOGY_REFRESH seconds */
 static const char *refresh_api;
 static struct nym_topology *topo_now;
+static struct nym_api_job *refresh_job;
+#define REFRESH_POLL_US 100000
+#define REFRESH_LIMIT_MS 30000 /* one refresh, all requests and retries */
 
 static void
 refresh(struct nym_timer *t, void *arg)
 {
-	struct nym_api_opts o = NYM_API_OPTS_DEFAULT;
-	struct nym_topology *nt;
+	struct nym_topology *nt = NULL;
 	char err[NYM_TOPOLOGY_ERR_MAX];
+	int r;
 	(void)arg;
-	o.base_url = refresh_api;
-	o.retries = 1;
-	o.timeout_ms = 10000;
-	if (nym_api_fetch_topology(&o, NULL, &nt, err, sizeof err) < 0) {
+	if (!refresh_job) {
+		struct nym_api_opts o = NYM_API_OPTS_DEFAULT;
+		o.base_url = refresh_api;
+		o.retries = 1;
+		o.timeout_ms = 10000;
+		o.read_timeout_ms = 5000;
+		o.deadline_ms = nym_mono_ms() + REFRESH_LIMIT_MS;
+		if (nym_api_job_start(&refresh_job, &o) < 0) {
+			if (!R.quiet)
+				warnx("topology refresh failed (keeping the old one): cannot start a thread");
+			nym_timer_set(t, refresh_us);
+		} else
+			nym_timer_set(t, REFRESH_POLL_US);
+		return;
+	}
+	if (!(r = nym_api_job_poll(refresh_job, &nt, err, sizeof err))) {
+		nym_timer_set(t, REFRESH_POLL_US); /* still fetching */
+		return;
+	}
+	nym_api_job_free(refresh_job);
+	refresh_job = NULL;
+	if (r < 0) {
 		if (!R.quiet)
 			warnx("topology refresh failed (keeping the old one): %s", err);
 	} else if (nym_mixclient_set_topology(R.mc, nt) < 0) {
@@ -117,10 +139,12 @@ finish(int fail, const char *why)
 
 /* Serve until a signal, --count or --timeout ends it (a timeout with
  * --count unmet is a failure). */
+static uint64_t t_start; /* --timeout counts from here: fetching the network too */
+
 static void
 run_until_done(double timeout)
 {
-	uint64_t t0 = nym_mono_ms();
+	uint64_t t0 = t_start ? t_start : nym_mono_ms();
 	while (!R.stop) {
 		nym_loop_run(R.loop, 200);
 		if (timeout > 0 && (double)(nym_mono_ms() - t0) >= timeout * 1000) {
@@ -529,6 +553,7 @@ main(int argc, char **argv)
 	char *end;
 
 	tool_init("nym-recv", argv);
+	t_start = nym_mono_ms();
 	while ((c = getopt_long(argc, argv, "0", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': id = optarg; break;
@@ -568,7 +593,7 @@ main(int argc, char **argv)
 	struct nym_mixclient_setup su;
 	struct nym_mixclient_config cfg;
 	char sock[4200];
-	tool_client_setup(&su, home, id, topo, api, &rng);
+	tool_client_setup_until(&su, home, id, topo, api, timeout, t_start, &rng);
 
 	tool_signals(on_signal);
 
@@ -607,6 +632,8 @@ main(int argc, char **argv)
 	char seen[4300];
 	snprintf(seen, sizeof seen, "%s/received.seen", su.dir);
 	cfg.seen_path = seen;
+	char frags[4300];
+	tool_client_fragments(&cfg, su.dir, frags, sizeof frags);
 	char surbs[4300];
 	snprintf(surbs, sizeof surbs, "%s/%s", su.dir, NYM_CLIENT_REPLY_SURBS);
 	cfg.surbs_path = surbs; /* replies still work after a restart */
@@ -629,6 +656,7 @@ main(int argc, char **argv)
 	run_until_done(timeout);
 	tool_client_stop(R.loop, R.mc);
 	nym_timer_free(rt);
+	nym_api_job_free(refresh_job); /* a fetch still running ends on its own */
 done:
 	nym_loop_free(R.loop); /* removes the control socket */
 	nym_mixclient_setup_free(&su);

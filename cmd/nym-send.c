@@ -348,7 +348,7 @@ main(int argc, char **argv)
 	} else {
 		struct nym_mixclient_config cfg;
 		tool_need_network(topo, api);
-		tool_client_setup(&su, home, id, topo, api, &rng);
+		tool_client_setup_until(&su, home, id, topo, api, timeout, t0, &rng);
 		have_setup = 1;
 		if (!nym_topology_find_identity(su.topo, to.gateway)) {
 			char b58[64];

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/codec.h"
 #include "base/rng.h"
 #include "crypto/crypto.h"
@@ -43,7 +44,7 @@ usage(void)
 	       "  --min-performance P   drop nodes scoring below P percent (default %d)\n"
 	       "  --format FMT          json (our document, default) or custom-mixnet (the file\n"
 	       "                        official clients load with --custom-mixnet)\n"
-	       "  --timeout SECS        per-request time limit for the API (default 60)\n"
+	       "  --timeout SECS        time limit for fetching from the API (default 60)\n"
 	       "  --retries N           extra attempts after a network failure (default 3)\n"
 	       "  --to ADDRESS          route: recipient address; its gateway ends the route\n"
 	       "  --listen IP:PORT      serve: where to listen (default 127.0.0.1:8080; port 0: any)\n"
@@ -129,6 +130,9 @@ get_topology(const struct opts *o)
 	ao.timeout_ms = o->timeout * 1000;
 	ao.connect_timeout_ms = o->timeout < 10 ? o->timeout * 1000 : 10000;
 	ao.retries = (int)o->retries;
+	/* --timeout bounds the whole fetch: every route, page, retry and pause */
+	ao.deadline_ms = nym_mono_ms() + (uint64_t)o->timeout * 1000;
+	ao.read_timeout_ms = o->timeout < 10 ? o->timeout * 1000 : 10000;
 	if (nym_api_fetch_topology(&ao, &f, &t, err, sizeof err) < 0)
 		die("%s", err);
 	if (t->n_bad_hostnames)

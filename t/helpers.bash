@@ -53,3 +53,23 @@ PY
 free_port() {
 	free_port_range 1
 }
+
+# A nym-api that accepts connections and never answers (t/bin/hungapi.py) on a free
+# port: its URL in $HUNG_API, its pid in $HUNG_API_PID (kill it in teardown). With
+# UPSTREAM HANGFILE it passes requests on to UPSTREAM until HANGFILE exists.
+hung_api_start() {
+	local port
+	port=$(free_port)
+	python3 "$BATS_TEST_DIRNAME/bin/hungapi.py" "$port" "$@" > "$BATS_TEST_TMPDIR/hungapi.out" 3>&- &
+	HUNG_API_PID=$!
+	HUNG_API="http://127.0.0.1:$port/"
+	for _ in $(seq 100); do
+		grep -q ready "$BATS_TEST_TMPDIR/hungapi.out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "hungapi.py did not start" >&2
+	return 1
+}
+
+# Milliseconds since the epoch (for "within N s" checks).
+now_ms() { date +%s%3N; }

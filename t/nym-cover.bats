@@ -45,6 +45,21 @@ teardown() {
 	assert_output --partial "no loop came back"
 }
 
+@test "the gateway away for 4 s during --duration: nym-cover keeps reconnecting (no giving up after 3 tries)" {
+	nym-cover --id carol --rate 20 --duration 9 --json > cover.json 2> cover.err 3>&- &
+	cov=$!
+	sleep 2
+	before=$(grep -c ': clients on' "$MIXNET_DIR/gateway.log")
+	node_kill9 gateway
+	sleep 4
+	node_restart gateway
+	wait "$cov" || fail "nym-cover failed: $(cat cover.err)"
+	grep -q "gateway connection lost" cover.err
+	jq -e '.returned > 0' cover.json
+	# the gateway is up again for the next test
+	for _ in $(seq 100); do [ "$(grep -c ': clients on' "$MIXNET_DIR/gateway.log")" -gt "$before" ] && break; sleep 0.05; done
+}
+
 @test "through a running nym-recv: its connection sends the loops, only ours are counted" {
 	recv_start carol
 	run nym-cover --id carol --rate 30 --duration 1 --json

@@ -282,12 +282,36 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	wait "$GWPID" 2>/dev/null || true
 	GWPID=
 	start_gw
-	run peer auth "$s" key recvuntil authenticate
+	# (hold: the pong to the gateway's ack ping says they were read; a client
+	# gone before it answers gets them again)
+	run peer auth "$s" key recvuntil authenticate hold 300
 	assert_success
 	assert_line --index 0 --partial "\"pushed\":\"$(printf 'message 1' | od -An -tx1 | tr -d ' \n')"
 	assert_line --index 1 --partial "\"pushed\":\"$(printf 'message 2' | od -An -tx1 | tr -d ' \n')"
 	assert_line --index 2 --partial "\"pushed\":\"$(printf 'message 3' | od -An -tx1 | tr -d ' \n')"
 	assert_line --index 3 --partial '"type":"authenticate"'
+	sleep 1.1
+	run peer auth "$s" key recv
+	assert_success
+	assert_output --partial '"type":"authenticate"'
+	refute_output --partial pushed
+}
+
+@test "nym-gateway: pushes a client never acknowledged with a pong are pushed again on its next connection" {
+	start_gw
+	s=$(seed)
+	id=$(peer register "$s" key | jq -r 'select(.client).client')
+	for i in 1 2; do final_hop_packet "$id" 9 "message $i"; done
+	sleep 0.5
+	# read, but gone before answering the ack ping (a client killed with them in its socket)
+	run peer auth "$s" key nopong recvuntil authenticate
+	assert_success
+	assert_line --index 1 --partial "\"pushed\":\"$(printf 'message 2' | od -An -tx1 | tr -d ' \n')"
+	sleep 1.1
+	run peer auth "$s" key recvuntil authenticate hold 300
+	assert_success
+	assert_line --index 0 --partial "\"pushed\":\"$(printf 'message 1' | od -An -tx1 | tr -d ' \n')"
+	assert_line --index 1 --partial "\"pushed\":\"$(printf 'message 2' | od -An -tx1 | tr -d ' \n')"
 	sleep 1.1
 	run peer auth "$s" key recv
 	assert_success
@@ -404,6 +428,23 @@ sys.stdout.buffer.write(hop + bytes([0xac]) * 386 + sys.argv[2].encode())
 	assert_success
 	run nym-gateway --max-conns 0
 	assert_failure 2
+}
+
+@test "nym-gateway: over the unauthenticated cap, an upgrade is refused with HTTP 503 before the handshake (no 101)" {
+	start_gw --max-conns 8 --stats 1
+	# 6 = 3/4 of the cap: connections that never authenticate, held 4 s
+	"$GWPEER" -t 20 "127.0.0.1:$WS" "$GK" many 6 4000 >"$BATS_TEST_TMPDIR/flood.out" 2>&1 3>&- &
+	flood=$!
+	sleep 1.5
+	run curl -s -i -m 3 -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+		-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "http://127.0.0.1:$WS/"
+	wait "$flood" || true
+	assert_output --partial " 503 Service Unavailable"
+	refute_output --partial "101 Switching Protocols"
+	# once the flood is gone, the upgrade is answered as ever
+	run curl -s -i -m 2 -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+		-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "http://127.0.0.1:$WS/"
+	assert_output --partial "101 Switching Protocols"
 }
 
 @test "nym-gateway: --listen and --mix-listen with an address this host lacks, a bad or unresolvable one: exit 1, one line" {

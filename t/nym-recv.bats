@@ -18,6 +18,7 @@ setup() {
 
 teardown() {
 	for n in alice bob; do recv_stop "$n"; done
+	[ -z "${HUNG_API_PID:-}" ] || kill "$HUNG_API_PID" 2>/dev/null || true
 	if [ -e "$BATS_TEST_TMPDIR/mounted" ]; then umount "$(cat "$BATS_TEST_TMPDIR/mounted")"; fi
 }
 
@@ -270,6 +271,25 @@ send() { # TO-NAME, stdin
 	[ "$status" -eq 0 ]
 	jq -e '.text == "after refreshes\n"' alice.out
 	run ! grep -q "refresh failed" alice.err
+}
+
+@test "--api: a refresh that hangs (the nym-api accepts, never answers) does not stop nym-recv: it receives meanwhile" {
+	hung_api_start "$MIXNET_API" "$BATS_TEST_TMPDIR/hang"
+	unset NYM_TOPOLOGY
+	NYM_TOPOLOGY_REFRESH=0.5 recv_start alice --api "$HUNG_API" --json
+	touch "$BATS_TEST_TMPDIR/hang"
+	sleep 1.5 # a refresh hangs now
+	echo "while it hangs" | nym-send --id bob --topology "$MIXNET_DIR/topology.json" --to "$(address alice)" \
+		--timeout 20 --quiet
+	for _ in $(seq 40); do [ -s alice.out ] && break; sleep 0.1; done
+	jq -e '.text == "while it hangs\n"' alice.out
+	# --timeout of nym-recv covers fetching the network too
+	t0=$(now_ms)
+	run nym-recv --id bob --api "$HUNG_API" --timeout 2
+	t=$(( $(now_ms) - t0 ))
+	assert_failure 1
+	[ "$t" -lt 3500 ] || fail "took $t ms"
+	assert_output --partial "nym-recv: timed out after 2 s: cannot get the network"
 }
 
 @test "usage: --help, --version, bad numbers" {

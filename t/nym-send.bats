@@ -18,6 +18,7 @@ setup() {
 
 teardown() {
 	for n in alice bob; do recv_stop "$n"; done
+	[ -z "${HUNG_API_PID:-}" ] || kill "$HUNG_API_PID" 2>/dev/null || true
 }
 
 @test "0 B, 1 B, 2 KiB and 1 MiB random messages arrive byte-identical (sha256), each acknowledged" {
@@ -280,4 +281,15 @@ teardown() {
 	assert_failure 2
 	run nym-send --reply '0OIl' <<< "x"
 	assert_failure 2
+}
+
+@test "a hung nym-api (accepts, never answers): --timeout 3 covers fetching the network, exit 1 within 4 s in one line" {
+	hung_api_start
+	t0=$(now_ms)
+	run nym-send --id bob --api "$HUNG_API" --to "$(address alice)" --timeout 3 <<< "x"
+	t=$(( $(now_ms) - t0 ))
+	assert_failure 1
+	[ "$t" -lt 4500 ] || fail "took $t ms"
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+	assert_output --partial "nym-send: timed out after 3 s: cannot get the network: GET $HUNG_API"
 }

@@ -10,6 +10,7 @@ PIDS=()
 
 teardown() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -z "${HUNG_API_PID:-}" ] || kill "$HUNG_API_PID" 2>/dev/null || true
 }
 
 # wait_url FILE: the first line a server prints (its URL), waiting at most 5 s
@@ -418,4 +419,16 @@ bad() { # bad "expected message part" [nym-topology args...]
 		assert_output --partial "$a"
 		[ "${#lines[@]}" -eq 1 ]
 	done
+}
+
+@test "a hung nym-api (accepts, never answers): --timeout 2 ends the whole fetch, exit 1 in one line" {
+	hung_api_start
+	t0=$(now_ms)
+	run nym-topology --api "$HUNG_API" --timeout 2 --retries 3
+	t=$(( $(now_ms) - t0 ))
+	assert_failure 1
+	[ "$t" -lt 3500 ] || fail "took $t ms"
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+	assert_output --partial "GET $HUNG_API"
+	assert_output --partial "timed out"
 }

@@ -49,7 +49,7 @@ struct nym_finalhop {
 	struct push *pq_head, *pq_tail;
 	atomic_int woken;         /* ready() was called and nothing was taken since */
 	struct nym_netio_stats io_snap;
-	atomic_uint_fast64_t received, final, acks, not_final, malformed, queue_full;
+	atomic_uint_fast64_t received, final, acks, not_final, malformed, queue_full, refused;
 };
 
 int
@@ -160,19 +160,30 @@ on_final(void *ctx, const struct nym_mixer_final *f)
 	if (f->len == (size_t)nym_size_tag_len(NYM_SIZE_ACK)) { /* an ack carries no SURB-ack */
 		rest = msg;
 		rest_len = mlen;
+		ack.packet = NULL;
 	} else if (nym_ack_block_split(&ack, &rest, &rest_len, msg, mlen) != 0) {
 		fh->malformed++;
 		return;
-	} else if (nym_finalhop_addr(&to, ack.next_hop, ack.next_hop_len) == 0 &&
-	           nym_finalhop_send(fh, &to, f->user, NYM_PACKET_TYPE_MIX, f->rotation, ack.packet,
-	                             ack.packet_len) == 0) {
-		fh->acks++;
-	} else {
-		fh->queue_full++;
+	}
+	/* the payload must have a place before its SURB-ack says it arrived:
+	 * refused (no room for its recipient) or no memory, the sender resends */
+	if (fh->cfg.admit && fh->cfg.admit(fh->cfg.ctx, f->res->destination, rest_len) != 0) {
+		fh->refused++;
+		return;
 	}
 	if (!(p = malloc(sizeof *p + rest_len))) {
+		if (fh->cfg.settle)
+			fh->cfg.settle(fh->cfg.ctx, f->res->destination, rest_len);
 		fh->queue_full++;
 		return;
+	}
+	if (ack.packet) {
+		if (nym_finalhop_addr(&to, ack.next_hop, ack.next_hop_len) == 0 &&
+		    nym_finalhop_send(fh, &to, f->user, NYM_PACKET_TYPE_MIX, f->rotation, ack.packet,
+		                      ack.packet_len) == 0)
+			fh->acks++;
+		else
+			fh->queue_full++;
 	}
 	p->next = NULL;
 	memcpy(p->client, f->res->destination, 32);
@@ -317,6 +328,7 @@ nym_finalhop_stats(struct nym_finalhop *fh, struct nym_finalhop_stats *s)
 	s->received = fh->received;
 	s->final = fh->final;
 	s->acks = fh->acks;
+	s->refused = fh->refused;
 	s->bad_mac = D(MAC) + D(KEY);
 	s->replay = D(REPLAY);
 	s->not_final = fh->not_final;

@@ -44,6 +44,13 @@ struct nym_finalhop_config {
 	/* A payload was queued (on a worker thread): wake the thread that
 	 * takes them. Once until the next nym_finalhop_take. */
 	void (*ready)(void *ctx);
+	/* Optional, on a worker thread, before a payload's SURB-ack goes out:
+	 * non-zero refuses the payload (dropped, no SURB-ack: the sender
+	 * retransmits), e.g. its recipient's inbox is full (io/quota.h). settle
+	 * undoes an admit when the payload is dropped after all (no memory);
+	 * else the caller settles once it has taken the payload. */
+	int (*admit)(void *ctx, const uint8_t client[32], size_t len);
+	void (*settle)(void *ctx, const uint8_t client[32], size_t len);
 	/* netio's events (on the mix thread), for a log. Optional. */
 	void (*event)(void *ctx, const struct nym_netio_event *ev);
 	void *ctx;
@@ -58,6 +65,7 @@ struct nym_finalhop_stats {
 	uint64_t not_final;             /* for another hop: dropped */
 	uint64_t malformed;             /* frame, size, Sphinx or payload not as it must be */
 	uint64_t queue_full;            /* dropped for a full queue (ours, the mixer's, netio's) */
+	uint64_t refused;               /* refused by admit (no SURB-ack sent) */
 	struct nym_netio_stats io;      /* as of the mix thread's last turn */
 };
 

@@ -327,6 +327,16 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 			ws_report(ws, ws->closing && !ws->head ? 0 : NYM_ENET,
 			    ws->head ? "connection closed with bytes unsent" : "connection closed by peer");
 		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		/* the upgrade request is in, the 101 not yet sent: the user may
+		 * refuse it with a 503 instead of opening and closing at once */
+		struct nym_listener *li = lws_vhost_user(lws_get_vhost(wsi));
+		if (li && li->h.admit && li->h.admit(li->h.arg) != 0) {
+			lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "busy, try again later");
+			return -1;
+		}
+		return 0;
+	}
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
 		/* a connection over the limit is shut before its handshake */
 		struct nym_listener *li = wsi ? lws_vhost_user(lws_get_vhost(wsi)) : NULL;

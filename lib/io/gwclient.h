@@ -104,6 +104,10 @@ struct nym_ws_handler {
 	void (*sent)(struct nym_ws *ws, uint64_t tag, void *arg);
 	/* A pong arrived (the payload of the ping it answers). */
 	void (*pong)(struct nym_ws *ws, const uint8_t *data, size_t len, void *arg);
+	/* Optional, servers: asked when a peer's upgrade request has arrived,
+	 * before the handshake is answered; non-zero refuses it with HTTP 503
+	 * (no websocket is opened, open() is not called). */
+	int (*admit)(void *arg);
 };
 
 /* Connect to url: "ws://host[:port][/path]", "wss://…" (IPv6 hosts in

@@ -15,7 +15,8 @@
 
 enum {
 	S_CGET, S_CREG, S_CTS, S_CBW, S_CDEL, S_MDELC, S_CCOUNT,
-	S_STORE, S_FETCH, S_MDEL, S_COUNT, S_COUNTALL, S_PURGE, S_N
+	S_STORE, S_FETCH, S_MDEL, S_COUNT, S_COUNTALL, S_PURGE, S_SIZES, S_CSIZE, S_PSIZES, S_MSIZE,
+	S_N
 };
 
 static const char *const sql[S_N] = {
@@ -33,12 +34,47 @@ static const char *const sql[S_N] = {
 	[S_COUNT] = "SELECT count(*) FROM messages WHERE address = ?1",
 	[S_COUNTALL] = "SELECT count(*) FROM messages",
 	[S_PURGE] = "DELETE FROM messages WHERE arrived < ?1",
+	[S_SIZES] = "SELECT address, sum(length(data)) FROM messages GROUP BY address",
+	[S_CSIZE] = "SELECT sum(length(data)) FROM messages WHERE address = ?1",
+	[S_PSIZES] = "SELECT address, sum(length(data)) FROM messages WHERE arrived < ?1 GROUP BY address",
+	[S_MSIZE] = "SELECT address, length(data) FROM messages WHERE id = ?1",
 };
 
 struct nym_inbox {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_N];
+	int64_t max_clients;   /* 0: no bound */
+	void (*observe)(void *arg, const uint8_t client[32], int64_t delta);
+	void *observe_arg;
 };
+
+/* Hand (address, bytes) rows of s to the observer, negated when neg. */
+static int
+observe_rows(struct nym_inbox *ib, sqlite3_stmt *s, int neg)
+{
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (sqlite3_column_bytes(s, 0) == 32 && ib->observe)
+			ib->observe(ib->observe_arg, sqlite3_column_blob(s, 0),
+			    neg ? -sqlite3_column_int64(s, 1) : sqlite3_column_int64(s, 1));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : NYM_EIO;
+}
+
+void
+nym_inbox_set_max_clients(struct nym_inbox *ib, int64_t max)
+{
+	ib->max_clients = max;
+}
+
+int
+nym_inbox_observe(struct nym_inbox *ib, void (*fn)(void *arg, const uint8_t client[32], int64_t delta),
+    void *arg)
+{
+	ib->observe = fn;
+	ib->observe_arg = arg;
+	return fn ? observe_rows(ib, ib->st[S_SIZES], 0) : 0;
+}
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -182,6 +218,14 @@ int
 nym_inbox_client_forget(struct nym_inbox *ib, const uint8_t client[32])
 {
 	int rc;
+	int64_t bytes = 0;
+	if (ib->observe) {
+		sqlite3_stmt *q = stmt(ib, S_CSIZE);
+		sqlite3_bind_blob(q, 1, client, 32, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			bytes = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
 	if (sqlite3_exec(ib->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return NYM_EIO;
 	sqlite3_stmt *s = stmt(ib, S_MDELC);
@@ -194,6 +238,8 @@ nym_inbox_client_forget(struct nym_inbox *ib, const uint8_t client[32])
 	}
 	if (sqlite3_exec(ib->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = NYM_EIO;
+	if (rc == 0 && bytes && ib->observe)
+		ib->observe(ib->observe_arg, client, -bytes);
 	return rc;
 }
 
@@ -226,6 +272,8 @@ nym_inbox_store(struct nym_inbox *ib, const uint8_t client[32], const uint8_t *m
 	rc = run(s);
 	if (rc == 0 && id)
 		*id = sqlite3_last_insert_rowid(ib->db);
+	if (rc == 0 && ib->observe)
+		ib->observe(ib->observe_arg, client, (int64_t)len);
 	return rc;
 }
 
@@ -275,8 +323,23 @@ int
 nym_inbox_delete(struct nym_inbox *ib, int64_t id)
 {
 	sqlite3_stmt *s = stmt(ib, S_MDEL);
+	uint8_t client[32];
+	int64_t len = -1;
+	int rc;
+	if (ib->observe) {
+		sqlite3_stmt *q = stmt(ib, S_MSIZE);
+		sqlite3_bind_int64(q, 1, id);
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) {
+			memcpy(client, sqlite3_column_blob(q, 0), 32);
+			len = sqlite3_column_int64(q, 1);
+		}
+		sqlite3_reset(q);
+	}
 	sqlite3_bind_int64(s, 1, id);
-	return run(s);
+	rc = run(s);
+	if (rc == 0 && len >= 0 && sqlite3_changes(ib->db) > 0)
+		ib->observe(ib->observe_arg, client, -len);
+	return rc;
 }
 
 int64_t
@@ -296,6 +359,12 @@ nym_inbox_purge(struct nym_inbox *ib, uint64_t before)
 	sqlite3_stmt *s = stmt(ib, S_PURGE);
 	if (before > INT64_MAX)
 		return NYM_ERANGE;
+	if (ib->observe) {
+		sqlite3_stmt *q = stmt(ib, S_PSIZES);
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)before);
+		if (observe_rows(ib, q, 1) < 0)
+			return NYM_EIO;
+	}
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
 	if (run(s))
 		return NYM_EIO;
@@ -323,6 +392,13 @@ gws_get(void *ctx, const uint8_t client[32], struct nym_gws_client *c)
 static int
 gws_register(void *ctx, const uint8_t client[32], const uint8_t key[32])
 {
+	struct nym_inbox *ib = ctx;
+	struct nym_inbox_client c;
+	/* a new client past the bound is refused; a known one re-registers */
+	if (ib->max_clients > 0 && nym_inbox_client_get(ib, client, &c) == NYM_ENOTFOUND &&
+	    nym_inbox_client_count(ib) >= ib->max_clients)
+		return NYM_EFULL;
+	nym_wipe(&c, sizeof c);
 	return nym_inbox_client_register(ctx, client, key);
 }
 

@@ -69,6 +69,16 @@ int64_t nym_inbox_count(struct nym_inbox *ib, const uint8_t *client);
 /* Delete messages that arrived before `before` (Unix s); returns how many. */
 int64_t nym_inbox_purge(struct nym_inbox *ib, uint64_t before);
 
+/* --- bounds ---------------------------------------------------------------- */
+/* At most max registered clients (0: no bound): the storage's registration
+ * of a new client past it is NYM_EFULL (proto/gwserver.h refuses it). */
+void nym_inbox_set_max_clients(struct nym_inbox *ib, int64_t max);
+/* fn learns every change of a client's stored bytes (+len stored, −len
+ * delivered, purged or forgotten); at once it is told the bytes stored now,
+ * per client. For io/quota.h. NYM_EIO. */
+int nym_inbox_observe(struct nym_inbox *ib, void (*fn)(void *arg, const uint8_t client[32], int64_t delta),
+    void *arg);
+
 /* --- as the gateway server's storage ------------------------------------- */
 /* Fill in proto/gwserver.h's storage table over this inbox (its ctx is ib;
  * error gives nym_inbox_errmsg). */

@@ -5,7 +5,8 @@
  * a retransmission is rebuilt through courier (a reply through a SURB of
  * proto/surbstore.h). Loop cover comes from courier too; its ephemeral key
  * identifies a returning loop (round-trip times for nym-cover). Delivered
- * messages are checked against io/seen.h. */
+ * messages are checked against io/seen.h; fragments of messages not yet
+ * whole are kept in io/fragstore.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "base/err.h"
 #include "crypto/blake3.h"
 #include "crypto/crypto.h"
+#include "io/fragstore.h"
 #include "io/gwclient.h"
 #include "io/gwsession.h"
 #include "io/keyfile.h"
@@ -97,7 +99,28 @@ struct nym_mixclient {
 	struct nym_mixclient_stats st;
 	uint64_t last_packet_ms; /* nym_mono_ms of the last message packet in; 0: none */
 	struct nym_seen *seen;        /* delivered messages (seen_path); NULL: none */
+	/* reassembly state on disk (fragments_path): appended per fragment,
+	 * fdatasync'ed by frag_timer within a second, rewritten when mostly dead */
+	struct nym_fragstore *frags;
+	struct nym_timer *frag_timer;
+	uint64_t frag_swept_ms;       /* last expiry sweep (reasm clock) */
+	int frag_sync_armed;          /* frag_timer is set for the next fdatasync */
+	size_t lost_sets, lost_frags; /* expired incomplete sets reported so far */
 };
+
+#define MC_FRAG_SYNC_US 1000000ull      /* fdatasync the fragments within 1 s */
+#define MC_FRAG_SWEEP_MS 60000ull       /* look for expired messages every minute, */
+/* or four times per lifetime when that is shorter */
+#define MC_FRAG_SWEEP(mc) ((mc)->c.fragment_lifetime_ms / 4 < MC_FRAG_SWEEP_MS ? \
+	((mc)->c.fragment_lifetime_ms / 4 > 100 ? (mc)->c.fragment_lifetime_ms / 4 : 100) : MC_FRAG_SWEEP_MS)
+#define MC_FRAG_COMPACT_MIN (4ull << 20) /* rewrite above 4 MiB when mostly dead */
+/* The reassembler's clock (and the reply keys', which the same receive
+ * call ages): the monotonic one. */
+static uint64_t
+reasm_now(void)
+{
+	return nym_mono_ms();
+}
 
 void
 nym_mixclient_defaults(struct nym_mixclient_config *c)
@@ -761,6 +784,218 @@ loop_returned(struct nym_mixclient *mc, const uint8_t *blob, size_t len)
 	return 0;
 }
 
+/* ---- reassembly state on disk ------------------------------------------------ */
+
+static void
+frag_warn(struct nym_mixclient *mc, const char *what, int e)
+{
+	char w[400];
+	snprintf(w, sizeof w, "%s: %s", what, e == NYM_EIO ? strerror(errno) : nym_strerror(e));
+	if (mc->ev.warning)
+		mc->ev.warning(mc, w, mc->ev.arg);
+}
+
+/* Stop using the file (after a write failed): memory only from now on. */
+static void
+frag_give_up(struct nym_mixclient *mc, int e)
+{
+	frag_warn(mc, "cannot keep the fragments of incomplete messages on disk any more (a restart "
+	              "now loses them)", e);
+	nym_fragstore_close(mc->frags);
+	mc->frags = NULL;
+}
+
+static void
+lost_say(struct nym_mixclient *mc, size_t sets, size_t frags)
+{
+	char w[300];
+	snprintf(w, sizeof w, "lost an incomplete message: %zu fragment set(s) expired with %zu "
+	    "fragment(s) received, nothing more of them for %.3g s (it can never complete)",
+	    sets, frags, (double)mc->c.fragment_lifetime_ms / 1000);
+	if (mc->ev.warning)
+		mc->ev.warning(mc, w, mc->ev.arg);
+}
+
+/* Messages that expired incomplete since the last report: said once each. */
+static void
+frag_report(struct nym_mixclient *mc)
+{
+	size_t frags, sets = nym_reasm_expired(nym_courier_receiver_reasm(mc->receiver), &frags);
+	if (sets == mc->lost_sets)
+		return;
+	lost_say(mc, sets - mc->lost_sets, frags - mc->lost_frags);
+	mc->lost_sets = sets;
+	mc->lost_frags = frags;
+}
+
+/* Rewrite the file from the reassembler when most of it is dead. */
+static void
+frag_compact(struct nym_mixclient *mc, int force)
+{
+	struct nym_reasm *ra = nym_courier_receiver_reasm(mc->receiver);
+	uint64_t size;
+	int e;
+	if (!mc->frags)
+		return;
+	size = nym_fragstore_size(mc->frags);
+	if (!force && (size < MC_FRAG_COMPACT_MIN || size < 2 * (uint64_t)nym_reasm_bytes(ra)))
+		return;
+	if ((e = nym_fragstore_rewrite(mc->frags, ra, reasm_now(), (uint64_t)time(NULL) * 1000)) < 0)
+		frag_warn(mc, "cannot rewrite the fragments kept on disk (it grows until the next try)", e);
+}
+
+static void
+frag_fire(struct nym_timer *t, void *arg)
+{
+	struct nym_mixclient *mc = arg;
+	uint64_t now = reasm_now();
+	int e;
+	mc->frag_sync_armed = 0;
+	if (mc->frags && (e = nym_fragstore_sync(mc->frags)) < 0)
+		frag_give_up(mc, e);
+	if (now - mc->frag_swept_ms >= MC_FRAG_SWEEP(mc)) {
+		mc->frag_swept_ms = now;
+		if (nym_reasm_expire(nym_courier_receiver_reasm(mc->receiver), now)) {
+			frag_report(mc);
+			frag_compact(mc, 0);
+		}
+	}
+	nym_timer_set(t, MC_FRAG_SWEEP(mc) * 1000);
+}
+
+/* A fragment went into reassembly: on disk too, before anything else. */
+static void
+frag_keep(struct nym_mixclient *mc, const struct nym_courier_received *r)
+{
+	int e;
+	if (!mc->frags)
+		return;
+	if ((e = nym_fragstore_add(mc->frags, r->fragment, r->fragment_len,
+	         (uint64_t)time(NULL) * 1000)) < 0) {
+		frag_give_up(mc, e);
+		return;
+	}
+	/* the first write after a sync arms the next sync */
+	if (!mc->frag_sync_armed && mc->frag_timer) {
+		mc->frag_sync_armed = 1;
+		nym_timer_set(mc->frag_timer, MC_FRAG_SYNC_US);
+	}
+}
+
+/* A whole message: delivered unless seen before, then its sets are marked
+ * completed on disk (a crash in between: the restart completes it again and
+ * io/seen drops the copy). */
+static void
+received_message(struct nym_mixclient *mc, struct nym_courier_received *r)
+{
+	int d = mc->seen ? nym_seen_check(mc->seen, r->set_id, r->data, r->len, (uint64_t)time(NULL)) : 0;
+	if (d == NYM_EIO)
+		warn(mc, "cannot remember a delivered message (%s): a retransmitted copy may be "
+		         "delivered again after a restart", NYM_EIO);
+	if (d == 1)
+		mc->st.duplicates++;
+	else
+		deliver(mc, &r->msg);
+	if (mc->frags) {
+		uint32_t ids[4096];
+		size_t n = nym_reasm_chain(nym_courier_receiver_reasm(mc->receiver), r->set_id, ids, 4096);
+		int e;
+		if (n && (e = nym_fragstore_done(mc->frags, ids, n, (uint64_t)time(NULL) * 1000)) < 0)
+			frag_give_up(mc, e);
+		frag_compact(mc, 0);
+	}
+}
+
+/* Start: what an earlier run kept goes back into reassembly. */
+struct frag_load {
+	struct nym_mixclient *mc;
+	uint64_t rnow, unow;
+	size_t messages;
+	/* fragments past their lifetime already: not restored, reported */
+	uint32_t stale_ids[256];
+	size_t stale_sets, stale_frags;
+};
+
+static int
+frag_load_one(void *arg, int kind, const uint8_t *body, size_t len, uint64_t unix_ms)
+{
+	struct frag_load *fl = arg;
+	struct nym_mixclient *mc = fl->mc;
+	struct nym_courier_received r;
+	/* its age carried into the reassembler's clock (a future time counts as
+	 * now; one from before the clock's start, as after a reboot, as its start) */
+	uint64_t age = fl->unow > unix_ms ? fl->unow - unix_ms : 0;
+	uint64_t t = age < fl->rnow ? fl->rnow - age : 0;
+	if (age >= mc->c.fragment_lifetime_ms) {
+		struct nym_fragment f;
+		size_t i;
+		if (kind != NYM_FRAGSTORE_FRAGMENT || nym_fragment_parse(&f, body, len) < 0)
+			return 0;
+		fl->stale_frags++;
+		for (i = 0; i < fl->stale_sets && i < 256 && fl->stale_ids[i] != f.set_id; i++)
+			;
+		if (i == fl->stale_sets) {
+			if (i < 256)
+				fl->stale_ids[i] = f.set_id;
+			fl->stale_sets++;
+		}
+		return 0;
+	}
+	if (kind == NYM_FRAGSTORE_DONE) {
+		for (size_t i = 0; i + 4 <= len; i += 4) {
+			uint32_t id = (uint32_t)body[i] << 24 | (uint32_t)body[i + 1] << 16 |
+			    (uint32_t)body[i + 2] << 8 | body[i + 3];
+			(void)nym_reasm_mark_done(nym_courier_receiver_reasm(mc->receiver), id, t);
+		}
+		return 0;
+	}
+	if (nym_courier_receive_fragment(mc->receiver, body, len, t, &r) == NYM_RECV_MESSAGE) {
+		/* all of it was here: the last run died before delivering it */
+		fl->messages++;
+		received_message(mc, &r);
+	}
+	nym_courier_received_free(&r);
+	return 0;
+}
+
+static int
+frag_open(struct nym_mixclient *mc, const char *path)
+{
+	struct frag_load fl = {.mc = mc, .rnow = reasm_now(), .unow = (uint64_t)time(NULL) * 1000};
+	struct nym_fragstore *fs;
+	size_t dropped = 0;
+	int e;
+	char w[300];
+
+	if ((e = nym_fragstore_open(&fs, path)) == NYM_EEXIST) {
+		if (mc->ev.warning)
+			mc->ev.warning(mc, "another process keeps this identity's incomplete messages on "
+			                   "disk; this one keeps them in memory only", mc->ev.arg);
+		return 0;
+	}
+	if (e < 0)
+		return e;
+	/* deliveries during the load must not append to the file being read */
+	e = nym_fragstore_load(fs, frag_load_one, &fl, &dropped);
+	if (e < 0) {
+		nym_fragstore_close(fs);
+		return e;
+	}
+	mc->frags = fs;
+	if (dropped) {
+		snprintf(w, sizeof w, "dropped %zu bytes of a damaged tail of %s", dropped, path);
+		if (mc->ev.warning)
+			mc->ev.warning(mc, w, mc->ev.arg);
+	}
+	nym_reasm_expire(nym_courier_receiver_reasm(mc->receiver), fl.rnow);
+	mc->frag_swept_ms = fl.rnow;
+	if (fl.stale_sets)
+		lost_say(mc, fl.stale_sets, fl.stale_frags);
+	frag_report(mc);
+	frag_compact(mc, 1);
+	return 0;
+}
+
 static void
 gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
 {
@@ -774,20 +1009,16 @@ gw_pushed(struct nym_gw *gw, const uint8_t *pt, size_t len, void *arg)
 		mc->last_packet_ms = nym_mono_ms();
 	}
 	memset(&r, 0, sizeof r);
-	int k = nym_courier_receive(mc->receiver, pt, len, nym_mono_ms(), &r);
+	int k = nym_courier_receive(mc->receiver, pt, len, reasm_now(), &r);
 	if (k == NYM_RECV_ACK)
 		nym_mixcore_ack(mc->core, r.frag_id);
-	else if (k == NYM_RECV_MESSAGE) {
-		int d = mc->seen ? nym_seen_check(mc->seen, r.set_id, r.data, r.len, (uint64_t)time(NULL)) : 0;
-		if (d == NYM_EIO)
-			warn(mc, "cannot remember a delivered message (%s): a retransmitted copy may be "
-			         "delivered again after a restart", NYM_EIO);
-		if (d == 1)
-			mc->st.duplicates++;
-		else
-			deliver(mc, &r.msg);
+	else if (k == NYM_RECV_STORED || k == NYM_RECV_MESSAGE) {
+		frag_keep(mc, &r);
+		if (k == NYM_RECV_MESSAGE)
+			received_message(mc, &r);
 	}
 	nym_courier_received_free(&r);
+	frag_report(mc);
 }
 
 static void
@@ -856,6 +1087,10 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 	mc->P = NYM_FRAGMENT_CAPACITY((size_t)nym_size_tag_plaintext(mc->size_tag));
 	mc->routes.pick = pick_route;
 	mc->routes.ctx = mc;
+	if (!mc->c.fragment_lifetime_ms)
+		mc->c.fragment_lifetime_ms = NYM_MIXCLIENT_FRAGMENT_LIFETIME_MS;
+	struct nym_reasm_limits lim = {NYM_REASM_DEFAULT_MAX_BYTES, NYM_REASM_DEFAULT_MAX_SETS,
+	                               mc->c.fragment_lifetime_ms};
 	nym_courier_config_default(&mcfg);
 	mcfg.packet_delay_ns = (uint64_t)(c->packet_delay_ms * 1e6);
 	mcfg.ack_delay_ns = (uint64_t)(c->ack_delay_ms * 1e6);
@@ -866,7 +1101,8 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 	if (!(mc->surbs = nym_surbstore_new()) ||
 	    !(mc->rkeys = nym_reply_keys_new(NYM_REPLY_KEYS_DEFAULT_MAX, NYM_REPLY_KEY_MAX_AGE_MS)) ||
 	    !(mc->sender = nym_courier_sender_new(&mc->keys, c->gateway, &mcfg)) ||
-	    !(mc->receiver = nym_courier_receiver_new(&mc->keys, mc->rkeys, NULL))) {
+	    !(mc->receiver = nym_courier_receiver_new(&mc->keys, mc->rkeys, &lim)) ||
+	    !(mc->frag_timer = nym_timer_new(l, frag_fire, mc))) {
 		nym_mixclient_free(mc);
 		return NYM_ENOMEM;
 	}
@@ -899,6 +1135,11 @@ nym_mixclient_start(struct nym_mixclient **out, struct nym_loop *l,
 	}
 	mc->wake = nym_timer_new(l, wake_fire, mc);
 	rearm(mc, nym_mixcore_wait_us(mc->core, nym_mono_ms()));
+	if (c->fragments_path && (e = frag_open(mc, c->fragments_path)) < 0) {
+		nym_mixclient_free(mc);
+		return e;
+	}
+	nym_timer_set(mc->frag_timer, MC_FRAG_SWEEP(mc) * 1000);
 
 	struct nym_gw_params gp = {.url = mc->url, .keys = &mc->keys, .dir = mc->dir[0] ? mc->dir : NULL,
 	                           .rng = c->rng, .max_retries = c->max_retries};
@@ -948,6 +1189,8 @@ nym_mixclient_free(struct nym_mixclient *mc)
 	nym_reply_keys_free(mc->rkeys);
 	nym_wipe(&mc->keys, sizeof mc->keys);
 	nym_seen_free(mc->seen);
+	nym_fragstore_close(mc->frags); /* synced */
+	nym_timer_free(mc->frag_timer);
 	free(mc);
 }
 
@@ -958,6 +1201,18 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen)
 {
+	return nym_mixclient_setup_until(s, home, id, topology_file, api_url, 0, rng, err, errlen);
+}
+
+static int setup_in(struct nym_mixclient_setup *s, const char *dir, const char *id,
+    const char *topology_file, const char *api_url, uint64_t deadline_ms,
+    const struct nym_rng *rng, char *err, size_t errlen);
+
+int
+nym_mixclient_setup_until(struct nym_mixclient_setup *s, const char *home, const char *id,
+    const char *topology_file, const char *api_url, uint64_t deadline_ms, const struct nym_rng *rng,
+    char *err, size_t errlen)
+{
 	char dir[sizeof s->dir];
 	int e;
 
@@ -966,12 +1221,21 @@ nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char 
 		snprintf(err, errlen, "bad identity name '%s'", id);
 		return e;
 	}
-	return nym_mixclient_setup_dir(s, dir, id, topology_file, api_url, rng, err, errlen);
+	return setup_in(s, dir, id, topology_file, api_url, deadline_ms, rng, err, errlen);
 }
 
 int
 nym_mixclient_setup_dir(struct nym_mixclient_setup *s, const char *dir, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
+    char *err, size_t errlen)
+{
+	return setup_in(s, dir, id, topology_file, api_url, 0, rng, err, errlen);
+}
+
+static int
+setup_in(struct nym_mixclient_setup *s, const char *dir, const char *id,
+    const char *topology_file, const char *api_url, uint64_t deadline_ms,
+    const struct nym_rng *rng,
     char *err, size_t errlen)
 {
 	const char *bad = NULL;
@@ -990,7 +1254,7 @@ nym_mixclient_setup_dir(struct nym_mixclient_setup *s, const char *dir, const ch
 			snprintf(err, errlen, "no client '%s' (no keys in %s)", id, s->dir);
 			return NYM_ENOTFOUND;
 		}
-			snprintf(err, errlen, "cannot load the keys of '%s' (%s): %s", id,
+		snprintf(err, errlen, "cannot load the keys of '%s' (%s): %s", id,
 			    bad ? bad : s->dir, e == NYM_EIO ? strerror(errno) : nym_strerror(e));
 		return e;
 	}
@@ -1000,6 +1264,7 @@ nym_mixclient_setup_dir(struct nym_mixclient_setup *s, const char *dir, const ch
 		struct nym_api_opts o = NYM_API_OPTS_DEFAULT;
 		o.base_url = api_url;
 		o.retries = 2;
+		o.deadline_ms = deadline_ms;
 		e = nym_api_fetch_topology(&o, NULL, &s->topo, terr, sizeof terr);
 	} else {
 		snprintf(terr, sizeof terr, "no network given (no topology file, no API URL)");

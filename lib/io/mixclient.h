@@ -54,7 +54,18 @@ struct nym_mixclient_config {
 	 * so that replies work after a restart; only the identity's one reader
 	 * (nym-recv) should set it. NULL: only in memory. */
 	const char *surbs_path;
+	/* Fragments of messages not yet whole are kept here as they arrive
+	 * (io/fragstore.h), so that a restarted client completes a message
+	 * from what it had plus what the gateway kept meanwhile; only the
+	 * identity's one reader (nym-recv, nym-client) should set it. NULL:
+	 * only in memory (lost if the process dies). */
+	const char *fragments_path;
+	/* An incomplete message that gets no fragment for this long can never
+	 * complete (the gateway keeps a message 24 h): it is dropped and
+	 * reported through warning(). 0: NYM_MIXCLIENT_FRAGMENT_LIFETIME_MS. */
+	uint64_t fragment_lifetime_ms;
 };
+#define NYM_MIXCLIENT_FRAGMENT_LIFETIME_MS (24ull * 3600 * 1000)
 /* The official defaults for everything but keys/dir/topo/gateway/rng. */
 void nym_mixclient_defaults(struct nym_mixclient_config *c);
 
@@ -160,8 +171,14 @@ struct nym_mixclient_setup {
 int nym_mixclient_setup(struct nym_mixclient_setup *s, const char *home, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);
-/* The same for the client whose data directory is dir (a service provider's,
- * keyfile.h nym_network_requester_dir); id names it in messages. */
+/* The same, fetching the network by deadline_ms (nym_mono_ms; 0: only the
+ * per-request limits of nymapi.h): a tool's --timeout covers it. */
+int nym_mixclient_setup_until(struct nym_mixclient_setup *s, const char *home, const char *id,
+    const char *topology_file, const char *api_url, uint64_t deadline_ms, const struct nym_rng *rng,
+    char *err, size_t errlen);
+/* The same for the client whose data directory is dir (another kind of
+ * client: a network requester's or a socks5 client's, keyfile.h); id names
+ * it in messages. */
 int nym_mixclient_setup_dir(struct nym_mixclient_setup *s, const char *dir, const char *id,
     const char *topology_file, const char *api_url, const struct nym_rng *rng,
     char *err, size_t errlen);

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "io/nymapi.h"
 
@@ -120,8 +121,10 @@ nym_api_get(const struct nym_api_opts *o, const char *route, char **body, size_t
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip etc., inflated by libcurl */
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : 60000L);
+	/* a server that accepts and then says nothing: no byte for read_timeout */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+	    o->read_timeout_ms > 0 ? (o->read_timeout_ms + 999) / 1000 : 10L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 
@@ -131,8 +134,29 @@ nym_api_get(const struct nym_api_opts *o, const char *route, char **body, size_t
 		CURLcode cc;
 		int again = 0;
 
-		if (a)
-			pause_ms(backoff << (a - 1 < 6 ? a - 1 : 6));
+		long conn = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L;
+		long total = o->timeout_ms > 0 ? o->timeout_ms : 60000L;
+		if (a) {
+			long pause = backoff << (a - 1 < 6 ? a - 1 : 6);
+			/* no time for the pause and another try: keep the last error */
+			if (o->deadline_ms && nym_mono_ms() + (uint64_t)pause + 100 >= o->deadline_ms)
+				break;
+			pause_ms(pause);
+		}
+		if (o->deadline_ms) {
+			uint64_t now = nym_mono_ms();
+			long left = now < o->deadline_ms ? (long)(o->deadline_ms - now) : 0;
+			if (left <= 0) {
+				r = nym_err_set(err, errlen, NYM_ETIMEOUT, "GET %s: out of time", url);
+				break;
+			}
+			if (total > left)
+				total = left;
+			if (conn > left)
+				conn = left;
+		}
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, conn);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total);
 		ebuf[0] = 0;
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
 		cc = curl_easy_perform(c);
@@ -276,4 +300,116 @@ out:
 	free_pages(mix, nmix);
 	free_pages(gw, ngw);
 	return r;
+}
+
+/* ---- off the caller's thread ------------------------------------------------- */
+
+struct nym_api_job {
+	pthread_mutex_t mu;
+	pthread_t th;
+	struct nym_api_opts o;
+	char *base, *ua;
+	int done, abandoned, result;
+	struct nym_topology *topo;
+	char err[NYM_TOPOLOGY_ERR_MAX];
+};
+
+static void
+job_destroy(struct nym_api_job *j)
+{
+	nym_topology_free(j->topo);
+	free(j->base);
+	free(j->ua);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+static void *
+job_run(void *arg)
+{
+	struct nym_api_job *j = arg;
+	struct nym_topology *t = NULL;
+	char err[NYM_TOPOLOGY_ERR_MAX] = "";
+	int r = nym_api_fetch_topology(&j->o, NULL, &t, err, sizeof err), gone;
+
+	pthread_mutex_lock(&j->mu);
+	j->result = r;
+	j->topo = t;
+	memcpy(j->err, err, sizeof err);
+	j->done = 1;
+	gone = j->abandoned;
+	pthread_mutex_unlock(&j->mu);
+	if (gone)
+		job_destroy(j);
+	return NULL;
+}
+
+int
+nym_api_job_start(struct nym_api_job **out, const struct nym_api_opts *o)
+{
+	struct nym_api_job *j = calloc(1, sizeof *j);
+	pthread_attr_t at;
+	int e;
+
+	*out = NULL;
+	if (!j)
+		return NYM_ENOMEM;
+	j->o = *o;
+	if ((o->base_url && !(j->base = strdup(o->base_url))) ||
+	    (o->user_agent && !(j->ua = strdup(o->user_agent)))) {
+		free(j->base);
+		free(j->ua);
+		free(j);
+		return NYM_ENOMEM;
+	}
+	j->o.base_url = j->base;
+	j->o.user_agent = j->ua;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_once(&curl_once, curl_start); /* not thread-safe: on the caller's thread */
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&j->th, &at, job_run, j);
+	pthread_attr_destroy(&at);
+	if (e) {
+		job_destroy(j);
+		return NYM_ENOMEM;
+	}
+	*out = j;
+	return 0;
+}
+
+int
+nym_api_job_poll(struct nym_api_job *j, struct nym_topology **out, char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&j->mu);
+	if (!j->done) {
+		pthread_mutex_unlock(&j->mu);
+		return 0;
+	}
+	r = j->result;
+	if (r >= 0) {
+		*out = j->topo;
+		j->topo = NULL;
+		r = 1;
+	} else if (err && errlen)
+		snprintf(err, errlen, "%s", j->err);
+	pthread_mutex_unlock(&j->mu);
+	return r;
+}
+
+void
+nym_api_job_free(struct nym_api_job *j)
+{
+	int running;
+
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->mu);
+	running = !j->done;
+	j->abandoned = 1;
+	pthread_mutex_unlock(&j->mu);
+	if (!running)
+		job_destroy(j); /* else the thread frees it when it ends */
 }

@@ -25,8 +25,14 @@ struct nym_api_opts {
 	long backoff_ms;          /* first pause between attempts, doubled each time; 0: 500 ms */
 	size_t max_body;          /* largest answer accepted; 0: 64 MiB */
 	const char *user_agent;   /* NULL: "nymkit/<version>" */
+	long read_timeout_ms;     /* a connection that brings no byte for this long is
+	                           * given up (a server that accepts and never answers);
+	                           * 0: 10 s; whole seconds (libcurl's low-speed check) */
+	uint64_t deadline_ms;     /* nym_mono_ms() by which the whole call ends, every
+	                           * request, retry and pause included (NYM_ETIMEOUT);
+	                           * 0: none beyond the per-request limits */
 };
-#define NYM_API_OPTS_DEFAULT { NYM_API_DEFAULT_URL, 10000, 60000, 3, 500, 0, NULL }
+#define NYM_API_OPTS_DEFAULT { NYM_API_DEFAULT_URL, 10000, 60000, 3, 500, 0, NULL, 10000, 0 }
 
 /* GET base_url + route (e.g. "v1/nym-nodes/rewarded-set?page=0"). On success
  * *body is a malloc'd NUL-terminated buffer of *len bytes (a 2xx answer). */
@@ -37,5 +43,15 @@ int nym_api_get(const struct nym_api_opts *o, const char *route, char **body, si
  * topology; source = the base URL, fetched_at = now (UTC, RFC 3339). */
 int nym_api_fetch_topology(const struct nym_api_opts *o, const struct nym_topology_filter *f,
                            struct nym_topology **out, char *err, size_t errlen);
+
+/* The same off the caller's thread, so that an event loop never waits on a
+ * slow or hung nym-api: start copies o (and its strings); poll returns 0
+ * while the fetch runs, 1 with *out set once it succeeded, or its negative
+ * code with err filled; free may be called at any time (a running fetch
+ * finishes on its own, within o's limits, and is discarded). */
+struct nym_api_job;
+int nym_api_job_start(struct nym_api_job **out, const struct nym_api_opts *o);
+int nym_api_job_poll(struct nym_api_job *j, struct nym_topology **out, char *err, size_t errlen);
+void nym_api_job_free(struct nym_api_job *j);
 
 #endif

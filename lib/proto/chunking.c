@@ -267,6 +267,7 @@ struct nym_reasm {
 	size_t cap, n;            /* cap is a power of two */
 	size_t bytes;
 	uint64_t last_check;
+	size_t expired_sets, expired_frags; /* incomplete sets dropped, ever */
 };
 
 #define SET_OVERHEAD(total) (sizeof(struct rset) + (size_t)(total) * (sizeof(uint8_t *) + sizeof(size_t)))
@@ -399,6 +400,10 @@ nym_reasm_expire(struct nym_reasm *r, uint64_t now_ms)
 		struct rset *s = r->tab[i];
 		if (s && now_ms >= s->last_ms && now_ms - s->last_ms >= r->lim.expiry_ms) {
 			dropped += !s->done;
+			if (!s->done) {
+				r->expired_sets++;
+				r->expired_frags += s->got;
+			}
 			drop(r, s); /* may shift a later entry into slot i: look again */
 			continue;
 		}
@@ -417,6 +422,99 @@ size_t
 nym_reasm_sets(const struct nym_reasm *r)
 {
 	return r->n;
+}
+
+static int room_for_set(struct nym_reasm *r, uint64_t now_ms);
+
+size_t
+nym_reasm_expired(const struct nym_reasm *r, size_t *fragments)
+{
+	if (fragments)
+		*fragments = r->expired_frags;
+	return r->expired_sets;
+}
+
+int
+nym_reasm_each(const struct nym_reasm *r,
+    int (*fn)(void *arg, const struct nym_fragment *f, uint64_t last_ms), void *arg)
+{
+	struct nym_fragment f;
+	int e;
+
+	for (size_t i = 0; i < r->cap; i++) {
+		const struct rset *s = r->tab[i];
+		if (!s)
+			continue;
+		memset(&f, 0, sizeof f);
+		f.set_id = s->id;
+		f.total = s->total;
+		if (s->done) {
+			if ((e = fn(arg, &f, s->last_ms)) < 0)
+				return e;
+			continue;
+		}
+		for (size_t k = 0; k < s->total; k++) {
+			if (!s->part[k])
+				continue;
+			f.position = (uint8_t)(k + 1);
+			f.prev_id = k == 0 ? s->prev : 0;
+			f.next_id = k == 254 && s->total == 255 ? s->next : 0;
+			f.payload = s->part[k];
+			f.payload_len = s->plen[k];
+			if ((e = fn(arg, &f, s->last_ms)) < 0)
+				return e;
+		}
+	}
+	return 0;
+}
+
+size_t
+nym_reasm_chain(const struct nym_reasm *r, uint32_t set_id, uint32_t *ids, size_t max)
+{
+	const struct rset *s = lookup(r, set_id), *p;
+	size_t n = 0, steps = 0;
+
+	if (!s || !s->done || !max)
+		return 0;
+	/* back to the first set, then forward: links of done sets are kept */
+	while (s->prev && (p = lookup(r, s->prev)) && p->done && p->next == s->id && steps++ <= r->n)
+		s = p;
+	for (steps = 0; s && n < max && steps++ <= r->n; ) {
+		ids[n++] = s->id;
+		p = s->next ? lookup(r, s->next) : NULL;
+		s = p && p->done && p->prev == s->id ? p : NULL;
+	}
+	return n;
+}
+
+int
+nym_reasm_mark_done(struct nym_reasm *r, uint32_t set_id, uint64_t now_ms)
+{
+	struct rset *s;
+	int e;
+
+	if (!set_id || set_id & NYM_FRAG_FLAG)
+		return NYM_EFORMAT;
+	if ((s = lookup(r, set_id))) {
+		free_parts(r, s);
+		s->got = s->total;
+		s->done = 1;
+		if (now_ms > s->last_ms)
+			s->last_ms = now_ms;
+		return 0;
+	}
+	if ((e = room_for_set(r, now_ms)) < 0)
+		return e;
+	if ((r->n + 1) * 2 > r->cap && (e = grow(r)) < 0)
+		return e;
+	if (!(s = calloc(1, sizeof *s)))
+		return NYM_ENOMEM;
+	s->id = set_id;
+	s->done = 1;
+	s->last_ms = now_ms;
+	place(r, s);
+	r->n++;
+	return 0;
 }
 
 static int
@@ -508,7 +606,9 @@ nym_reasm_add(struct nym_reasm *r, const struct nym_fragment *f, uint64_t now_ms
 	*out_len = 0;
 	if (f->total == 0 || f->position == 0 || f->position > f->total || f->set_id == 0)
 		return NYM_EFORMAT;
-	if (now_ms < r->last_check || now_ms - r->last_check >= NYM_REASM_CHECK_INTERVAL_MS)
+	/* time going back (state restored from disk, oldest first per set) does
+	 * not trigger a sweep: the caller expires once it is done */
+	if (now_ms >= r->last_check && now_ms - r->last_check >= NYM_REASM_CHECK_INTERVAL_MS)
 		nym_reasm_expire(r, now_ms);
 	s = lookup(r, f->set_id);
 	if (s && s->done)

@@ -135,5 +135,23 @@ size_t nym_reasm_expire(struct nym_reasm *r, uint64_t now_ms);
 /* Bytes currently held and sets tracked (for tests and monitoring). */
 size_t nym_reasm_bytes(const struct nym_reasm *r);
 size_t nym_reasm_sets(const struct nym_reasm *r);
+/* Incomplete sets expired so far (and in *fragments, may be NULL, the
+ * fragments they had): what a caller reports as messages lost. */
+size_t nym_reasm_expired(const struct nym_reasm *r, size_t *fragments);
+
+/* The state, for keeping it on disk (io/fragstore.h): fn is called once per
+ * fragment held in an incomplete set (prev_id/next_id set on the positions
+ * that carry links) and once per completed set id (position 0, no payload),
+ * with the set's last activity time; it stops at the first negative return,
+ * which is passed back. Restoring: nym_reasm_add the fragments and
+ * nym_reasm_mark_done the completed ids, with their times. */
+int nym_reasm_each(const struct nym_reasm *r,
+    int (*fn)(void *arg, const struct nym_fragment *f, uint64_t last_ms), void *arg);
+/* Remember set_id as completed (duplicates are refused), dropping what was
+ * held of it. NYM_EFORMAT for an invalid id, NYM_EFULL, NYM_ENOMEM. */
+int nym_reasm_mark_done(struct nym_reasm *r, uint32_t set_id, uint64_t now_ms);
+/* The ids of the sets that form the completed message containing set_id, in
+ * order (at most max); 0 when set_id is not a completed set. */
+size_t nym_reasm_chain(const struct nym_reasm *r, uint32_t set_id, uint32_t *ids, size_t max);
 
 #endif

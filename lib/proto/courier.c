@@ -509,14 +509,15 @@ nym_courier_received_free(struct nym_courier_received *out)
 	memset(out, 0, sizeof *out);
 }
 
+static int receive_fragment(struct nym_courier_receiver *r, const uint8_t *frag, size_t len,
+    uint64_t now_ms, struct nym_courier_received *out);
+
 int
 nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t len, uint64_t now_ms,
                 struct nym_courier_received *out)
 {
-	struct nym_fragment f;
-	uint8_t key[16], *padded;
-	size_t n, plen;
-	long ul;
+	uint8_t key[16];
+	size_t n;
 	int e;
 
 	memset(out, 0, sizeof *out);
@@ -545,8 +546,32 @@ nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t 
 		return e;
 	if (nym_cover_is(r->buf, n))
 		return out->kind = NYM_RECV_COVER;
-	if (nym_fragment_parse(&f, r->buf, n) < 0)
+	return receive_fragment(r, r->buf, n, now_ms, out);
+}
+
+int
+nym_courier_receive_fragment(struct nym_courier_receiver *r, const uint8_t *frag, size_t len,
+    uint64_t now_ms, struct nym_courier_received *out)
+{
+	memset(out, 0, sizeof *out);
+	return receive_fragment(r, frag, len, now_ms, out);
+}
+
+/* A decrypted fragment into reassembly (out cleared by the caller). */
+static int
+receive_fragment(struct nym_courier_receiver *r, const uint8_t *frag, size_t len,
+    uint64_t now_ms, struct nym_courier_received *out)
+{
+	struct nym_fragment f;
+	uint8_t *padded;
+	size_t plen;
+	long ul;
+	int e;
+
+	if (nym_fragment_parse(&f, frag, len) < 0)
 		return NYM_EFORMAT;
+	out->fragment = frag;
+	out->fragment_len = len;
 	e = nym_reasm_add(r->ra, &f, now_ms, &padded, &plen);
 	if (e <= 0)
 		return e < 0 ? e : (out->kind = NYM_RECV_STORED);

@@ -158,6 +158,9 @@ struct nym_courier_received {
 	uint8_t *data;             /* MESSAGE: unpadded NymMessage (malloc'd) */
 	size_t len;
 	struct nym_message msg;    /* MESSAGE: parsed view into data */
+	const uint8_t *fragment;   /* STORED, MESSAGE: the decrypted fragment (to keep
+	                            * it on disk); valid until the next receive */
+	size_t fragment_len;
 };
 
 struct nym_courier_receiver;
@@ -174,6 +177,11 @@ void nym_courier_receiver_free(struct nym_courier_receiver *r);
  * limit), NYM_ESIZE. now_ms: caller's monotonic clock. */
 NYM_MUST_CHECK int nym_courier_receive(struct nym_courier_receiver *r, const uint8_t *push, size_t len, uint64_t now_ms,
                                    struct nym_courier_received *out);
+/* Feed one decrypted fragment (header || payload), as kept from
+ * out->fragment of an earlier receive: STORED or MESSAGE as above, or
+ * NYM_EFORMAT, NYM_EREPLAY, NYM_EFULL. */
+NYM_MUST_CHECK int nym_courier_receive_fragment(struct nym_courier_receiver *r, const uint8_t *frag,
+                                            size_t len, uint64_t now_ms, struct nym_courier_received *out);
 void nym_courier_received_free(struct nym_courier_received *out);
 /* The reassembler, e.g. for nym_reasm_expire on a timer. */
 struct nym_reasm *nym_courier_receiver_reasm(struct nym_courier_receiver *r);

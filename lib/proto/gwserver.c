@@ -18,14 +18,19 @@ enum { C_FRESH, C_HS, C_DUP_WAIT, C_AUTH, C_CLOSING };
 
 #define NBUCKETS 4096
 
-/* A push handed to the transport and not yet reported sent. */
+/* A push handed to the transport and not yet known to be read by the
+ * client (a pong to an ack ping queued after it). */
 struct flight {
 	struct flight *next;
 	uint64_t tag;
-	int64_t inbox_id;            /* > 0: stored, removed once sent */
-	size_t len;                  /* inbox_id 0: the plaintext, stored if never sent */
+	int64_t inbox_id;            /* > 0: stored, removed once read */
+	size_t len;                  /* inbox_id 0: the plaintext, stored if never read */
 	uint8_t data[];
 };
+
+/* Ack pings: "nymkit-a" and a big-endian counter (the duplicate check's
+ * pings are 8 bytes: never confused). */
+#define ACK_PING_LEN 16
 
 struct nym_gws_conn {
 	struct nym_gws *s;
@@ -55,7 +60,14 @@ struct nym_gws_conn {
 	int64_t inbox_after;
 	int inbox_more;
 	struct flight *fl_head, *fl_tail;
+	size_t n_flights;
 	uint64_t tag_seq;
+	uint64_t written;            /* highest tag the transport reported sent */
+	/* the outstanding ack ping: it covers the flights up to ack_cover */
+	int ack_out;
+	uint8_t ack_ping[ACK_PING_LEN];
+	uint64_t ack_seq, ack_cover, ack_by;
+	int no_pong;                 /* never answered: flights end when written */
 };
 
 struct nym_gws {
@@ -65,6 +77,7 @@ struct nym_gws {
 	uint8_t identity_seed[32];
 	uint64_t fresh_ms, hs_ms, dup_ms, max_skew, auth_ms;
 	size_t max_unauth, n_unauth;
+	int freeing;                 /* in nym_gws_free: no more sends */
 	int batch;
 	int64_t free_bw;             /* bytes per free claim */
 	int enforce_zk_nyms;         /* free claims refused */
@@ -228,6 +241,8 @@ push_send(struct nym_gws_conn *c, const uint8_t *msg, size_t len, int64_t inbox_
 
 	if ((rc = grow(&s->seal, &s->seal_cap, len + NYM_GW_BIN_OVERHEAD)) != 0)
 		return rc;
+	if (c->n_flights >= NYM_GWS_MAX_FLIGHTS)
+		return NYM_EFULL; /* stored: it goes in a batch once the client reads */
 	if (!(f = malloc(sizeof *f + keep)))
 		return NYM_ENOMEM;
 	n = nym_gw_bin_seal(s->seal, s->seal_cap, NYM_GW_BIN_PUSHED, msg, len, c->key, s->rng);
@@ -250,6 +265,7 @@ push_send(struct nym_gws_conn *c, const uint8_t *msg, size_t len, int64_t inbox_
 	else
 		c->fl_head = f;
 	c->fl_tail = f;
+	c->n_flights++;
 	return 0;
 }
 
@@ -283,6 +299,23 @@ inbox_batch(struct nym_gws_conn *c)
 	c->inbox_more = n > 0 && (b.stopped || n >= s->batch);
 }
 
+/* Messages were stored for client while it has an authenticated
+ * connection (other than except): they go in its next batch, now if its
+ * queue is empty, else once it drains — not at the next authentication. */
+static void
+stored_meanwhile(struct nym_gws *s, const uint8_t client[32], struct nym_gws_conn *except)
+{
+	if (s->freeing)
+		return;
+	for (struct nym_gws_conn *c = s->table[bucket(client)]; c; c = c->hnext)
+		if (c != except && c->state == C_AUTH && !memcmp(c->client, client, 32)) {
+			c->inbox_more = 1;
+			if (!c->fl_head)
+				inbox_batch(c);
+			return;
+		}
+}
+
 void
 nym_gws_push(struct nym_gws *s, const uint8_t client[32], const uint8_t *msg, size_t len,
              struct nym_gws_now now)
@@ -295,25 +328,66 @@ nym_gws_push(struct nym_gws *s, const uint8_t client[32], const uint8_t *msg, si
 		return;
 	}
 	store_later(s, client, msg, len);
+	/* stored while connected (its queue was full): it goes in the next
+	 * batch once the queue drains, not at the next authentication */
+	stored_meanwhile(s, client, NULL);
 }
 
-void
-nym_gws_sent(struct nym_gws_conn *c, uint64_t tag, struct nym_gws_now now)
+/* The client has read every push up to tag: a stored one leaves storage,
+ * and the next batch may go. */
+static void
+flights_read(struct nym_gws_conn *c, uint64_t tag)
 {
 	struct nym_gws *s = c->s;
 	struct flight *f;
 
-	s->now = now;
 	while ((f = c->fl_head) && f->tag <= tag) {
 		c->fl_head = f->next;
 		if (!c->fl_head)
 			c->fl_tail = NULL;
+		c->n_flights--;
 		if (f->inbox_id > 0 && s->store.remove(s->store.ctx, f->inbox_id) == 0)
 			s->st.inbox_delivered++;
 		free(f);
 	}
 	if (!c->fl_head && c->inbox_more && c->state == C_AUTH)
 		inbox_batch(c);
+}
+
+/* Written to the socket is not read: a client killed now loses what its
+ * kernel holds, and the gateway would have forgotten it. So a push is
+ * forgotten only when the pong to a ping written after it comes back (the
+ * client has read everything before the ping; websocket frames keep their
+ * order). One ack ping at a time, covering what was written when it went. */
+static void
+ack_ping(struct nym_gws_conn *c)
+{
+	struct nym_gws *s = c->s;
+	uint8_t p[ACK_PING_LEN] = "nymkit-a";
+
+	if (c->ack_out || c->no_pong || c->state != C_AUTH || !c->fl_head || c->fl_head->tag > c->written)
+		return;
+	c->ack_seq++;
+	for (int i = 0; i < 8; i++)
+		p[8 + i] = (uint8_t)(c->ack_seq >> (56 - 8 * i));
+	if (s->io.send(s->io.ctx, c->h, NYM_GWS_PING, p, sizeof p, 0) != 0)
+		return;
+	memcpy(c->ack_ping, p, sizeof p);
+	c->ack_out = 1;
+	c->ack_cover = c->written;
+	c->ack_by = s->now.ms + NYM_GWS_PONG_WAIT_MS;
+}
+
+void
+nym_gws_sent(struct nym_gws_conn *c, uint64_t tag, struct nym_gws_now now)
+{
+	c->s->now = now;
+	if (tag > c->written)
+		c->written = tag;
+	if (c->no_pong)
+		flights_read(c, c->written);
+	else
+		ack_ping(c);
 }
 
 /* ---- authentication ---------------------------------------------------------- */
@@ -473,8 +547,14 @@ handle_handshake(struct nym_gws_conn *c, struct nym_gw_msg *m)
 		if (rc == 0) {
 			memcpy(c->client, c->hs.client_pk, 32);
 			nym_gw_hs_wipe(&c->hs, sizeof c->hs);
-			if (stored_said(s, s->store.client_register(s->store.ctx, c->client, c->key),
-			                "cannot store a client key: ") != 0) {
+			int rr = s->store.client_register(s->store.ctx, c->client, c->key);
+			if (rr == NYM_EFULL) {
+				notef(c->s, c, NYM_GWS_INFO, "registration refused: no room for more clients");
+				fail_conn(c, "Failed to perform registration handshake: the gateway has no room "
+				             "for more clients");
+				return;
+			}
+			if (stored_said(s, rr, "cannot store a client key: ") != 0) {
 				fail_conn(c, "Failed to perform registration handshake: internal storage failure");
 				return;
 			}
@@ -709,9 +789,20 @@ nym_gws_pong(struct nym_gws_conn *c, const uint8_t *data, size_t len, struct nym
 	c->s->now = now;
 	if (c->ping_wanted && c->dup_new && len == sizeof c->ping && memcmp(data, c->ping, len) == 0)
 		dup_resolved(c, c->dup_new, 1);
+	else if (c->ack_out && len == ACK_PING_LEN && memcmp(data, c->ack_ping, len) == 0) {
+		c->ack_out = 0;
+		flights_read(c, c->ack_cover);
+		ack_ping(c);
+	}
 }
 
 /* ---- connections ------------------------------------------------------------- */
+
+int
+nym_gws_full(const struct nym_gws *s)
+{
+	return s->max_unauth && s->n_unauth >= s->max_unauth;
+}
 
 struct nym_gws_conn *
 nym_gws_accept(struct nym_gws *s, void *conn, struct nym_gws_now now)
@@ -756,25 +847,33 @@ conn_end(struct nym_gws_conn *c)
 		c->dup_old->ping_wanted = 0;
 		c->dup_old = NULL;
 	}
+	/* pushes never handed over are stored first, so that a new connection
+	 * of the same client gets them in its first batch */
+	int kept = 0;
+	for (f = c->fl_head; f; f = nx) {
+		nx = f->next;
+		if (f->inbox_id == 0) {
+			store_later(s, c->client, f->data, f->len);
+			kept = 1;
+		}
+		free(f);
+	}
+	c->fl_head = c->fl_tail = NULL;
 	if (c->dup_new) { /* the old side died while being checked: the new one proceeds */
 		struct nym_gws_conn *nw = c->dup_new;
 		c->dup_new = NULL;
 		nw->dup_old = NULL;
 		session_remove(c);
 		finish_authenticate(nw);
+		kept = 0; /* its first batch has them */
 	}
 	if (c->unauth)
 		s->n_unauth--;
 	if (c->state == C_AUTH || c->in_table)
 		persist_bandwidth(c);
-	for (f = c->fl_head; f; f = nx) {
-		nx = f->next;
-		if (f->inbox_id == 0)
-			store_later(s, c->client, f->data, f->len);
-		free(f);
-	}
-	c->fl_head = c->fl_tail = NULL;
 	session_remove(c);
+	if (kept) /* a new connection authenticated before this one ended */
+		stored_meanwhile(s, c->client, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -802,6 +901,13 @@ nym_gws_tick(struct nym_gws *s, struct nym_gws_now now)
 	for (struct nym_gws_conn *c = s->conns; c; c = c->next) {
 		if (c->dup_at && c->dup_at <= now.ms)
 			dup_resolved(c->dup_old, c, 0);
+		if (c->ack_out && c->ack_by <= now.ms) {
+			/* a client that does not answer pings: written counts as read */
+			notef(c->s, c, NYM_GWS_INFO, "client does not answer pings; pushes count as read once written");
+			c->ack_out = 0;
+			c->no_pong = 1;
+			flights_read(c, c->written);
+		}
 		if (c->kill_at && c->kill_at <= now.ms && c->state != C_AUTH) {
 			c->kill_at = 0;
 			notef(c->s, c, NYM_GWS_DEBUG, "timed out");
@@ -811,6 +917,8 @@ nym_gws_tick(struct nym_gws *s, struct nym_gws_now now)
 			next = c->dup_at;
 		if (c->kill_at && (!next || c->kill_at < next))
 			next = c->kill_at;
+		if (c->ack_out && (!next || c->ack_by < next))
+			next = c->ack_by;
 	}
 	return next ? (int64_t)(next - now.ms) : -1;
 }
@@ -853,6 +961,7 @@ nym_gws_free(struct nym_gws *s)
 {
 	if (!s)
 		return;
+	s->freeing = 1; /* nothing more goes out */
 	while (s->conns)
 		conn_end(s->conns);
 	free(s->pt);

@@ -34,12 +34,18 @@
  *
  * Messages for clients (nym_gws_push, stored messages at authentication)
  * go out as PushedMixMessage binary frames, each with a tag; the caller
- * reports the tag once the frame is handed to the socket (nym_gws_sent):
- * only then is a stored message removed from storage. A pushed message
- * never handed over is stored when its connection closes; one that cannot
- * be sent (no connection, or its queue is full) is stored at once.
- * Stored messages go in batches of inbox_batch, the next one once the last
- * is handed over.
+ * reports the tag once the frame is handed to the socket (nym_gws_sent).
+ * Handed over is not read (a client killed then loses what its kernel
+ * holds), so the server then pings ("nymkit-a" + a counter, 16 bytes) and
+ * counts the pushes written before the ping as read when its pong comes
+ * (nym_gws_pong): only then is a stored message removed from storage.
+ * A push not known to be read is stored when its connection closes (the
+ * client may get it twice: its reassembly and seen-file drop the copy);
+ * one that cannot be sent (no connection, its queue is full, or
+ * NYM_GWS_MAX_FLIGHTS unread) is stored at once. A client that leaves an
+ * ack ping unanswered for NYM_GWS_PONG_WAIT_MS has its pushes count as read
+ * once written, as before. Stored messages go in batches of inbox_batch,
+ * the next one once the last is read.
  *
  * Time: struct nym_gws_now, the caller's monotonic clock in ms (deadlines)
  * and the Unix time in s (authenticateV2 skew, bandwidth days), passed in
@@ -75,6 +81,10 @@
 #define NYM_GWS_AUTH_TIMEOUT_MS 30000
 #define NYM_GWS_DUP_WAIT_MS 1000
 #define NYM_GWS_INBOX_BATCH 100
+/* Pushes written and not yet known to be read, per connection; how long an
+ * ack ping may wait for its pong. */
+#define NYM_GWS_MAX_FLIGHTS 2048
+#define NYM_GWS_PONG_WAIT_MS 10000
 
 struct nym_gws;
 struct nym_gws_conn;
@@ -115,7 +125,8 @@ struct nym_gws_storage {
 	/* NYM_ENOTFOUND when the client is not registered. */
 	int (*client_get)(void *ctx, const uint8_t client[32], struct nym_gws_client *c);
 	/* Registration: keep the key; an existing client keeps its timestamp
-	 * and bandwidth, a new one starts with none. */
+	 * and bandwidth, a new one starts with none. NYM_EFULL: no room for a
+	 * new client (refused in words). */
 	int (*client_register)(void *ctx, const uint8_t client[32], const uint8_t key[32]);
 	int (*client_set_auth_ts)(void *ctx, const uint8_t client[32], uint64_t ts);
 	int (*client_set_bandwidth)(void *ctx, const uint8_t client[32], int64_t bytes, int64_t day);
@@ -204,6 +215,9 @@ const struct nym_gws_stats *nym_gws_stats(const struct nym_gws *s);
  * the transport). NULL when out of memory, or max_unauth connections are
  * not authenticated yet (close it). */
 struct nym_gws_conn *nym_gws_accept(struct nym_gws *s, void *conn, struct nym_gws_now now);
+/* 1 when nym_gws_accept would refuse a connection now (max_unauth are not
+ * authenticated yet): the transport can refuse it before its handshake. */
+int nym_gws_full(const struct nym_gws *s);
 /* One whole message from the client. */
 void nym_gws_text(struct nym_gws_conn *c, const char *text, size_t len, struct nym_gws_now now);
 void nym_gws_binary(struct nym_gws_conn *c, const uint8_t *data, size_t len, struct nym_gws_now now);

@@ -179,6 +179,9 @@ struct peer {
 	int nbin;
 	uint8_t ping[8];
 	int npings;
+	uint8_t ackping[16];      /* the last ack ping (16 bytes), unanswered */
+	int ackpings, ackping_out;
+	int no_pong;              /* the client does not answer ack pings */
 	int closed, aborted;
 	size_t queue_limit;       /* > 0: EFULL for a push beyond this many in flight */
 	int acked;                /* binary frames reported sent */
@@ -202,6 +205,12 @@ t_send(void *ctx, void *conn, enum nym_gws_frame type, const uint8_t *data, size
 {
 	struct peer *p = conn;
 	(void)ctx;
+	if (type == NYM_GWS_PING && len == 16) {
+		memcpy(p->ackping, data, 16);
+		p->ackpings++;
+		p->ackping_out = 1;
+		return 0;
+	}
 	if (type == NYM_GWS_PING) {
 		memcpy(p->ping, data, len < 8 ? len : 8);
 		p->npings++;
@@ -337,9 +346,22 @@ peer_gone(struct peer *p, uint64_t ms)
 	p->gone = 1;
 }
 
-/* The transport wrote binary frames up to i. */
+/* The transport wrote binary frames up to i, and the client read them:
+ * it answers the ack ping that follows. */
 static void
 ack_upto(struct peer *p, int i, uint64_t ms)
+{
+	p->acked = i + 1;
+	nym_gws_sent(p->c, p->bin_tag[i], at(ms));
+	while (p->ackping_out && !p->no_pong && !p->gone) {
+		p->ackping_out = 0;
+		nym_gws_pong(p->c, p->ackping, 16, at(ms));
+	}
+}
+
+/* Written only: the client has not read them (no pong yet). */
+static void
+written_upto(struct peer *p, int i, uint64_t ms)
 {
 	p->acked = i + 1;
 	nym_gws_sent(p->c, p->bin_tag[i], at(ms));
@@ -905,6 +927,50 @@ main(void)
 	CHECK(!strncmp(last_text(&c), ERR(NYM_GW_ERRTXT_MALFORMED_BINARY), 60) && !c.closed && F.n == forwarded,
 	      "empty binary after authentication: an error, still open (%s)", last_text(&c));
 	peer_gone(&c, 72090);
+	nym_gws_free(G);
+
+	/* 17. written is not read (issue 17 item 1): a push counts as delivered
+	 * only when the pong to the ack ping written after it comes back; a
+	 * client killed before that finds it again on its next connection */
+	server_new();
+	peer_connect(&c, 9, 80000);
+	CHECK(do_register(&c, 6, 80000), "ack pings: a client registers");
+	uint8_t kid[32];
+	memcpy(kid, c.pk, 32);
+	peer_gone(&c, 80010);
+	nym_gws_push(G, kid, (const uint8_t *)"stored", 7, at(80020));
+	peer_connect(&c, 9, 81000);
+	do_auth(&c, 6, T0 + 81, 81000);
+	nym_gws_push(G, kid, (const uint8_t *)"live", 5, at(81010));
+	CHECK(c.nbin == 2 && c.ackpings == 0, "the stored one and a live one pushed; no ping before written");
+	written_upto(&c, 1, 81020);
+	CHECK(c.ackpings == 1 && stored_for(kid) == 1, "written: an ack ping; nothing forgotten yet");
+	nym_gws_push(G, kid, (const uint8_t *)"later", 6, at(81030));
+	written_upto(&c, 2, 81040);
+	CHECK(c.ackpings == 1, "one ack ping at a time");
+	peer_gone(&c, 81050);
+	CHECK(stored_for(kid) == 3, "closed before the pong: all three kept (%d)", stored_for(kid));
+	peer_connect(&c, 9, 82000);
+	do_auth(&c, 6, T0 + 82, 82000);
+	CHECK(c.nbin == 3, "pushed again on the next connection");
+	written_upto(&c, 2, 82010);
+	nym_gws_pong(c.c, (const uint8_t *)"nymkit-a\0\0\0\0\0\0\0\x63", 16, at(82020));
+	CHECK(stored_for(kid) == 3, "a pong with another counter ends nothing");
+	nym_gws_pong(c.c, c.ackping, 16, at(82030));
+	CHECK(stored_for(kid) == 0 && c.ackpings == 1, "the pong: read, removed (%d)", stored_for(kid));
+	/* a client that never answers: after NYM_GWS_PONG_WAIT_MS written counts as read */
+	nym_gws_push(G, kid, (const uint8_t *)"unanswered", 11, at(82040));
+	written_upto(&c, 3, 82050);
+	CHECK(c.ackpings == 2 && nym_gws_tick(G, at(82060)) <= NYM_GWS_PONG_WAIT_MS,
+	      "an ack ping; the tick asks to be called by its deadline");
+	nym_gws_tick(G, at(82050 + NYM_GWS_PONG_WAIT_MS));
+	CHECK(has_note("client does not answer pings; pushes count as read once written", &c),
+	      "unanswered ping: said in the log");
+	nym_gws_push(G, kid, (const uint8_t *)"after", 6, at(92100));
+	written_upto(&c, 4, 92110);
+	CHECK(c.ackpings == 2, "no more ack pings for it");
+	peer_gone(&c, 92120);
+	CHECK(stored_for(kid) == 0, "written counted as read: nothing kept at close");
 	nym_gws_free(G);
 
 	peer_reset(&a);
