@@ -8,7 +8,7 @@ libwebsockets-dev libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-
 case "${1:-build}" in
 check|demo) # ps/pkill (procps) and xxd are not in a minimal Debian; bats' own timeout needs ps.
 	# curl: the SOCKS tests and the demo fetch through nym-socks5-client with it.
-	want="$want bats bats-support bats-assert b3sum jq clang python3 python3-websockets openssl procps xxd curl"
+	want="$want bats bats-support bats-assert b3sum jq clang python3 python3-websockets openssl procps xxd curl sqlite3"
 	# Node may come from elsewhere than Debian (it ships its own npm): judge by command.
 	command -v node >/dev/null 2>&1 || want="$want nodejs"
 	command -v npm >/dev/null 2>&1 || want="$want npm" ;;
