@@ -250,10 +250,11 @@ core_sweep(void *ctx, uint64_t now)
 
 /* ---- the session's I/O ---------------------------------------------------- */
 
-static void
+static int
 gs_send(void *ctx, int binary, const uint8_t *data, size_t len)
 {
 	js_out(ctx, binary ? 2 : 1, data, len, NULL, 0);
+	return 0;
 }
 
 static void

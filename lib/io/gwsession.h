@@ -1,15 +1,11 @@
-/* gwsession.h — the gateway session: the client side of doc/spec/gateway.md on
- * top of proto/gwproto.h, over io/gwclient.h's websockets — registration on
- * first use, authenticateV2 after, free bandwidth claims, ForwardSphinx frames
- * out, pushed payloads in, reconnection with backoff.
- *
- * Bandwidth (doc/spec/gateway.md §13): free allowances expire at the UTC day
- * change. Each ForwardSphinx frame gets exactly one text answer, in order
- * (§10.1), so the session keeps a copy of every packet until its answer: one
- * refused as out of bandwidth is sent again after a single claim per
- * out-of-bandwidth episode (packets forwarded meanwhile wait), never lost and
- * never sent twice once accepted. A gateway that refuses free claims
- * (zk-nym enforcing) ends the session: down(fatal) with a reason naming it.
+/* gwsession.h — the gateway session: the client side of doc/spec/gateway.md
+ * over io/gwclient.h's websockets. Every protocol step — registration on
+ * first use, authenticateV2 after, free bandwidth claims (the UTC day's, one
+ * per out-of-bandwidth episode), ForwardSphinx frames out with a copy kept
+ * until their answer, pushed payloads in, zk-nym-only gateways fatal — is
+ * proto/gwsess.h's; this shell adds the websocket, the wall clock, the shared
+ * key file and reconnection with backoff. Packets forwarded while down are
+ * queued (copied) in the session.
  *
  * lib/ never prints: failures come back as NYM_E* codes plus, where words
  * help, a reason string in the callback. */

@@ -11,21 +11,23 @@
 static struct {
 	uint8_t frame[4096];
 	size_t len;
-	int binary, nsent, ready, registered_now, fatal_err, npushed;
+	int binary, nsent, nbin, ready, registered_now, fatal_err, npushed, pushed_at_ready;
 	uint8_t key[32], pushed[256];
 	size_t pushed_len;
 	int got_key;
 } O;
 
-static void o_send(void *c, int b, const uint8_t *d, size_t n)
+static int o_send(void *c, int b, const uint8_t *d, size_t n)
 {
 	(void)c;
 	O.binary = b;
 	O.len = n < sizeof O.frame ? n : sizeof O.frame;
 	memcpy(O.frame, d, O.len);
 	O.nsent++;
+	O.nbin += b;
+	return 0;
 }
-static void o_ready(void *c, int r) { (void)c; O.ready++; O.registered_now = r; }
+static void o_ready(void *c, int r) { (void)c; O.ready++; O.registered_now = r; O.pushed_at_ready = O.npushed; }
 static void o_pushed(void *c, const uint8_t *p, size_t n)
 {
 	(void)c;
@@ -180,6 +182,101 @@ test_give_up(struct nym_client_keys *ck)
 	nym_gwsess_free(s);
 }
 
+/* The packet in the last binary frame (its first byte: which one). */
+static int
+last_packet(const uint8_t key[32])
+{
+	uint8_t pt[300], kind;
+	int n = O.binary ? nym_gw_bin_open(&kind, pt, sizeof pt, O.frame, O.len, key) : -1;
+	return n > 0 && kind == NYM_GW_BIN_FORWARD_SPHINX_V2 ? pt[0] : -1;
+}
+
+static void
+feed_at(struct nym_gwsess *s, const char *json, uint64_t t)
+{
+	nym_gwsess_frame(s, 0, (const uint8_t *)json, strlen(json), t);
+}
+
+#define OOB "{\"type\":\"typedError\",\"error\":{\"out_of_bandwidth\":{\"required\":1,\"available\":0}}}"
+#define SENT "{\"type\":\"send\",\"remaining_bandwidth\":1000000000,\"upgrade_mode\":false}"
+#define GRANT "{\"type\":\"bandwidth\",\"available_total\":1000000000,\"upgrade_mode\":false}"
+
+/* Queueing, held pushes, one claim per out-of-bandwidth episode, the UTC
+ * day's re-claim, a credential-only gateway (doc/spec/gateway.md §10.1, §13). */
+static void
+test_bandwidth(struct nym_client_keys *ck, const uint8_t gpk[32], const uint8_t key[32])
+{
+	struct nym_rng r = nym_rng_system();
+	struct nym_gw_msg m;
+	const uint64_t T = 19675ull * 86400 + 86399; /* 23:59:59 UTC */
+	uint8_t a[60], b[60], fr[300];
+	memset(a, 'A', sizeof a);
+	memset(b, 'B', sizeof b);
+
+	memset(&O, 0, sizeof O);
+	struct nym_gwsess *s = nym_gwsess_new(ck, gpk, key, &r, &OPS);
+	CHECK(nym_gwsess_forward(s, a, sizeof a) == NYM_ENET, "no queue by default: refused while down");
+	nym_gwsess_set_queue(s, 1);
+	CHECK(nym_gwsess_forward(s, a, sizeof a) == 0 && O.nsent == 0 && nym_gwsess_backlog(s) == sizeof a,
+	      "queued while down");
+	nym_gwsess_open(s, T);
+	feed_at(s, "{\"type\":\"supportedProtocol\",\"version\":6}", T);
+	int fl = nym_gw_bin_seal(fr, sizeof fr, NYM_GW_BIN_PUSHED, (const uint8_t *)"stored message", 14, key, &r);
+	nym_gwsess_frame(s, 1, fr, (size_t)fl, T);
+	CHECK(O.npushed == 0, "a push before the authenticate answer is held");
+	feed_at(s, "{\"type\":\"authenticate\",\"protocol_version\":6,\"status\":true,\"bandwidth_remaining\":1000000000,\"upgrade_mode\":false}", T);
+	CHECK(O.ready == 1 && O.pushed_at_ready == 0 && O.npushed == 1, "ready first, then the held push");
+	CHECK(O.nbin == 1 && last_packet(key) == 'A' && nym_gwsess_backlog(s) == 0, "ready: the queue goes out");
+	CHECK(nym_gwsess_forward(s, b, sizeof b) == 0 && O.nbin == 2, "B sent at once");
+
+	/* both refused: one claim for the episode, then A and B again, in order */
+	feed_at(s, OOB, T);
+	CHECK(last_req(&m) == 0 && m.type == NYM_GW_REQ_CLAIM_FREE_BANDWIDTH, "out of bandwidth: a claim");
+	nym_gw_msg_free(&m);
+	int sent = O.nsent;
+	feed_at(s, OOB, T);
+	CHECK(O.nsent == sent && nym_gwsess_backlog(s) == sizeof a + sizeof b, "one claim per episode, both kept");
+	CHECK(nym_gwsess_forward(s, a, sizeof a) == 0 && O.nsent == sent, "a claim outstanding: queued");
+	feed_at(s, GRANT, T);
+	CHECK(O.nbin == 5 && last_packet(key) == 'A' && nym_gwsess_backlog(s) == 0,
+	      "granted: the refused ones first, then the queue");
+	feed_at(s, SENT, T);
+	feed_at(s, SENT, T);
+	feed_at(s, SENT, T);
+
+	/* a new UTC day: the allowance expired, claim before the next packet */
+	nym_gwsess_tick(s, T + 1);
+	CHECK(nym_gwsess_forward(s, b, sizeof b) == 0 && last_req(&m) == 0 &&
+	      m.type == NYM_GW_REQ_CLAIM_FREE_BANDWIDTH && O.nbin == 5, "a new day: claim first, B waits");
+	nym_gw_msg_free(&m);
+	feed_at(s, GRANT, T + 1);
+	CHECK(O.nbin == 6 && last_packet(key) == 'B', "granted: B goes");
+
+	/* closed: the hints for the next connection */
+	CHECK(nym_gwsess_closed(s) == NYM_GWSESS_RETRY_BACKOFF && nym_gwsess_state(s) == NYM_GWSESS_IDLE,
+	      "a plain close: back off");
+	nym_gwsess_open(s, T + 2);
+	feed_at(s, "{\"type\":\"supportedProtocol\",\"version\":6}", T + 2);
+	feed_at(s, "{\"type\":\"error\",\"message\":\"the client is not registered\"}", T + 2);
+	CHECK(nym_gwsess_closed(s) == NYM_GWSESS_RETRY_NOW && O.fatal_err == 0, "not registered: register at once");
+	nym_gwsess_open(s, T + 3);
+	feed_at(s, "{\"type\":\"supportedProtocol\",\"version\":6}", T + 3);
+	CHECK(last_req(&m) == 0 && m.type == NYM_GW_REQ_HANDSHAKE, "the next connection registers");
+	nym_gw_msg_free(&m);
+	nym_gwsess_free(s);
+
+	/* a gateway that takes zk-nym tickets only */
+	memset(&O, 0, sizeof O);
+	s = nym_gwsess_new(ck, gpk, key, &r, &OPS);
+	nym_gwsess_open(s, T);
+	feed_at(s, "{\"type\":\"supportedProtocol\",\"version\":6}", T);
+	feed_at(s, "{\"type\":\"authenticate\",\"protocol_version\":6,\"status\":true,\"bandwidth_remaining\":0,\"upgrade_mode\":false}", T);
+	feed_at(s, "{\"type\":\"error\",\"message\":\"" NYM_GW_ERRTXT_ONLY_ECASH "\"}", T);
+	CHECK(O.fatal_err == NYM_EPERM && O.ready == 0 && nym_gwsess_state(s) == NYM_GWSESS_DEAD,
+	      "credentials only: gives up");
+	nym_gwsess_free(s);
+}
+
 int
 main(void)
 {
@@ -194,5 +291,6 @@ main(void)
 	test_register(&ck, gseed, gpk, key);
 	test_auth(&ck, gpk, key);
 	test_give_up(&ck);
+	test_bandwidth(&ck, gpk, key);
 	return t_done();
 }
